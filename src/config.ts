@@ -1,0 +1,511 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/**
+ * Configuration is read once from the environment, validated by one zod schema, and turned into a
+ * typed, frozen object. Defaults live here with the reason for each; durations become `...Ms` numbers.
+ * A bad variable stops start-up with one line: `NAME: what is wrong (expected FORM, got "value")`.
+ */
+
+export const PROVIDER_NAMES = ['anthropic', 'gemini', 'openai', 'simulated'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+type Env = Record<string, string | undefined>;
+
+const SECRET_VARIABLES = new Set([
+  'ANTHROPIC_API_KEY',
+  'GOOGLE_API_KEY',
+  'GEMINI_API_KEY',
+  'OPENAI_API_KEY',
+  'REDIS_PASSWORD',
+  'REDIS_URL',
+  'KAFKA_SASL_PASSWORD',
+]);
+
+function shown(variable: string, value: string): string {
+  if (SECRET_VARIABLES.has(variable)) return '(value hidden)';
+  return `got ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value)}`;
+}
+
+/** Blank strings count as unset: `FOO=` in a .env file means "use the default". */
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+function int(min: number, max: number) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\s*-?\d+\s*$/, { error: `expected a whole number from ${min} to ${max}` })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(min, { error: `expected a whole number from ${min} to ${max}` })
+          .max(max, { error: `expected a whole number from ${min} to ${max}` }),
+      )
+      .optional(),
+  );
+}
+
+function num(min: number, max: number) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\s*-?\d+(\.\d+)?\s*$/, { error: `expected a number from ${min} to ${max}` })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(min, { error: `expected a number from ${min} to ${max}` })
+          .max(max, { error: `expected a number from ${min} to ${max}` }),
+      )
+      .optional(),
+  );
+}
+
+const bool = () =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((v) => v.trim().toLowerCase())
+      .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' }))
+      .transform((v) => v === 'true' || v === '1' || v === 'yes')
+      .optional(),
+  );
+
+const str = () => z.preprocess(blankToUndefined, z.string().optional());
+
+function httpUrl() {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+        error: 'expected an http:// or https:// URL',
+      })
+      .optional(),
+  );
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.preprocess(
+    blankToUndefined,
+    z.enum(values, { error: `expected one of ${values.join(', ')}` }).optional(),
+  );
+}
+
+const hostPortList = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.length > 0 && list.every((hp) => /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(hp)), {
+      error: 'expected a comma-separated list of host:port',
+    })
+    .optional(),
+);
+
+const providerList = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.length === 2 && list.every((p) => (PROVIDER_NAMES as readonly string[]).includes(p)),
+      { error: `expected two providers separated by a comma, each one of ${PROVIDER_NAMES.join(', ')}` },
+    )
+    .optional(),
+);
+
+const redisUrl = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), {
+      error: 'expected redis://[user:password@]host:port[/db] or rediss:// for TLS',
+    })
+    .optional(),
+);
+
+/** Every variable Chimera reads, by its name in the environment. */
+export const envSchema = z.object({
+  // Provider credentials. Absent keys are allowed: that provider is simply not configured.
+  ANTHROPIC_API_KEY: str(),
+  GOOGLE_API_KEY: str(),
+  /** The name @google/genai reads itself; accepted as an alias of GOOGLE_API_KEY. */
+  GEMINI_API_KEY: str(),
+  OPENAI_API_KEY: str(),
+
+  ANTHROPIC_BASE_URL: httpUrl(),
+  GOOGLE_GEMINI_BASE_URL: httpUrl(),
+  OPENAI_BASE_URL: httpUrl(),
+
+  ANTHROPIC_MODEL: str(),
+  GEMINI_MODEL: str(),
+  OPENAI_MODEL: str(),
+
+  ANTHROPIC_RPM: int(1, 1_000_000),
+  ANTHROPIC_TPM: int(1, 1_000_000_000),
+  GEMINI_RPM: int(1, 1_000_000),
+  GEMINI_TPM: int(1, 1_000_000_000),
+  OPENAI_RPM: int(1, 1_000_000),
+  OPENAI_TPM: int(1, 1_000_000_000),
+  SIMULATED_RPM: int(1, 100_000_000),
+  SIMULATED_TPM: int(1, 1_000_000_000_000),
+  /** Fixed latency of the in-process simulated provider, for demos and benchmarks. */
+  SIMULATED_LATENCY_MS: int(0, 600_000),
+
+  // Redis: REDIS_URL wins over REDIS_HOST/REDIS_PORT/REDIS_PASSWORD; none of them means in-process state.
+  REDIS_URL: redisUrl,
+  REDIS_HOST: str(),
+  REDIS_PORT: int(1, 65535),
+  REDIS_PASSWORD: str(),
+  REDIS_KEY_PREFIX: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/, { error: 'expected 1-64 characters of letters, digits, : _ . -' })
+      .optional(),
+  ),
+  REDIS_TOPIC_QUEUE: str(),
+
+  // Kafka: no KAFKA_BOOTSTRAP_SERVERS means in-process events and JSONL output.
+  KAFKA_BOOTSTRAP_SERVERS: hostPortList,
+  KAFKA_CONSUMER_GROUP_ID: str(),
+  KAFKA_CLIENT_ID: str(),
+  KAFKA_SSL: bool(),
+  KAFKA_SASL_MECHANISM: oneOf(['plain', 'scram-sha-256', 'scram-sha-512'] as const),
+  KAFKA_SASL_USERNAME: str(),
+  KAFKA_SASL_PASSWORD: str(),
+  KAFKA_TOPIC_INPUT: str(),
+  KAFKA_TOPIC_EVENTS: str(),
+  KAFKA_TOPIC_DEAD_LETTER: str(),
+
+  // Conversations.
+  MAX_CONVERSATION_TURNS: int(1, 1000),
+  MIN_CONVERSATION_TURNS: int(1, 1000),
+  CONVERSATION_TIMEOUT_SECONDS: int(1, 86_400),
+  MAX_CONCURRENT_CONVERSATIONS: int(1, 1_000_000),
+  CONVERSATION_PROVIDERS: providerList,
+  MAX_TOKENS_PER_TURN: int(16, 200_000),
+  TEMPERATURE: num(0, 2),
+  QUESTIONER_SYSTEM_PROMPT: str(),
+  ANSWERER_SYSTEM_PROMPT: str(),
+  TOPIC_MAX_LENGTH: int(16, 10_000),
+
+  // Provider resilience.
+  RATE_LIMIT_REQUESTS_PER_MINUTE: int(1, 1_000_000),
+  RATE_LIMIT_TOKENS_PER_MINUTE: int(1, 1_000_000_000),
+  RATE_LIMIT_MAX_WAIT_SECONDS: int(0, 3600),
+  CIRCUIT_BREAKER_FAILURE_THRESHOLD: int(1, 1000),
+  CIRCUIT_BREAKER_COOLDOWN_SECONDS: int(1, 3600),
+  PROVIDER_TIMEOUT_SECONDS: int(1, 3600),
+  RETRY_MAX_ATTEMPTS: int(1, 50),
+  RETRY_BASE_DELAY_MS: int(1, 600_000),
+  RETRY_MAX_DELAY_SECONDS: int(1, 3600),
+  RETRY_MAX_TOTAL_DELAY_SECONDS: int(1, 86_400),
+
+  // Ownership and retention.
+  LEASE_TTL_SECONDS: int(2, 3600),
+  FINISHED_TTL_SECONDS: int(60, 365 * 86_400),
+
+  // Service.
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  LOG_FORMAT: oneOf(['json', 'pretty'] as const),
+  HTTP_PORT: int(0, 65535),
+  INSTANCE_ID: str(),
+  /** Compatibility with the service this replaces: allows start-up without provider keys (simulated provider). */
+  TESTING: bool(),
+});
+
+type RawEnv = z.infer<typeof envSchema>;
+
+export interface ProviderConfig {
+  name: ProviderName;
+  apiKey?: string;
+  baseUrl?: string;
+  model: string;
+  /** Requests per minute this provider allows, shared by every daemon on the same Redis. */
+  rpm: number;
+  /** Input plus output tokens per minute. */
+  tpm: number;
+  timeoutMs: number;
+}
+
+export interface RedisConfig {
+  url: string;
+  keyPrefix: string;
+  topicQueue: string;
+}
+
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  ssl: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  topics: { input: string; events: string; deadLetter: string };
+}
+
+export interface Config {
+  testing: boolean;
+  instanceId: string;
+  log: { level: string; format: 'json' | 'pretty' };
+  httpPort: number;
+  redis?: RedisConfig;
+  kafka?: KafkaConfig;
+  providers: Record<ProviderName, ProviderConfig>;
+  /** Providers that have credentials (plus `simulated`, always available). */
+  configuredProviders: ProviderName[];
+  conversation: {
+    maxTurns: number;
+    minTurns: number;
+    timeoutMs: number;
+    maxConcurrent: number;
+    /** The two sides, questioner first; undefined means "pick from what is configured". */
+    providers?: [ProviderName, ProviderName];
+    maxTokensPerTurn: number;
+    temperature: number;
+    questionerSystemPrompt?: string;
+    answererSystemPrompt?: string;
+    topicMaxLength: number;
+  };
+  resilience: {
+    rateLimitMaxWaitMs: number;
+    breakerFailureThreshold: number;
+    breakerCooldownMs: number;
+    retryMaxAttempts: number;
+    retryBaseDelayMs: number;
+    retryMaxDelayMs: number;
+    retryMaxTotalDelayMs: number;
+  };
+  /** Fixed reply latency of the in-process simulated provider. */
+  simulatedLatencyMs: number;
+  leaseTtlMs: number;
+  finishedTtlMs: number;
+}
+
+/** Named defaults, each with the reason it has that value. */
+export const DEFAULTS = {
+  MAX_CONVERSATION_TURNS: 10, // the seed's value: long enough for depth, short enough to stay on topic
+  MIN_CONVERSATION_TURNS: 5, // the seed's value: a farewell before this is too early to end on
+  CONVERSATION_TIMEOUT_SECONDS: 300, // the seed's value: ten slow turns with retries fit
+  MAX_CONCURRENT_CONVERSATIONS: 100, // the seed's value; the provider quota is the real limit
+  RATE_LIMIT_REQUESTS_PER_MINUTE: 60, // the seed's value, used for any provider without its own *_RPM
+  RATE_LIMIT_TOKENS_PER_MINUTE: 100_000, // a conservative entry-tier quota for providers without *_TPM
+  RATE_LIMIT_MAX_WAIT_SECONDS: 120, // a turn waits this long for a slot before failing with a typed error
+  CIRCUIT_BREAKER_FAILURE_THRESHOLD: 5, // the seed's value: trips before a burst of 429s exhausts the retry budget
+  CIRCUIT_BREAKER_COOLDOWN_SECONDS: 30, // long enough for a provider's overload to clear, short enough to not idle
+  PROVIDER_TIMEOUT_SECONDS: 60, // a long answer at slow decoding speed stays under this
+  RETRY_MAX_ATTEMPTS: 4, // one call plus three retries, then the conversation decides
+  RETRY_BASE_DELAY_MS: 500, // first backoff ceiling; full jitter spreads a fleet's retries
+  RETRY_MAX_DELAY_SECONDS: 30, // cap of one backoff step
+  RETRY_MAX_TOTAL_DELAY_SECONDS: 120, // a turn gives up after this much waiting across retries
+  LEASE_TTL_SECONDS: 15, // renewed every third of it; a dead daemon's conversations are adopted this fast
+  FINISHED_TTL_SECONDS: 7 * 86_400, // finished records stay a week for export and inspection
+  MAX_TOKENS_PER_TURN: 1024, // a conversational turn, not an essay
+  TEMPERATURE: 0.8, // varied but coherent dialogue
+  TOPIC_MAX_LENGTH: 500, // a news title or short abstract; longer input is rejected, not truncated
+  HTTP_PORT: 9464, // the conventional Prometheus exporter port
+  ANTHROPIC_MODEL: 'claude-sonnet-4-5',
+  GEMINI_MODEL: 'gemini-2.5-flash',
+  OPENAI_MODEL: 'gpt-4o-mini',
+  SIMULATED_RPM: 1_000_000, // the simulated provider is local and free
+  SIMULATED_TPM: 1_000_000_000,
+  REDIS_KEY_PREFIX: 'chimera',
+  REDIS_TOPIC_QUEUE: 'chimera:topics:queue',
+  KAFKA_CONSUMER_GROUP_ID: 'orchestration-service', // the seed's group id, so existing ACLs keep working
+  KAFKA_CLIENT_ID: 'chimera',
+  KAFKA_TOPIC_INPUT: 'chimera.topics',
+  KAFKA_TOPIC_EVENTS: 'chimera.events',
+  KAFKA_TOPIC_DEAD_LETTER: 'chimera.topics.dead-letter',
+} as const;
+
+function firstIssueToError(error: z.ZodError, env: Env): ConfigError {
+  const issue = error.issues[0]!;
+  const variable = String(issue.path[0] ?? 'environment');
+  const raw = env[variable];
+  const suffix = raw === undefined ? '' : ` (${shown(variable, raw)})`;
+  return new ConfigError(variable, `${issue.message}${suffix}`);
+}
+
+function redisFrom(raw: RawEnv): RedisConfig | undefined {
+  const keyPrefix = raw.REDIS_KEY_PREFIX ?? DEFAULTS.REDIS_KEY_PREFIX;
+  const topicQueue = raw.REDIS_TOPIC_QUEUE ?? DEFAULTS.REDIS_TOPIC_QUEUE;
+  if (raw.REDIS_URL) return { url: raw.REDIS_URL, keyPrefix, topicQueue };
+  if (!raw.REDIS_HOST && raw.REDIS_PORT === undefined) return undefined;
+  const url = new URL('redis://localhost');
+  url.hostname = raw.REDIS_HOST ?? 'localhost';
+  url.port = String(raw.REDIS_PORT ?? 6379);
+  if (raw.REDIS_PASSWORD) url.password = raw.REDIS_PASSWORD;
+  return { url: url.toString(), keyPrefix, topicQueue };
+}
+
+function kafkaFrom(raw: RawEnv): KafkaConfig | undefined {
+  if (!raw.KAFKA_BOOTSTRAP_SERVERS) return undefined;
+  const mechanism = raw.KAFKA_SASL_MECHANISM;
+  if (mechanism && (!raw.KAFKA_SASL_USERNAME || !raw.KAFKA_SASL_PASSWORD)) {
+    const missing = raw.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME';
+    throw new ConfigError(missing, `required when KAFKA_SASL_MECHANISM is set (expected a non-empty string)`);
+  }
+  return {
+    brokers: raw.KAFKA_BOOTSTRAP_SERVERS,
+    clientId: raw.KAFKA_CLIENT_ID ?? DEFAULTS.KAFKA_CLIENT_ID,
+    groupId: raw.KAFKA_CONSUMER_GROUP_ID ?? DEFAULTS.KAFKA_CONSUMER_GROUP_ID,
+    ssl: raw.KAFKA_SSL ?? false,
+    ...(mechanism
+      ? { sasl: { mechanism, username: raw.KAFKA_SASL_USERNAME!, password: raw.KAFKA_SASL_PASSWORD! } }
+      : {}),
+    topics: {
+      input: raw.KAFKA_TOPIC_INPUT ?? DEFAULTS.KAFKA_TOPIC_INPUT,
+      events: raw.KAFKA_TOPIC_EVENTS ?? DEFAULTS.KAFKA_TOPIC_EVENTS,
+      deadLetter: raw.KAFKA_TOPIC_DEAD_LETTER ?? DEFAULTS.KAFKA_TOPIC_DEAD_LETTER,
+    },
+  };
+}
+
+/**
+ * Parses the environment into a frozen {@link Config}.
+ * @throws {ConfigError} naming the first bad variable, what is wrong and the expected form.
+ */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) throw firstIssueToError(parsed.error, env);
+  const raw = parsed.data;
+
+  const maxTurns = raw.MAX_CONVERSATION_TURNS ?? DEFAULTS.MAX_CONVERSATION_TURNS;
+  const minTurns = raw.MIN_CONVERSATION_TURNS ?? Math.min(DEFAULTS.MIN_CONVERSATION_TURNS, maxTurns);
+  if (minTurns > maxTurns) {
+    throw new ConfigError(
+      'MIN_CONVERSATION_TURNS',
+      `must not exceed MAX_CONVERSATION_TURNS (${maxTurns}) (got ${minTurns})`,
+    );
+  }
+  const retryBase = raw.RETRY_BASE_DELAY_MS ?? DEFAULTS.RETRY_BASE_DELAY_MS;
+  const retryMax = (raw.RETRY_MAX_DELAY_SECONDS ?? DEFAULTS.RETRY_MAX_DELAY_SECONDS) * 1000;
+  if (retryBase > retryMax) {
+    throw new ConfigError(
+      'RETRY_BASE_DELAY_MS',
+      `must not exceed RETRY_MAX_DELAY_SECONDS in milliseconds (${retryMax}) (got ${retryBase})`,
+    );
+  }
+
+  const timeoutMs = (raw.PROVIDER_TIMEOUT_SECONDS ?? DEFAULTS.PROVIDER_TIMEOUT_SECONDS) * 1000;
+  const defaultRpm = raw.RATE_LIMIT_REQUESTS_PER_MINUTE ?? DEFAULTS.RATE_LIMIT_REQUESTS_PER_MINUTE;
+  const defaultTpm = raw.RATE_LIMIT_TOKENS_PER_MINUTE ?? DEFAULTS.RATE_LIMIT_TOKENS_PER_MINUTE;
+  const googleKey = raw.GOOGLE_API_KEY ?? raw.GEMINI_API_KEY;
+  const providers: Record<ProviderName, ProviderConfig> = {
+    anthropic: {
+      name: 'anthropic',
+      apiKey: raw.ANTHROPIC_API_KEY,
+      baseUrl: raw.ANTHROPIC_BASE_URL,
+      model: raw.ANTHROPIC_MODEL ?? DEFAULTS.ANTHROPIC_MODEL,
+      rpm: raw.ANTHROPIC_RPM ?? defaultRpm,
+      tpm: raw.ANTHROPIC_TPM ?? defaultTpm,
+      timeoutMs,
+    },
+    gemini: {
+      name: 'gemini',
+      apiKey: googleKey,
+      baseUrl: raw.GOOGLE_GEMINI_BASE_URL,
+      model: raw.GEMINI_MODEL ?? DEFAULTS.GEMINI_MODEL,
+      rpm: raw.GEMINI_RPM ?? defaultRpm,
+      tpm: raw.GEMINI_TPM ?? defaultTpm,
+      timeoutMs,
+    },
+    openai: {
+      name: 'openai',
+      apiKey: raw.OPENAI_API_KEY,
+      baseUrl: raw.OPENAI_BASE_URL,
+      model: raw.OPENAI_MODEL ?? DEFAULTS.OPENAI_MODEL,
+      rpm: raw.OPENAI_RPM ?? defaultRpm,
+      tpm: raw.OPENAI_TPM ?? defaultTpm,
+      timeoutMs,
+    },
+    simulated: {
+      name: 'simulated',
+      model: 'chimera-simulated-1',
+      rpm: raw.SIMULATED_RPM ?? DEFAULTS.SIMULATED_RPM,
+      tpm: raw.SIMULATED_TPM ?? DEFAULTS.SIMULATED_TPM,
+      timeoutMs,
+    },
+  };
+  // An OpenAI-compatible server (vLLM, Ollama, llama.cpp) often needs no key: a base URL configures it.
+  const configuredProviders = PROVIDER_NAMES.filter((name) =>
+    name === 'simulated'
+      ? true
+      : name === 'openai'
+        ? Boolean(raw.OPENAI_API_KEY || raw.OPENAI_BASE_URL)
+        : Boolean(providers[name].apiKey),
+  );
+  if (raw.CONVERSATION_PROVIDERS) {
+    for (const name of raw.CONVERSATION_PROVIDERS) {
+      if (!configuredProviders.includes(name as ProviderName)) {
+        throw new ConfigError(
+          'CONVERSATION_PROVIDERS',
+          `provider ${name} has no credentials (set its API key, or choose from ${configuredProviders.join(', ')})`,
+        );
+      }
+    }
+  }
+
+  const config: Config = {
+    testing: raw.TESTING ?? false,
+    instanceId: raw.INSTANCE_ID ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    log: { level: raw.LOG_LEVEL ?? 'info', format: raw.LOG_FORMAT ?? 'json' },
+    httpPort: raw.HTTP_PORT ?? DEFAULTS.HTTP_PORT,
+    redis: redisFrom(raw),
+    kafka: kafkaFrom(raw),
+    providers,
+    configuredProviders,
+    conversation: {
+      maxTurns,
+      minTurns,
+      timeoutMs: (raw.CONVERSATION_TIMEOUT_SECONDS ?? DEFAULTS.CONVERSATION_TIMEOUT_SECONDS) * 1000,
+      maxConcurrent: raw.MAX_CONCURRENT_CONVERSATIONS ?? DEFAULTS.MAX_CONCURRENT_CONVERSATIONS,
+      providers: raw.CONVERSATION_PROVIDERS as [ProviderName, ProviderName] | undefined,
+      maxTokensPerTurn: raw.MAX_TOKENS_PER_TURN ?? DEFAULTS.MAX_TOKENS_PER_TURN,
+      temperature: raw.TEMPERATURE ?? DEFAULTS.TEMPERATURE,
+      questionerSystemPrompt: raw.QUESTIONER_SYSTEM_PROMPT,
+      answererSystemPrompt: raw.ANSWERER_SYSTEM_PROMPT,
+      topicMaxLength: raw.TOPIC_MAX_LENGTH ?? DEFAULTS.TOPIC_MAX_LENGTH,
+    },
+    resilience: {
+      rateLimitMaxWaitMs: (raw.RATE_LIMIT_MAX_WAIT_SECONDS ?? DEFAULTS.RATE_LIMIT_MAX_WAIT_SECONDS) * 1000,
+      breakerFailureThreshold:
+        raw.CIRCUIT_BREAKER_FAILURE_THRESHOLD ?? DEFAULTS.CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+      breakerCooldownMs:
+        (raw.CIRCUIT_BREAKER_COOLDOWN_SECONDS ?? DEFAULTS.CIRCUIT_BREAKER_COOLDOWN_SECONDS) * 1000,
+      retryMaxAttempts: raw.RETRY_MAX_ATTEMPTS ?? DEFAULTS.RETRY_MAX_ATTEMPTS,
+      retryBaseDelayMs: retryBase,
+      retryMaxDelayMs: retryMax,
+      retryMaxTotalDelayMs:
+        (raw.RETRY_MAX_TOTAL_DELAY_SECONDS ?? DEFAULTS.RETRY_MAX_TOTAL_DELAY_SECONDS) * 1000,
+    },
+    simulatedLatencyMs: raw.SIMULATED_LATENCY_MS ?? 0,
+    leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
+    finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

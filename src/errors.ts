@@ -1,0 +1,77 @@
+/**
+ * Every error Chimera raises on purpose carries a `code` from one union and a `retryable` decision,
+ * so callers branch on data rather than on message text or class identity across module copies.
+ */
+export type ErrorCode =
+  | 'config_invalid'
+  | 'rate_limited'
+  | 'overloaded'
+  | 'server_error'
+  | 'timeout'
+  | 'bad_response'
+  | 'auth'
+  | 'invalid_request'
+  | 'quota_exhausted'
+  | 'circuit_open'
+  | 'rate_limit_wait_exceeded'
+  | 'stale_lease'
+  | 'invalid_topic'
+  | 'invalid_snapshot'
+  | 'closed';
+
+export class ChimeraError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    // Keep `instanceof` working when compiled to targets that break the prototype chain of Error.
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/** One bad environment variable (or flag); the message is the single line shown to the user. */
+export class ConfigError extends ChimeraError {
+  readonly variable: string;
+
+  constructor(variable: string, message: string) {
+    super('config_invalid', `${variable}: ${message}`);
+    this.variable = variable;
+  }
+}
+
+/** A snapshot write carried a fencing token older than the current owner's: this actor no longer owns the conversation. */
+export class StaleLeaseError extends ChimeraError {
+  constructor(conversationId: string, token: number) {
+    super(
+      'stale_lease',
+      `lease for conversation ${conversationId} with fencing token ${token} is no longer current`,
+    );
+  }
+}
+
+/** A stored snapshot failed validation on read (unknown schema version, corrupt JSON). */
+export class InvalidSnapshotError extends ChimeraError {
+  constructor(conversationId: string, reason: string) {
+    super('invalid_snapshot', `snapshot of conversation ${conversationId} is invalid: ${reason}`);
+  }
+}
+
+export function isChimeraError(error: unknown): error is ChimeraError {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<ChimeraError>).code === 'string' &&
+    'retryable' in error
+  );
+}
+
+export function isConfigError(error: unknown): error is ConfigError {
+  return isChimeraError(error) && error.code === 'config_invalid';
+}
+
+export function isStaleLeaseError(error: unknown): error is StaleLeaseError {
+  return isChimeraError(error) && error.code === 'stale_lease';
+}

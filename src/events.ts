@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The typed event map: every topic Chimera produces or consumes and the zod schema of its payload,
+ * shared by producer and consumer. Topic keys are logical; config maps them to physical topic names.
+ */
+
+export const usageSchema = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadTokens: z.number().int().nonnegative().optional(),
+  cacheWriteTokens: z.number().int().nonnegative().optional(),
+});
+
+export const topicSchema = z.object({
+  id: z.string().min(1).max(200),
+  title: z.string().min(1),
+  source: z.string().max(200).optional(),
+  url: z.string().max(2000).optional(),
+});
+
+export const speakerSchema = z.enum(['questioner', 'answerer']);
+
+export const turnSchema = z.object({
+  index: z.number().int().nonnegative(),
+  speaker: speakerSchema,
+  provider: z.string(),
+  model: z.string(),
+  text: z.string(),
+  usage: usageSchema,
+  latencyMs: z.number().nonnegative(),
+  /** Calls it took, retries included. */
+  attempts: z.number().int().positive(),
+  requestId: z.string(),
+  at: z.number(),
+});
+
+export const terminationReasonSchema = z.enum([
+  'max_turns',
+  'natural_end',
+  'repetition',
+  'refusal',
+  'timeout',
+  'provider_failed',
+  'cancelled',
+]);
+
+export const qualitySchema = z.object({
+  turns: z.number().int().nonnegative(),
+  distinct1: z.number().min(0).max(1),
+  distinct2: z.number().min(0).max(1),
+  repetitionRatio: z.number().min(0).max(1),
+  meanTurnLength: z.number().nonnegative(),
+  totalTokens: z.number().int().nonnegative(),
+  meanLatencyMs: z.number().nonnegative(),
+  score: z.number().min(0).max(1),
+});
+
+export const conversationRecordSchema = z.object({
+  conversationId: z.string(),
+  topic: topicSchema,
+  status: z.enum(['ended', 'failed', 'timedOut']),
+  terminationReason: terminationReasonSchema,
+  personas: z.object({ questioner: z.string(), answerer: z.string() }),
+  providers: z.object({ questioner: z.string(), answerer: z.string() }),
+  turns: z.array(turnSchema),
+  quality: qualitySchema,
+  /** True when any turn came from the simulated provider: never mistake it for real model output. */
+  simulated: z.boolean(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  startedAt: z.number(),
+  endedAt: z.number(),
+});
+
+const eventBase = {
+  eventId: z.string(),
+  conversationId: z.string(),
+  occurredAt: z.number(),
+};
+
+export const conversationEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('conversation.started'),
+    ...eventBase,
+    topic: topicSchema,
+    providers: z.object({ questioner: z.string(), answerer: z.string() }),
+  }),
+  z.object({
+    type: z.literal('turn.completed'),
+    ...eventBase,
+    turnIndex: z.number().int(),
+    turn: turnSchema,
+  }),
+  z.object({ type: z.literal('conversation.ended'), ...eventBase, record: conversationRecordSchema }),
+  z.object({ type: z.literal('conversation.failed'), ...eventBase, record: conversationRecordSchema }),
+]);
+
+/**
+ * What arrives on the input topic or the Redis topic queue. `id` is optional for producers that do not
+ * have one: it is then derived from the content, so the same topic sent twice starts one conversation.
+ */
+export const topicMessageSchema = z
+  .object({
+    id: z.string().min(1).max(200).optional(),
+    title: z.string(),
+    source: z.string().max(200).optional(),
+    url: z.string().max(2000).optional(),
+  })
+  .strict();
+
+export type Usage = z.infer<typeof usageSchema>;
+export type Topic = z.infer<typeof topicSchema>;
+export type Speaker = z.infer<typeof speakerSchema>;
+export type Turn = z.infer<typeof turnSchema>;
+export type TerminationReason = z.infer<typeof terminationReasonSchema>;
+export type QualityMetrics = z.infer<typeof qualitySchema>;
+export type ConversationRecord = z.infer<typeof conversationRecordSchema>;
+export type ConversationEvent = z.infer<typeof conversationEventSchema>;
+export type TopicMessage = z.infer<typeof topicMessageSchema>;
+
+/** Logical topic -> payload type. */
+export interface EventTopics {
+  events: ConversationEvent;
+  topics: TopicMessage;
+}
+
+export const eventTopicSchemas: { [K in keyof EventTopics]: z.ZodType<EventTopics[K]> } = {
+  events: conversationEventSchema,
+  topics: topicMessageSchema,
+};
+
+/** Topics that carry bytes as they came, unvalidated: dead letters keep the original message. */
+export type RawTopic = 'deadLetter';
+
+/** Header names on every event, so consumers can dedupe and fence without parsing the value. */
+export const EVENT_HEADERS = {
+  eventId: 'chimera-event-id',
+  eventType: 'chimera-event-type',
+  conversationId: 'chimera-conversation-id',
+  turnIndex: 'chimera-turn-index',
+  fencingToken: 'chimera-fencing-token',
+  deadLetterReason: 'chimera-dead-letter-reason',
+  deadLetterTopic: 'chimera-dead-letter-topic',
+  deadLetterPartition: 'chimera-dead-letter-partition',
+  deadLetterOffset: 'chimera-dead-letter-offset',
+} as const;
+
+/** The id a topic without one gets: a digest of what identifies it. */
+export function deriveTopicId(message: Pick<TopicMessage, 'title' | 'source' | 'url'>): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([message.source ?? '', message.url ?? '', message.title]))
+    .digest('hex');
+  return `t-${digest.slice(0, 32)}`;
+}
+
+/** Deterministic per (conversation, event name): a replayed step produces the same id, so consumers can dedupe. */
+export function eventIdFor(conversationId: string, name: string): string {
+  return `${conversationId}:${name}`;
+}

@@ -1,0 +1,62 @@
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { REDACTED, scrub, scrubString } from './redact.js';
+
+export type { Logger } from 'pino';
+
+/** Paths pino removes before anything else sees them; `scrub` catches what paths cannot name. */
+export const REDACT_PATHS = [
+  'apiKey',
+  '*.apiKey',
+  'password',
+  '*.password',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers["x-goog-api-key"]',
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+  '*.headers["x-goog-api-key"]',
+  'config.providers.*.apiKey',
+  'config.kafka.sasl.password',
+  'config.redis.url',
+];
+
+export interface LoggerSettings {
+  level?: string;
+  format?: 'json' | 'pretty';
+  /** Where lines go; stdout by default. Tests pass a stream to read them back. */
+  destination?: DestinationStream;
+  base?: Record<string, unknown>;
+}
+
+/**
+ * The process logger: JSON lines by default, pretty on request. Every line passes through `scrub`, so
+ * registered secret values, keys in URLs and secret-named fields never reach the output.
+ */
+export function createLogger(settings: LoggerSettings = {}): Logger {
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    base: { service: 'chimera', ...settings.base },
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
+    serializers: { err: (e: unknown) => scrub(e), error: (e: unknown) => scrub(e) },
+    formatters: { log: (object) => scrub(object) as Record<string, unknown> },
+    hooks: {
+      logMethod(args, method) {
+        const cleaned = args.map((arg) => (typeof arg === 'string' ? scrubString(arg) : arg));
+        return method.apply(this, cleaned as Parameters<typeof method>);
+      },
+    },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (settings.format === 'pretty' && !settings.destination) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2 } } });
+  }
+  return pino(options, settings.destination ?? pino.destination({ dest: 1, sync: false }));
+}
+
+/** A child logger that tags every line with the conversation and provider it concerns. */
+export function conversationLogger(
+  parent: Logger,
+  fields: { conversationId: string; provider?: string },
+): Logger {
+  return parent.child(fields);
+}

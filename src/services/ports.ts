@@ -1,0 +1,250 @@
+/**
+ * The ports: every way Chimera touches the world. Each has a real adapter (Redis, Kafka, an SDK) and an
+ * in-memory one (the embedded default), and one contract suite in `test/contracts/` runs against both.
+ */
+import type { EventTopics, RawTopic } from '../events.js';
+
+// ---------------------------------------------------------------------------------------------------
+// Snapshots, leases and the outbox
+
+/** Exclusive ownership of one conversation, proven by a fencing token that only ever grows. */
+export interface Lease {
+  conversationId: string;
+  owner: string;
+  /** Monotonic per conversation: a later acquisition always holds a larger token. */
+  token: number;
+  /** Epoch milliseconds at which the lease lapses unless renewed. */
+  expiresAt: number;
+}
+
+export type ConversationStatus = 'active' | 'ended' | 'failed' | 'timedOut';
+
+/** What is persisted for one conversation: a versioned actor snapshot plus what indexes need. */
+export interface SnapshotRecord {
+  schemaVersion: number;
+  machineVersion: string;
+  status: ConversationStatus;
+  /** The XState persisted snapshot (JSON-serialisable, no clients or secrets). */
+  snapshot: unknown;
+  /** Epoch milliseconds of this write. */
+  updatedAt: number;
+}
+
+export interface StoredSnapshot extends SnapshotRecord {
+  conversationId: string;
+  /** The fencing token of the write that produced this record. */
+  token: number;
+}
+
+/** One event waiting in the outbox for delivery to the event bus. */
+export interface OutboxEntry {
+  /** Assigned by the store; increases in insertion order. */
+  id: string;
+  topic: keyof EventTopics;
+  key: string;
+  value: unknown;
+  headers: Record<string, string>;
+}
+
+export type OutboxEvent = Omit<OutboxEntry, 'id'>;
+
+export interface SnapshotStore {
+  /** Takes the conversation if no live lease exists. Returns null when another owner holds it. */
+  acquireLease(conversationId: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends a lease still held with the same token; null when it was lost (expired and taken, or released). */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | null>;
+  /** Gives the conversation up; a no-op when the lease is no longer current. */
+  releaseLease(lease: Lease): Promise<void>;
+  /**
+   * Atomically writes the snapshot and appends its events to the outbox, if and only if `lease.token`
+   * is still the current fencing token. Finished conversations leave the active index and expire after
+   * the retention period.
+   * @throws {StaleLeaseError} when a newer owner holds the conversation (nothing is written).
+   */
+  save(lease: Lease, record: SnapshotRecord, events: OutboxEvent[]): Promise<void>;
+  load(conversationId: string): Promise<StoredSnapshot | null>;
+  /** Active (unfinished) conversations whose lease lapsed before `now`, oldest first: candidates for adoption. */
+  listOrphaned(now: number, limit: number): Promise<string[]>;
+  /** Counts by status, for `status` and metrics. */
+  counts(): Promise<Record<ConversationStatus, number>>;
+
+  /** The oldest outbox entries, up to `limit`, in insertion order. */
+  readOutbox(limit: number): Promise<OutboxEntry[]>;
+  /** Removes delivered entries. */
+  ackOutbox(ids: string[]): Promise<void>;
+  outboxSize(): Promise<number>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Events
+
+export interface BusMessage<V> {
+  key: string;
+  value: V;
+  headers?: Record<string, string>;
+}
+
+export interface ReceivedMessage<V> extends Required<BusMessage<V>> {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** A message that failed validation, with the original bytes. */
+export interface InvalidMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  raw: Buffer;
+  reason: string;
+}
+
+export interface SubscribeOptions<V> {
+  groupId: string;
+  fromBeginning?: boolean;
+  onMessage: (message: ReceivedMessage<V>) => Promise<void>;
+  /** Called for a message whose bytes do not parse or validate; intake goes on after it returns. */
+  onInvalid: (message: InvalidMessage) => Promise<void>;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+/**
+ * A typed event bus. Topics are logical names (`EventTopics`), mapped to physical topic names by the
+ * adapter; every value is validated by the topic's zod schema on both sides.
+ */
+export interface EventBus {
+  /** Resolves once every message is acknowledged by the bus (Kafka: acks=all). */
+  publish<K extends keyof EventTopics>(topic: K, messages: BusMessage<EventTopics[K]>[]): Promise<void>;
+  /** Publishes bytes that failed validation elsewhere, unvalidated (dead letters keep the original). */
+  publishRaw(
+    topic: keyof EventTopics | RawTopic,
+    messages: { key: string | null; value: Buffer; headers: Record<string, string> }[],
+  ): Promise<void>;
+  subscribe<K extends keyof EventTopics>(
+    topic: K,
+    options: SubscribeOptions<EventTopics[K]>,
+  ): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Topic intake
+
+export interface Topic {
+  /** Stable id: the same id never starts a second conversation. */
+  id: string;
+  title: string;
+  source?: string;
+  url?: string;
+}
+
+/** A topic taken from a source, held until `ack` (conversation persisted) or returned by `release`. */
+export interface TopicDelivery {
+  topic: Topic;
+  ack(): Promise<void>;
+  /** Gives the topic back for another consumer (e.g. on shutdown before it started). */
+  release(): Promise<void>;
+}
+
+export interface TopicSource {
+  /** Waits up to `waitMs` for the next topic; null when none came. Invalid input is dead-lettered inside. */
+  next(waitMs: number): Promise<TopicDelivery | null>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Providers
+
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface GenerateRequest {
+  system: string;
+  messages: ChatMessage[];
+  maxTokens: number;
+  temperature: number;
+  signal?: AbortSignal;
+  /** Stable per (conversationId, turnIndex): a repeated call with the same key is the same logical request. */
+  idempotencyKey?: string;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+}
+
+export interface GenerateResult {
+  text: string;
+  model: string;
+  stopReason: string;
+  usage: Usage;
+  latencyMs: number;
+  requestId: string;
+}
+
+export interface HealthStatus {
+  healthy: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+export interface LlmProvider {
+  readonly name: string;
+  readonly model: string;
+  /** Opens what the client needs (connection pools, warm-up); idempotent. */
+  start(): Promise<void>;
+  /**
+   * One model call. Rejects with a `ProviderError` (typed code, `retryable`) on failure.
+   */
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+  /** A cheap, time-bounded call that says whether the provider answers. Never rejects. */
+  healthCheck(): Promise<HealthStatus>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rate limiting
+
+export interface RateLimitRequest {
+  /** Requests to take (normally 1). */
+  requests: number;
+  /** Tokens to reserve: input estimate plus `maxTokens` as the output estimate. */
+  tokens: number;
+}
+
+/** A granted slot; `settle` corrects the token reservation with actual usage. */
+export interface RateLimitPermit {
+  readonly waitedMs: number;
+  settle(actualTokens: number): Promise<void>;
+}
+
+export interface RateLimiter {
+  /**
+   * Waits for a slot on both the request and token budgets.
+   * @throws {ChimeraError} `rate_limit_wait_exceeded` when the wait would exceed `maxWaitMs`.
+   */
+  acquire(
+    request: RateLimitRequest,
+    options: { maxWaitMs: number; signal?: AbortSignal },
+  ): Promise<RateLimitPermit>;
+  /** A 429 came back anyway: slow down for `forMs` (the provider's retry-after when it gave one). */
+  penalize(forMs: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Time
+
+/** Injected clock: tests replace it with fake timers; machines and adapters never read Date directly. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
