@@ -75,3 +75,91 @@ export function isConfigError(error: unknown): error is ConfigError {
 export function isStaleLeaseError(error: unknown): error is StaleLeaseError {
   return isChimeraError(error) && error.code === 'stale_lease';
 }
+
+export type ProviderErrorCode =
+  | 'rate_limited'
+  | 'overloaded'
+  | 'server_error'
+  | 'timeout'
+  | 'bad_response'
+  | 'auth'
+  | 'invalid_request'
+  | 'quota_exhausted';
+
+/** Codes a retry can fix; the breaker counts only these. A spend-limit 429 maps to `quota_exhausted`, never retried. */
+export const RETRYABLE_PROVIDER_CODES: ReadonlySet<ProviderErrorCode> = new Set([
+  'rate_limited',
+  'overloaded',
+  'server_error',
+  'timeout',
+  'bad_response',
+]);
+
+/** A failed model call, mapped from whatever the SDK threw. */
+export class ProviderError extends ChimeraError {
+  declare readonly code: ProviderErrorCode;
+  readonly provider: string;
+  readonly status?: number;
+  /** How long the provider asked us to wait (retry-after / retry-after-ms), when it said. */
+  readonly retryAfterMs?: number;
+  readonly requestId?: string;
+
+  constructor(
+    code: ProviderErrorCode,
+    message: string,
+    details: {
+      provider: string;
+      status?: number;
+      retryAfterMs?: number;
+      requestId?: string;
+      cause?: unknown;
+    },
+  ) {
+    super(code, message, { retryable: RETRYABLE_PROVIDER_CODES.has(code), cause: details.cause });
+    this.provider = details.provider;
+    this.status = details.status;
+    this.retryAfterMs = details.retryAfterMs;
+    this.requestId = details.requestId;
+  }
+}
+
+/** The provider's breaker is open: the call was not made. */
+export class CircuitOpenError extends ChimeraError {
+  readonly provider: string;
+  /** When the breaker will let a probe through. */
+  readonly retryAt: number;
+
+  constructor(provider: string, retryAt: number) {
+    super(
+      'circuit_open',
+      `circuit for provider ${provider} is open until ${new Date(retryAt).toISOString()}`,
+      {
+        retryable: true,
+      },
+    );
+    this.provider = provider;
+    this.retryAt = retryAt;
+  }
+}
+
+/** The rate limiter could not grant a slot within the allowed wait. */
+export class RateLimitWaitError extends ChimeraError {
+  constructor(key: string, neededMs: number, maxWaitMs: number) {
+    super(
+      'rate_limit_wait_exceeded',
+      `rate limit ${key} needs a wait of ${Math.ceil(neededMs)}ms, more than the allowed ${maxWaitMs}ms`,
+      { retryable: true },
+    );
+  }
+}
+
+export function isProviderError(error: unknown): error is ProviderError {
+  return (
+    (isChimeraError(error) && RETRYABLE_PROVIDER_CODES.has(error.code as ProviderErrorCode)) ||
+    (isChimeraError(error) && ['auth', 'invalid_request', 'quota_exhausted'].includes(error.code))
+  );
+}
+
+export function isCircuitOpenError(error: unknown): error is CircuitOpenError {
+  return isChimeraError(error) && error.code === 'circuit_open';
+}
