@@ -41,7 +41,16 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     formatters: { log: (object) => scrub(object) as Record<string, unknown> },
     hooks: {
       logMethod(args, method) {
-        const cleaned = args.map((arg) => (typeof arg === 'string' ? scrubString(arg) : arg));
+        const cleaned: unknown[] = args.map((arg) => (typeof arg === 'string' ? scrubString(arg) : arg));
+        // pino copies an error's message into `msg` itself, past the formatter: hand it a scrubbed one.
+        const [first, second] = cleaned;
+        const error = first instanceof Error ? first : (first as { err?: unknown } | null)?.err;
+        if (error instanceof Error && typeof second !== 'string') {
+          const merged = first instanceof Error ? { err: first } : first;
+          return method.apply(this, [merged, scrubString(error.message), ...cleaned.slice(1)] as Parameters<
+            typeof method
+          >);
+        }
         return method.apply(this, cleaned as Parameters<typeof method>);
       },
     },
