@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'stale_lease'
   | 'invalid_topic'
   | 'invalid_snapshot'
-  | 'closed';
+  | 'closed'
+  | 'invalid_event';
 
 export class ChimeraError extends Error {
   readonly code: ErrorCode;
@@ -162,4 +163,20 @@ export function isProviderError(error: unknown): error is ProviderError {
 
 export function isCircuitOpenError(error: unknown): error is CircuitOpenError {
   return isChimeraError(error) && error.code === 'circuit_open';
+}
+
+/** A payload that does not match its topic's schema: refused before anything is sent. */
+export class InvalidEventError extends ChimeraError {
+  readonly topic: string;
+  readonly reason: string;
+
+  constructor(topic: string, reason: string) {
+    super('invalid_event', `payload for topic ${topic} is invalid: ${reason}`);
+    this.topic = topic;
+    this.reason = reason;
+  }
+}
+
+export function isInvalidEventError(error: unknown): error is InvalidEventError {
+  return isChimeraError(error) && error.code === 'invalid_event';
 }
