@@ -1,0 +1,276 @@
+/**
+ * One conversation between two models, as a pure XState machine. Everything it does to the world (model
+ * calls, quality assessment, the deadline clock) is an injected actor, bound at the composition root with
+ * `conversationMachine.provide(...)`; the defaults here throw, so a missing binding fails loudly.
+ *
+ *   running
+ *     awaitingTurn --(turns < max)--> callingModel --done--> assessingQuality --continue--> awaitingTurn
+ *                  --(turns = max)--> ended(max_turns)          |                --natural_end--> ended
+ *                                     --error--> failed          |                --refusal / repetition--> ended
+ *                                                                --retry_with_nudge--> callingModel
+ *     TIMEOUT (deadline actor) --> timedOut
+ *     CANCEL --> ended(cancelled)
+ */
+import { assign, fromCallback, fromPromise, setup } from 'xstate';
+import type { QualityMetrics, Speaker, TerminationReason, Topic, Turn } from '../events.js';
+
+/** Bumped whenever a change makes old persisted snapshots unreadable by this definition. */
+export const CONVERSATION_MACHINE_VERSION = 'conversation@1';
+
+export interface ConversationSettings {
+  maxTurns: number;
+  minTurns: number;
+  timeoutMs: number;
+  maxTokensPerTurn: number;
+  temperature: number;
+}
+
+export interface ConversationInput {
+  conversationId: string;
+  topic: Topic;
+  /** Provider name per side; the questioner opens. */
+  providers: Record<Speaker, string>;
+  /** System prompt per side. */
+  personas: Record<Speaker, string>;
+  settings: ConversationSettings;
+  /** Epoch ms; the deadline is derived from it, so it survives persistence. */
+  startedAt: number;
+}
+
+export interface ConversationError {
+  code: string;
+  message: string;
+}
+
+export interface ConversationContext extends ConversationInput {
+  turns: Turn[];
+  /** The turn just generated, waiting for its quality verdict. */
+  pending?: Turn;
+  /** True while the current turn is being regenerated after a repetition warning. */
+  nudge: boolean;
+  /** How many regenerations this conversation has used (see `assessTurn`'s repetition policy). */
+  nudges: number;
+  status: 'active' | 'ended' | 'failed' | 'timedOut';
+  terminationReason?: TerminationReason;
+  quality?: QualityMetrics;
+  error?: ConversationError;
+  endedAt?: number;
+}
+
+/** What the model-calling actor gets: everything needed to build the request and make it idempotent. */
+export interface CallModelInput {
+  conversationId: string;
+  turnIndex: number;
+  /** Distinguishes a nudged regeneration of the same turn index from the first attempt. */
+  generation: number;
+  speaker: Speaker;
+  provider: string;
+  topic: Topic;
+  systemPrompt: string;
+  turns: Turn[];
+  nudge: boolean;
+  maxTokens: number;
+  temperature: number;
+  /** Epoch ms after which the conversation times out. */
+  deadlineAt: number;
+}
+
+export type TurnVerdict = 'continue' | 'natural_end' | 'repetition' | 'refusal' | 'retry_with_nudge';
+
+export interface AssessTurnInput {
+  text: string;
+  previousTexts: string[];
+  turnIndex: number;
+  minTurns: number;
+  /** Whether this turn is already a nudged regeneration (a second repetition then ends the conversation). */
+  nudged: boolean;
+}
+
+export interface AssessTurnOutput {
+  verdict: TurnVerdict;
+  detail?: string;
+}
+
+export interface ConversationOutput {
+  conversationId: string;
+  status: 'ended' | 'failed' | 'timedOut';
+  terminationReason: TerminationReason;
+}
+
+export type ConversationEvent =
+  | { type: 'TIMEOUT' }
+  | { type: 'CANCEL' }
+  | { type: 'xstate.done.actor.callModel'; output: Turn }
+  | { type: 'xstate.done.actor.assessTurn'; output: AssessTurnOutput };
+
+export function speakerFor(turnIndex: number): Speaker {
+  return turnIndex % 2 === 0 ? 'questioner' : 'answerer';
+}
+
+export function deadlineOf(context: Pick<ConversationContext, 'startedAt' | 'settings'>): number {
+  return context.startedAt + context.settings.timeoutMs;
+}
+
+function errorOf(error: unknown): ConversationError {
+  if (error && typeof error === 'object') {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return { code: typeof code === 'string' ? code : 'unknown', message: String(message ?? error) };
+  }
+  return { code: 'unknown', message: String(error) };
+}
+
+const unbound = (name: string) => () => {
+  throw new Error(`conversation machine: actor "${name}" was not provided`);
+};
+
+export const conversationMachine = setup({
+  types: {
+    context: {} as ConversationContext,
+    input: {} as ConversationInput,
+    events: {} as ConversationEvent,
+    output: {} as ConversationOutput,
+  },
+  actors: {
+    callModel: fromPromise<Turn, CallModelInput>(unbound('callModel')),
+    assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(unbound('assessTurn')),
+    /** Sends TIMEOUT at `at` (epoch ms). Re-armed from `startedAt` whenever the actor is restored. */
+    deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number }>(unbound('deadline')),
+  },
+  actions: {
+    /**
+     * Stamps the end time and scores the kept turns. Bound at the composition root, where the injected
+     * clock and the quality functions live; this default only marks the end with the start time.
+     */
+    finish: assign({ endedAt: ({ context }) => context.startedAt }),
+  },
+  guards: {
+    maxTurnsReached: ({ context }) => context.turns.length >= context.settings.maxTurns,
+  },
+}).createMachine({
+  id: 'conversation',
+  context: ({ input }) => ({ ...input, turns: [], nudge: false, nudges: 0, status: 'active' }),
+  initial: 'running',
+  output: ({ context }) => ({
+    conversationId: context.conversationId,
+    status: context.status === 'active' ? 'ended' : context.status,
+    terminationReason: context.terminationReason ?? 'provider_failed',
+  }),
+  states: {
+    running: {
+      invoke: { src: 'deadline', input: ({ context }) => ({ at: deadlineOf(context) }) },
+      on: {
+        TIMEOUT: {
+          target: 'timedOut',
+          actions: assign({ terminationReason: 'timeout', pending: undefined }),
+        },
+        CANCEL: {
+          target: 'ended',
+          actions: assign({ terminationReason: 'cancelled', pending: undefined }),
+        },
+      },
+      initial: 'awaitingTurn',
+      states: {
+        awaitingTurn: {
+          always: [
+            {
+              guard: 'maxTurnsReached',
+              target: '#conversation.ended',
+              actions: assign({ terminationReason: 'max_turns' }),
+            },
+            { target: 'callingModel' },
+          ],
+        },
+        callingModel: {
+          invoke: {
+            id: 'callModel',
+            src: 'callModel',
+            input: ({ context }) => {
+              const turnIndex = context.turns.length;
+              const speaker = speakerFor(turnIndex);
+              return {
+                conversationId: context.conversationId,
+                turnIndex,
+                generation: context.nudge ? 1 : 0,
+                speaker,
+                provider: context.providers[speaker],
+                topic: context.topic,
+                systemPrompt: context.personas[speaker],
+                turns: context.turns,
+                nudge: context.nudge,
+                maxTokens: context.settings.maxTokensPerTurn,
+                temperature: context.settings.temperature,
+                deadlineAt: deadlineOf(context),
+              };
+            },
+            onDone: {
+              target: 'assessingQuality',
+              actions: assign({ pending: ({ event }) => event.output }),
+            },
+            onError: {
+              target: '#conversation.failed',
+              actions: assign({
+                terminationReason: 'provider_failed',
+                error: ({ event }) => errorOf(event.error),
+              }),
+            },
+          },
+        },
+        assessingQuality: {
+          invoke: {
+            id: 'assessTurn',
+            src: 'assessTurn',
+            input: ({ context }) => ({
+              text: context.pending?.text ?? '',
+              previousTexts: context.turns.map((t) => t.text),
+              turnIndex: context.turns.length,
+              minTurns: context.settings.minTurns,
+              nudged: context.nudge,
+            }),
+            onDone: [
+              {
+                guard: ({ event }) => event.output.verdict === 'continue',
+                target: 'awaitingTurn',
+                actions: assign({
+                  turns: ({ context }) => [...context.turns, context.pending!],
+                  pending: undefined,
+                  nudge: false,
+                }),
+              },
+              {
+                guard: ({ event }) => event.output.verdict === 'retry_with_nudge',
+                target: 'callingModel',
+                actions: assign({ pending: undefined, nudge: true, nudges: ({ context }) => context.nudges + 1 }),
+              },
+              {
+                guard: ({ event }) => event.output.verdict === 'natural_end',
+                target: '#conversation.ended',
+                actions: assign({
+                  turns: ({ context }) => [...context.turns, context.pending!],
+                  pending: undefined,
+                  terminationReason: 'natural_end',
+                }),
+              },
+              {
+                // Refusal or repetition: the offending turn is not kept as training data.
+                target: '#conversation.ended',
+                actions: assign({
+                  pending: undefined,
+                  terminationReason: ({ event }) => (event.output.verdict === 'refusal' ? 'refusal' : 'repetition'),
+                }),
+              },
+            ],
+            onError: {
+              target: '#conversation.failed',
+              actions: assign({ terminationReason: 'provider_failed', error: ({ event }) => errorOf(event.error) }),
+            },
+          },
+        },
+      },
+    },
+    ended: { type: 'final', entry: [assign({ status: 'ended' }), 'finish'] },
+    failed: { type: 'final', entry: [assign({ status: 'failed' }), 'finish'] },
+    timedOut: { type: 'final', entry: [assign({ status: 'timedOut' }), 'finish'] },
+  },
+});
+
+export type ConversationMachine = typeof conversationMachine;
