@@ -1,0 +1,94 @@
+import { editSimilarity, similarityUpperBound } from './edit-similarity.js';
+import { isStopword } from './stopwords.js';
+import { tokenize } from './tokenize.js';
+
+/** Trigrams: sharing one means sharing a phrase, yet a loose paraphrase that keeps the key phrases still overlaps. */
+export const REPETITION_NGRAM_SIZE = 3;
+
+/**
+ * A turn is repetitive when more than this share of its phrases (content trigrams) were already said:
+ * it then repeats more than it adds. Varied dialogue on one topic stays well under 0.2 (shared technical
+ * terms); an answer that restates an earlier one in other framing lands above 0.5.
+ */
+export const REPETITION_OVERLAP_THRESHOLD = 0.5;
+
+/**
+ * Below this many content trigrams a turn is too short to judge by share: a follow-up question that echoes
+ * the key phrase of the answer it follows ("why is offshore wind more expensive?") would otherwise count.
+ */
+export const MIN_NGRAMS_FOR_OVERLAP = 10;
+
+/** Word-level edit similarity at or above which a turn is a near-copy: at most one word in ten differs. */
+export const NEAR_DUPLICATE_SIMILARITY = 0.9;
+
+/** "Yes, exactly." said twice is ordinary chit-chat, not a loop: shorter turns are never near-copies. */
+export const MIN_WORDS_FOR_NEAR_DUPLICATE = 4;
+
+export interface RepetitionAssessment {
+  /** Share (0..1) of the new turn's distinct content trigrams that already occur in earlier texts. */
+  overlap: number;
+  /** Index in `previousTexts` of the text the new turn nearly copies (the most similar one). */
+  nearDuplicateOf?: number;
+  /** Word-level edit similarity to `nearDuplicateOf`, when there is one. */
+  similarity?: number;
+  /** Overlap above {@link REPETITION_OVERLAP_THRESHOLD} (for turns long enough to judge) or a near-copy. */
+  repetitive: boolean;
+}
+
+/**
+ * How much `newText` repeats `previousTexts` (the earlier turns of the conversation, both sides):
+ * trigram overlap with all of them together, and whether it nearly copies any single one.
+ */
+export function assessRepetition(newText: string, previousTexts: readonly string[]): RepetitionAssessment {
+  return assessRepetitionOfTokens(
+    tokenize(newText),
+    previousTexts.map((text) => tokenize(text)),
+  );
+}
+
+/** {@link assessRepetition} over texts already tokenised. */
+export function assessRepetitionOfTokens(
+  tokens: readonly string[],
+  previous: readonly (readonly string[])[],
+): RepetitionAssessment {
+  const own = contentNgrams(tokens);
+  const earlier = new Set<string>();
+  for (const p of previous) for (const gram of contentNgrams(p)) earlier.add(gram);
+  let seen = 0;
+  for (const gram of own) if (earlier.has(gram)) seen++;
+  const overlap = own.size === 0 ? 0 : seen / own.size;
+
+  const nearDuplicate = closestNearDuplicate(tokens, previous);
+  const repetitive =
+    (own.size >= MIN_NGRAMS_FOR_OVERLAP && overlap > REPETITION_OVERLAP_THRESHOLD) ||
+    nearDuplicate !== undefined;
+  return nearDuplicate === undefined
+    ? { overlap, repetitive }
+    : { overlap, nearDuplicateOf: nearDuplicate.index, similarity: nearDuplicate.similarity, repetitive };
+}
+
+/** Distinct trigrams with at least one word that is not a function word. */
+function contentNgrams(tokens: readonly string[]): Set<string> {
+  const grams = new Set<string>();
+  for (let i = 0; i + REPETITION_NGRAM_SIZE <= tokens.length; i++) {
+    const words = tokens.slice(i, i + REPETITION_NGRAM_SIZE);
+    if (words.some((word) => !isStopword(word))) grams.add(words.join(' '));
+  }
+  return grams;
+}
+
+function closestNearDuplicate(
+  tokens: readonly string[],
+  previous: readonly (readonly string[])[],
+): { index: number; similarity: number } | undefined {
+  if (tokens.length < MIN_WORDS_FOR_NEAR_DUPLICATE) return undefined;
+  let best: { index: number; similarity: number } | undefined;
+  previous.forEach((other, index) => {
+    if (similarityUpperBound(tokens.length, other.length) < NEAR_DUPLICATE_SIMILARITY) return;
+    const similarity = editSimilarity(tokens, other);
+    if (similarity >= NEAR_DUPLICATE_SIMILARITY && (best === undefined || similarity > best.similarity)) {
+      best = { index, similarity };
+    }
+  });
+  return best;
+}
