@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/**
+ * The snapshot store's Lua scripts. Every decision about lease expiry is taken here, against the server's
+ * clock (`TIME`), so daemons with skewed clocks still agree on who owns a conversation. Scripts check
+ * everything before their first write: a refused call changes nothing. Snapshot JSON is passed through
+ * as an opaque string and never decoded in Lua (cjson would mangle large numbers and empty arrays).
+ *
+ * Inline strings rather than `.lua` files, so the built `dist/` needs no asset copying.
+ */
+
+export interface LuaScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+function lua(source: string): LuaScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Runs a script by digest and sends its source only when the server does not have it cached (after a
+ * restart or `SCRIPT FLUSH`), like ioredis' own `defineCommand`, but typed.
+ */
+export async function runScript(
+  redis: Redis,
+  script: LuaScript,
+  keys: string[],
+  args: Array<string | number>,
+): Promise<unknown> {
+  try {
+    return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    return redis.eval(script.source, keys.length, ...keys, ...args);
+  }
+}
+
+const NOW_MS = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+const HELD_BY = `
+local function held_by(lease_key, owner, token)
+  local current = redis.call('GET', lease_key)
+  if not current then return false end
+  local held = cjson.decode(current)
+  return held.owner == owner and tonumber(held.token) == tonumber(token)
+end
+`;
+
+/**
+ * KEYS: conversation, lease, active index. ARGV: conversation id, owner, ttl ms, retention ms.
+ * Returns `{token, expiresAt}`, or nil while a live lease exists (the PX expiry frees the key).
+ */
+export const ACQUIRE = lua(`${NOW_MS}
+if redis.call('EXISTS', KEYS[2]) == 1 then return nil end
+local token = redis.call('HINCRBY', KEYS[1], 'fence', 1)
+local ttl = tonumber(ARGV[3])
+local expires_at = now_ms() + ttl
+redis.call('SET', KEYS[2], cjson.encode({owner = ARGV[2], token = token}), 'PX', ttl)
+-- XX: only saved, unfinished conversations are in the index; the first save adds them.
+redis.call('ZADD', KEYS[3], 'XX', expires_at, ARGV[1])
+if redis.call('HEXISTS', KEYS[1], 'data') == 0 then
+  -- Taken but never saved: the fencing counter must not outlive its usefulness forever.
+  redis.call('PEXPIRE', KEYS[1], math.max(ttl, tonumber(ARGV[4])))
+end
+return {token, expires_at}
+`);
+
+/** KEYS: lease, active index. ARGV: conversation id, owner, token, ttl ms. Returns expiresAt or nil. */
+export const RENEW = lua(`${NOW_MS}${HELD_BY}
+if not held_by(KEYS[1], ARGV[2], ARGV[3]) then return nil end
+local ttl = tonumber(ARGV[4])
+local expires_at = now_ms() + ttl
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[2], 'XX', expires_at, ARGV[1])
+return expires_at
+`);
+
+/** KEYS: lease, active index. ARGV: conversation id, owner, token. Returns 1 when released, 0 otherwise. */
+export const RELEASE = lua(`${NOW_MS}${HELD_BY}
+if not held_by(KEYS[1], ARGV[2], ARGV[3]) then return 0 end
+redis.call('DEL', KEYS[1])
+-- Adoptable at once: a released lease has lapsed now, not when its TTL would have run out.
+redis.call('ZADD', KEYS[2], 'XX', now_ms(), ARGV[1])
+return 1
+`);
+
+/**
+ * KEYS: conversation, lease, active index, finished ended / failed / timedOut, outbox.
+ * ARGV: conversation id, owner, token, status, stored JSON, retention ms, event count, then
+ * topic, key, value JSON, headers JSON per event.
+ * Returns 1 when written, 0 when the token is stale (nothing written).
+ */
+export const SAVE = lua(`${NOW_MS}${HELD_BY}
+local id, token, status = ARGV[1], tonumber(ARGV[3]), ARGV[4]
+if not held_by(KEYS[2], ARGV[2], token) then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'fence')) ~= token then return 0 end
+
+local now = now_ms()
+redis.call('HSET', KEYS[1], 'data', ARGV[5], 'status', status)
+if status == 'active' then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('ZADD', KEYS[3], now + math.max(redis.call('PTTL', KEYS[2]), 0), id)
+  for i = 4, 6 do redis.call('ZREM', KEYS[i], id) end
+else
+  local retention = tonumber(ARGV[6])
+  local finished = ({ended = KEYS[4], failed = KEYS[5], timedOut = KEYS[6]})[status]
+  redis.call('ZREM', KEYS[3], id)
+  for i = 4, 6 do redis.call('ZREM', KEYS[i], id) end
+  redis.call('ZADD', finished, now, id)
+  -- Amortised retention: each finish drops the entries whose records have already expired.
+  redis.call('ZREMRANGEBYSCORE', finished, '-inf', string.format('(%d', now - retention))
+  redis.call('PEXPIRE', KEYS[1], retention)
+  redis.call('DEL', KEYS[2])
+end
+
+local count = tonumber(ARGV[7])
+for i = 0, count - 1 do
+  local base = 8 + i * 4
+  redis.call('XADD', KEYS[7], '*', 'topic', ARGV[base], 'key', ARGV[base + 1],
+    'value', ARGV[base + 2], 'headers', ARGV[base + 3])
+end
+return 1
+`);
+
+/**
+ * KEYS: active index, finished ended / failed / timedOut. ARGV: retention ms.
+ * Drops finished entries past retention (their records expired with the same TTL), then returns
+ * the cardinalities {active, ended, failed, timedOut}.
+ */
+export const COUNTS = lua(`${NOW_MS}
+local cutoff = string.format('(%d', now_ms() - tonumber(ARGV[1]))
+local counts = {redis.call('ZCARD', KEYS[1])}
+for i = 2, 4 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
+  counts[i] = redis.call('ZCARD', KEYS[i])
+end
+return counts
+`);
+
+/**
+ * KEYS: conversation, active index, finished ended / failed / timedOut. ARGV: conversation id.
+ * Removes the id from every index if its record is gone (expired or deleted). Returns 1 when pruned.
+ */
+export const PRUNE_MISSING = lua(`
+if redis.call('HEXISTS', KEYS[1], 'data') == 1 then return 0 end
+for i = 2, 5 do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+`);
