@@ -6,10 +6,11 @@ import { sentences } from './tokenize.js';
  */
 export const CLOSING_SENTENCES = 3;
 
-const DISCUSSION = String.raw`(?:discussion|conversation|chat|exchange|talk|dialogue|interview|session)`;
+const DISCUSSION = '(?:discussion|conversation|chat|exchange|talk|dialogue|interview|session)';
 const PRAISE = String.raw`(?:(?:great|good|wonderful|fascinating|insightful|lovely|thoughtful|engaging|enlightening|interesting|stimulating|informative|rich|excellent|illuminating|delightful|enjoyable|productive|fantastic|amazing|such an?|really|truly|very|most)\s+)*`;
-const PLEASURE = String.raw`(?:pleasure|delight|joy|privilege|treat|honou?r)`;
-const TALKING = String.raw`(?:talking|chatting|speaking|discussing|exploring|conversing|to talk|to chat|to speak|to discuss|to explore)`;
+const PLEASURE = '(?:pleasure|delight|joy|privilege|treat|honou?r)';
+const TALKING =
+  '(?:talking|chatting|speaking|discussing|exploring|conversing|to talk|to chat|to speak|to discuss|to explore)';
 
 /**
  * Farewell phrases, each written so that its everyday use does not match: "say goodbye to coal",

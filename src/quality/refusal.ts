@@ -6,7 +6,8 @@ import { sentences } from './tokenize.js';
  */
 export const OPENING_SENTENCES = 2;
 
-const CANNOT = String.raw`(?:can't|cannot|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to|must decline to|am not comfortable|'m not comfortable|do not feel comfortable|don't feel comfortable)`;
+const CANNOT =
+  "(?:can't|cannot|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to|must decline to|am not comfortable|'m not comfortable|do not feel comfortable|don't feel comfortable)";
 
 /** The model speaking about itself as a model: boilerplate anywhere in the turn. */
 const SELF_AS_MODEL: readonly RegExp[] = [
