@@ -13,6 +13,8 @@
  */
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import type { QualityMetrics, Speaker, TerminationReason, Topic, Turn } from '../events.js';
+import type { TurnVerdict } from '../quality/assess-turn.js';
+import { computeQuality } from '../quality/compute-quality.js';
 
 /** Bumped whenever a change makes old persisted snapshots unreadable by this definition. */
 export const CONVERSATION_MACHINE_VERSION = 'conversation@1';
@@ -75,16 +77,16 @@ export interface CallModelInput {
   deadlineAt: number;
 }
 
-export type TurnVerdict = 'continue' | 'natural_end' | 'repetition' | 'refusal' | 'retry_with_nudge';
-
 export interface AssessTurnInput {
   text: string;
   previousTexts: string[];
   turnIndex: number;
   minTurns: number;
-  /** Whether this turn is already a nudged regeneration (a second repetition then ends the conversation). */
-  nudged: boolean;
+  /** Nudged regenerations used so far, this attempt included when it is one. */
+  nudgesUsed: number;
 }
+
+export type { TurnVerdict };
 
 export interface AssessTurnOutput {
   verdict: TurnVerdict;
@@ -137,11 +139,9 @@ export const conversationMachine = setup({
     deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number }>(unbound('deadline')),
   },
   actions: {
-    /**
-     * Stamps the end time and scores the kept turns. Bound at the composition root, where the injected
-     * clock and the quality functions live; this default only marks the end with the start time.
-     */
-    finish: assign({ endedAt: ({ context }) => context.startedAt }),
+    /** Stamps the end time; bound at the composition root to the injected clock. */
+    stampEnd: assign({ endedAt: ({ context }) => context.startedAt }),
+    score: assign({ quality: ({ context }) => computeQuality(context.turns) }),
   },
   guards: {
     maxTurnsReached: ({ context }) => context.turns.length >= context.settings.maxTurns,
@@ -190,7 +190,7 @@ export const conversationMachine = setup({
               return {
                 conversationId: context.conversationId,
                 turnIndex,
-                generation: context.nudge ? 1 : 0,
+                generation: context.nudge ? context.nudges : 0,
                 speaker,
                 provider: context.providers[speaker],
                 topic: context.topic,
@@ -224,7 +224,7 @@ export const conversationMachine = setup({
               previousTexts: context.turns.map((t) => t.text),
               turnIndex: context.turns.length,
               minTurns: context.settings.minTurns,
-              nudged: context.nudge,
+              nudgesUsed: context.nudges,
             }),
             onDone: [
               {
@@ -239,7 +239,11 @@ export const conversationMachine = setup({
               {
                 guard: ({ event }) => event.output.verdict === 'retry_with_nudge',
                 target: 'callingModel',
-                actions: assign({ pending: undefined, nudge: true, nudges: ({ context }) => context.nudges + 1 }),
+                actions: assign({
+                  pending: undefined,
+                  nudge: true,
+                  nudges: ({ context }) => context.nudges + 1,
+                }),
               },
               {
                 guard: ({ event }) => event.output.verdict === 'natural_end',
@@ -255,21 +259,25 @@ export const conversationMachine = setup({
                 target: '#conversation.ended',
                 actions: assign({
                   pending: undefined,
-                  terminationReason: ({ event }) => (event.output.verdict === 'refusal' ? 'refusal' : 'repetition'),
+                  terminationReason: ({ event }) =>
+                    event.output.verdict === 'refusal' ? 'refusal' : 'repetition',
                 }),
               },
             ],
             onError: {
               target: '#conversation.failed',
-              actions: assign({ terminationReason: 'provider_failed', error: ({ event }) => errorOf(event.error) }),
+              actions: assign({
+                terminationReason: 'provider_failed',
+                error: ({ event }) => errorOf(event.error),
+              }),
             },
           },
         },
       },
     },
-    ended: { type: 'final', entry: [assign({ status: 'ended' }), 'finish'] },
-    failed: { type: 'final', entry: [assign({ status: 'failed' }), 'finish'] },
-    timedOut: { type: 'final', entry: [assign({ status: 'timedOut' }), 'finish'] },
+    ended: { type: 'final', entry: [assign({ status: 'ended' }), 'stampEnd', 'score'] },
+    failed: { type: 'final', entry: [assign({ status: 'failed' }), 'stampEnd', 'score'] },
+    timedOut: { type: 'final', entry: [assign({ status: 'timedOut' }), 'stampEnd', 'score'] },
   },
 });
 

@@ -74,7 +74,13 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({ maxConcurrent: input.maxConcurrent, active: [], settled: 0, lost: 0, crashed: 0 }),
+  context: ({ input }) => ({
+    maxConcurrent: input.maxConcurrent,
+    active: [],
+    settled: 0,
+    lost: 0,
+    crashed: 0,
+  }),
   initial: 'running',
   on: {
     CONVERSATION_SETTLED: {
@@ -91,7 +97,10 @@ export const supervisorMachine = setup({
       actions: assign(({ context, event }) => {
         const conversationId = (event as { type: string }).type.slice('xstate.error.actor.'.length);
         if (!context.active.includes(conversationId)) return {};
-        return { active: context.active.filter((id: string) => id !== conversationId), crashed: context.crashed + 1 };
+        return {
+          active: context.active.filter((id: string) => id !== conversationId),
+          crashed: context.crashed + 1,
+        };
       }),
     },
     CONVERSATION_LOST: {
@@ -114,7 +123,10 @@ export const supervisorMachine = setup({
           always: [{ guard: 'full', target: 'full' }, { target: 'pulling' }],
         },
         full: {
-          always: { guard: ({ context }) => context.active.length < context.maxConcurrent, target: 'checking' },
+          always: {
+            guard: ({ context }) => context.active.length < context.maxConcurrent,
+            target: 'checking',
+          },
         },
         pulling: {
           invoke: {

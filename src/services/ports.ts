@@ -2,7 +2,7 @@
  * The ports: every way Chimera touches the world. Each has a real adapter (Redis, Kafka, an SDK) and an
  * in-memory one (the embedded default), and one contract suite in `test/contracts/` runs against both.
  */
-import type { EventTopics, RawTopic } from '../events.js';
+import type { EventTopics, RawTopic, Turn } from '../events.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Snapshots, leases and the outbox
@@ -237,6 +237,27 @@ export interface RateLimiter {
   ): Promise<RateLimitPermit>;
   /** A 429 came back anyway: slow down for `forMs` (the provider's retry-after when it gave one). */
   penalize(forMs: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Idempotent model calls
+
+/** Identifies one generated turn: a regeneration after a nudge is a different generation of the same index. */
+export interface TurnKey {
+  conversationId: string;
+  turnIndex: number;
+  generation: number;
+}
+
+/**
+ * Results of model calls by (conversation, turn, generation). A conversation resumed after a crash re-runs
+ * the call that was in flight; the cache hands back the answer already paid for, and when two owners race
+ * (a stale one not yet fenced) the first answer wins for both, so a turn never forks.
+ */
+export interface TurnCache {
+  get(key: TurnKey): Promise<Turn | null>;
+  /** Stores `turn` unless a result exists; resolves to the result that is kept. */
+  putIfAbsent(key: TurnKey, turn: Turn): Promise<Turn>;
 }
 
 // ---------------------------------------------------------------------------------------------------

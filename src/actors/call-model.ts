@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fromPromise } from 'xstate';
+import { ChimeraError, isCircuitOpenError } from '../errors.js';
+import type { Turn } from '../events.js';
+import type { CallModelInput } from '../machines/conversation.js';
+import { buildTurnRequest } from '../prompts/turn-request.js';
+import { REPETITION_NUDGE } from '../quality/assess-turn.js';
+import type { Clock, GenerateResult, LlmProvider, TurnCache } from '../services/ports.js';
+
+export interface CallModelOptions {
+  /** The provider by name, already wrapped with rate limiting, retries and its breaker. */
+  provider: (name: string) => LlmProvider | undefined;
+  turnCache: TurnCache;
+  clock: Clock;
+}
+
+/**
+ * One turn's model call. Idempotent per (conversation, turn index, generation): a result already recorded
+ * (the call finished before a crash, or a stale owner got there first) is returned instead of paying for
+ * a second call, and the first recorded answer wins a race.
+ *
+ * Provider failure policy: when the provider's breaker is open, the turn waits for the breaker's probe
+ * time if that comes before the conversation's deadline, then calls again; otherwise the error ends the
+ * conversation as `provider_failed`. It never substitutes another provider: which two models talked is
+ * part of the data, and a silent swap would mislabel it.
+ */
+export function callModelActor(options: CallModelOptions) {
+  return fromPromise<Turn, CallModelInput>(async ({ input, signal }) => {
+    const key = {
+      conversationId: input.conversationId,
+      turnIndex: input.turnIndex,
+      generation: input.generation,
+    };
+    const recorded = await options.turnCache.get(key);
+    if (recorded) return recorded;
+
+    const provider = options.provider(input.provider);
+    if (!provider) throw new ChimeraError('invalid_request', `provider ${input.provider} is not configured`);
+    const { system, messages } = buildTurnRequest({
+      topic: input.topic,
+      personas: { questioner: input.systemPrompt, answerer: input.systemPrompt },
+      turns: input.turns,
+      speaker: input.speaker,
+      nudge: input.nudge ? REPETITION_NUDGE : undefined,
+    });
+
+    let result: GenerateResult & { attempts?: number };
+    for (;;) {
+      try {
+        result = await provider.generate({
+          system,
+          messages,
+          maxTokens: input.maxTokens,
+          temperature: input.temperature,
+          signal,
+          idempotencyKey: `${input.conversationId}:${input.turnIndex}:${input.generation}`,
+        });
+        break;
+      } catch (error) {
+        if (isCircuitOpenError(error) && error.retryAt < input.deadlineAt && !signal.aborted) {
+          await sleep(Math.max(0, error.retryAt - options.clock.now()), undefined, { signal });
+          continue;
+        }
+        throw error;
+      }
+    }
+    const turn: Turn = {
+      index: input.turnIndex,
+      speaker: input.speaker,
+      provider: input.provider,
+      model: result.model,
+      text: result.text.trim(),
+      usage: result.usage,
+      latencyMs: result.latencyMs,
+      attempts: result.attempts ?? 1,
+      requestId: result.requestId,
+      at: options.clock.now(),
+    };
+    return options.turnCache.putIfAbsent(key, turn);
+  });
+}

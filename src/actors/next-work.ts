@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { fromPromise } from 'xstate';
+import type { Logger } from '../logger.js';
+import type { ConversationInput } from '../machines/conversation.js';
+import type { Work } from '../machines/supervisor.js';
+import type { Clock, SnapshotStore, Topic, TopicSource } from '../services/ports.js';
+import type { ConversationPersister } from './persistence.js';
+
+/**
+ * A topic's conversation id is derived from the topic id, so the same topic delivered twice (a redelivery
+ * after a crash, a duplicate message, two daemons) maps to one conversation: whoever holds its lease runs
+ * it, and once its first snapshot exists it is never started again.
+ */
+export function conversationIdFor(topicId: string): string {
+  return `c-${createHash('sha256').update(topicId).digest('hex').slice(0, 24)}`;
+}
+
+export interface NextWorkOptions {
+  store: SnapshotStore;
+  source: TopicSource;
+  persister: ConversationPersister;
+  clock: Clock;
+  logger: Logger;
+  /** This process's owner id in leases. */
+  owner: string;
+  leaseTtlMs: number;
+  /** Builds a new conversation's input from its topic. */
+  buildInput: (topic: Topic, conversationId: string, startedAt: number) => ConversationInput;
+  /**
+   * How long one pull waits for a topic before the supervisor looks again.
+   * @default 500
+   */
+  pollMs?: number;
+  /**
+   * How often to look for orphaned conversations to adopt.
+   * @default 1000
+   */
+  adoptEveryMs?: number;
+}
+
+/**
+ * The supervisor's intake: adopts an orphaned conversation (lease lapsed, not finished) when there is one,
+ * otherwise takes the next topic, claims its conversation by lease and hands it over. Aborting (drain)
+ * gives back whatever it holds.
+ */
+export function nextWorkActor(options: NextWorkOptions) {
+  const pollMs = options.pollMs ?? 500;
+  const adoptEveryMs = options.adoptEveryMs ?? 1000;
+  let lastScan = Number.NEGATIVE_INFINITY;
+  let orphans: string[] = [];
+
+  async function adopt(signal: AbortSignal): Promise<Work | null> {
+    const now = options.clock.now();
+    if (orphans.length === 0 && now - lastScan >= adoptEveryMs) {
+      lastScan = now;
+      orphans = await options.store.listOrphaned(now, 50);
+    }
+    while (orphans.length > 0 && !signal.aborted) {
+      const conversationId = orphans.shift()!;
+      const lease = await options.store.acquireLease(conversationId, options.owner, options.leaseTtlMs);
+      if (!lease) continue;
+      const stored = await options.store.load(conversationId).catch((err: unknown) => {
+        options.logger.error(
+          { conversationId, err },
+          'cannot adopt conversation: its snapshot is unreadable',
+        );
+        return null;
+      });
+      if (stored?.status !== 'active' || signal.aborted) {
+        await options.store.releaseLease(lease);
+        continue;
+      }
+      options.persister.own(conversationId, { lease });
+      options.logger.info({ conversationId, token: lease.token }, 'adopting orphaned conversation');
+      return { kind: 'resume', conversationId, snapshot: stored.snapshot };
+    }
+    return null;
+  }
+
+  async function fresh(signal: AbortSignal): Promise<Work | null> {
+    const delivery = await options.source.next(pollMs);
+    if (!delivery) return null;
+    if (signal.aborted) {
+      await delivery.release();
+      return null;
+    }
+    const conversationId = conversationIdFor(delivery.topic.id);
+    const lease = await options.store.acquireLease(conversationId, options.owner, options.leaseTtlMs);
+    if (!lease) {
+      // Someone else runs this conversation already: the topic is theirs.
+      await delivery.ack();
+      return null;
+    }
+    const existing = await options.store.load(conversationId).catch(() => null);
+    if (existing || signal.aborted) {
+      await options.store.releaseLease(lease);
+      if (existing) {
+        options.logger.info(
+          { conversationId, topicId: delivery.topic.id },
+          'topic already has a conversation; skipped',
+        );
+        await delivery.ack();
+      } else {
+        await delivery.release();
+      }
+      return null;
+    }
+    options.persister.own(conversationId, { lease, delivery });
+    const input = options.buildInput(delivery.topic, conversationId, options.clock.now());
+    return { kind: 'new', conversationId, input };
+  }
+
+  return fromPromise<Work | null, { active: number }>(async ({ signal }) => {
+    return (await adopt(signal)) ?? (await fresh(signal));
+  });
+}

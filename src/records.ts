@@ -1,0 +1,108 @@
+/**
+ * Pure translations from a conversation's machine context to what leaves the process: the dataset record
+ * and the lifecycle events. Event ids are deterministic per (conversation, step), so a step replayed after
+ * a crash produces the same ids and consumers can drop the copy.
+ */
+import { type ConversationEvent, type ConversationRecord, EVENT_HEADERS, eventIdFor } from './events.js';
+import type { ConversationContext } from './machines/conversation.js';
+import { computeQuality } from './quality/compute-quality.js';
+import type { OutboxEvent } from './services/ports.js';
+
+export const SIMULATED_PROVIDER = 'simulated';
+
+export function toRecord(context: ConversationContext, now: number): ConversationRecord {
+  const status = context.status === 'active' ? 'ended' : context.status;
+  return {
+    conversationId: context.conversationId,
+    topic: context.topic,
+    status,
+    terminationReason: context.terminationReason ?? (status === 'timedOut' ? 'timeout' : 'provider_failed'),
+    personas: context.personas,
+    providers: context.providers,
+    turns: context.turns,
+    quality: context.quality ?? computeQuality(context.turns),
+    simulated:
+      context.providers.questioner === SIMULATED_PROVIDER ||
+      context.providers.answerer === SIMULATED_PROVIDER ||
+      context.turns.some((t) => t.provider === SIMULATED_PROVIDER),
+    ...(context.error ? { error: context.error } : {}),
+    startedAt: context.startedAt,
+    endedAt: context.endedAt ?? now,
+  };
+}
+
+function outbox(event: ConversationEvent, token: number, turnIndex?: number): OutboxEvent {
+  return {
+    topic: 'events',
+    key: event.conversationId,
+    value: event,
+    headers: {
+      [EVENT_HEADERS.eventId]: event.eventId,
+      [EVENT_HEADERS.eventType]: event.type,
+      [EVENT_HEADERS.conversationId]: event.conversationId,
+      [EVENT_HEADERS.fencingToken]: String(token),
+      ...(turnIndex === undefined ? {} : { [EVENT_HEADERS.turnIndex]: String(turnIndex) }),
+    },
+  };
+}
+
+export function startedEvent(context: ConversationContext, token: number, now: number): OutboxEvent {
+  return outbox(
+    {
+      type: 'conversation.started',
+      eventId: eventIdFor(context.conversationId, 'started'),
+      conversationId: context.conversationId,
+      occurredAt: now,
+      topic: context.topic,
+      providers: context.providers,
+    },
+    token,
+  );
+}
+
+/**
+ * Events for the step from `turnsBefore` kept turns to `context`: one `turn.completed` per new turn, then
+ * `conversation.ended` or `conversation.failed` when the conversation reached a final state.
+ */
+export function stepEvents(
+  context: ConversationContext,
+  turnsBefore: number,
+  final: boolean,
+  token: number,
+  now: number,
+): OutboxEvent[] {
+  const events: OutboxEvent[] = [];
+  for (const turn of context.turns.slice(turnsBefore)) {
+    events.push(
+      outbox(
+        {
+          type: 'turn.completed',
+          eventId: eventIdFor(context.conversationId, `turn-${turn.index}`),
+          conversationId: context.conversationId,
+          occurredAt: now,
+          turnIndex: turn.index,
+          turn,
+        },
+        token,
+        turn.index,
+      ),
+    );
+  }
+  if (final) {
+    const record = toRecord(context, now);
+    const type = record.status === 'ended' ? 'conversation.ended' : 'conversation.failed';
+    events.push(
+      outbox(
+        {
+          type,
+          eventId: eventIdFor(context.conversationId, type === 'conversation.ended' ? 'ended' : 'failed'),
+          conversationId: context.conversationId,
+          occurredAt: now,
+          record,
+        },
+        token,
+      ),
+    );
+  }
+  return events;
+}
