@@ -129,7 +129,8 @@ describe('circuit breaker machine', () => {
       const { persisted, openedAt } = openedThenPersisted();
       const clock = new SimulatedClock();
       clock.set(openedAt + 10_000); // the restart took ten seconds
-      const restored = createActor(circuitBreakerMachine, { snapshot: persisted, clock });
+      // XState's types ask for input; a restore ignores it and keeps the persisted context.
+      const restored = createActor(circuitBreakerMachine, { snapshot: persisted, clock, input: {} });
       restored.start();
       restored.send({ type: 'TICK', at: clock.now() });
       expect(restored.getSnapshot().value).toBe('open');
@@ -143,7 +144,7 @@ describe('circuit breaker machine', () => {
       const { persisted, openedAt } = openedThenPersisted();
       const clock = new SimulatedClock();
       clock.set(openedAt + COOLDOWN + 5_000);
-      const restored = createActor(circuitBreakerMachine, { snapshot: persisted, clock });
+      const restored = createActor(circuitBreakerMachine, { snapshot: persisted, clock, input: {} });
       restored.start();
       restored.send({ type: 'TICK', at: clock.now() });
       expect(restored.getSnapshot().value).toEqual({ halfOpen: 'idle' });
@@ -154,7 +155,7 @@ describe('circuit breaker machine', () => {
       fail();
       fail();
       const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
-      const restored = createActor(circuitBreakerMachine, { snapshot: persisted }).start();
+      const restored = createActor(circuitBreakerMachine, { snapshot: persisted, input: {} }).start();
       restored.send({ type: 'FAILURE', retryable: true, at: T0 });
       expect(restored.getSnapshot().value).toBe('open');
     });
