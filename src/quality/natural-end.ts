@@ -54,7 +54,8 @@ const FAREWELLS: readonly RegExp[] = [
  * ended the conversation yet, whatever courtesy came before.
  */
 export function detectNaturalEnd(text: string): boolean {
-  const all = sentences(normalise(text));
+  // Split before lower-casing: a full stop followed by a lower-case letter is not a sentence boundary.
+  const all = sentences(text).map(normalise);
   const last = all.at(-1);
   if (last === undefined || last.endsWith('?')) return false;
   return all

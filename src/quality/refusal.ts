@@ -37,18 +37,24 @@ const HEDGE_CONTINUES = /\b(?:but|however|although|though|that said)\b/;
  * reliably read scans") must not match. Only first-person statements by the speaker count.
  */
 export function detectRefusal(text: string): boolean {
-  const normalised = text
-    .normalize('NFKC')
-    .replace(/[\u2018\u2019\u02BC]/g, "'")
-    .replace(/[*_~`]+/g, '')
-    .replace(/\s+/g, ' ')
-    .toLowerCase();
+  const normalised = normalise(text);
   if (SELF_AS_MODEL.some((pattern) => pattern.test(normalised))) return true;
   if (APOLOGETIC_REFUSAL.test(normalised)) return true;
-  return sentences(normalised)
+  // Split before lower-casing: a full stop followed by a lower-case letter is not a sentence boundary.
+  return sentences(text)
     .slice(0, OPENING_SENTENCES)
+    .map(normalise)
     .some((sentence) => {
       const match = FIRST_PERSON_REFUSAL.exec(sentence);
       return match !== null && !HEDGE_CONTINUES.test(sentence.slice(match.index + match[0].length));
     });
+}
+
+function normalise(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(/[\u2018\u2019\u02BC]/g, "'")
+    .replace(/[*_~`]+/g, '') // markdown emphasis around a phrase must not hide it
+    .replace(/\s+/g, ' ')
+    .toLowerCase();
 }
