@@ -1,0 +1,54 @@
+import type { Logger } from '../logger.js';
+import type { EventBus, Topic } from '../services/ports.js';
+import { type MessageOrigin, sendToDeadLetter } from './dead-letter.js';
+import { parseTopic } from './parse-topic.js';
+import type { TopicClaims } from './topic-claims.js';
+
+/** One message as a topic source read it, before validation. */
+export interface RawTopicMessage {
+  key: string | null;
+  value: Buffer;
+  /** Where it was read from, for the dead-letter headers. */
+  from: MessageOrigin;
+  /** Identifies this message at its source: equal for its redeliveries, different for any other message. */
+  origin: string;
+}
+
+/** What every topic source needs to admit a message. */
+export interface IntakeOptions {
+  /** Where invalid messages go (`publishRaw('deadLetter', ...)`). */
+  bus: Pick<EventBus, 'publishRaw'>;
+  claims: TopicClaims;
+  /** `config.conversation.topicMaxLength`. */
+  maxTitleLength: number;
+  logger: Logger;
+}
+
+export type Admission =
+  | { kind: 'topic'; topic: Topic }
+  | { kind: 'dead-lettered'; reason: string }
+  | { kind: 'duplicate'; topicId: string };
+
+/**
+ * The one intake decision every source makes: invalid -> dead letter (original bytes), an id already
+ * claimed -> duplicate (logged, not dead-lettered), otherwise a topic to deliver. For `dead-lettered`
+ * and `duplicate` the caller acknowledges the raw message and goes on with the next one.
+ * @throws whatever the dead-letter publish or the claim store throws; the caller gives the message back.
+ */
+export async function admit(message: RawTopicMessage, options: IntakeOptions): Promise<Admission> {
+  const parsed = parseTopic(message.value, options.maxTitleLength);
+  if (!parsed.ok) {
+    await sendToDeadLetter(options.bus, message, parsed.reason, message.from);
+    options.logger.warn(
+      { reason: parsed.reason, from: message.from, bytes: message.value.length },
+      'topic message dead-lettered',
+    );
+    return { kind: 'dead-lettered', reason: parsed.reason };
+  }
+  const { topic } = parsed;
+  if (!(await options.claims.claim(topic.id, message.origin))) {
+    options.logger.info({ topicId: topic.id, from: message.from }, 'duplicate topic skipped');
+    return { kind: 'duplicate', topicId: topic.id };
+  }
+  return { kind: 'topic', topic };
+}

@@ -1,0 +1,70 @@
+import type { z } from 'zod';
+import { InvalidEventError } from '../errors.js';
+import { type EventTopics, eventTopicSchemas } from '../events.js';
+
+/**
+ * Bytes <-> typed payloads for every event bus adapter, so the in-memory bus and the Kafka bus accept
+ * and refuse exactly the same messages. Values travel as UTF-8 JSON.
+ */
+
+/** Why a message was refused: the code leads the reason text, so consumers can branch on it. */
+export type InvalidReasonCode =
+  | 'empty_message'
+  | 'malformed_json'
+  | 'invalid_payload'
+  | 'empty_title'
+  | 'title_too_long'
+  | 'control_characters'
+  | 'bidi_characters';
+
+export type Decoded<V> = { ok: true; value: V } | { ok: false; reason: string };
+
+/** Reasons end up in headers and logs; a bounded length keeps a hostile payload from inflating them. */
+const MAX_DETAIL_LENGTH = 300;
+
+export function invalidReason(code: InvalidReasonCode, detail: string): string {
+  const bounded = detail.length > MAX_DETAIL_LENGTH ? `${detail.slice(0, MAX_DETAIL_LENGTH)}...` : detail;
+  return `${code}: ${bounded}`;
+}
+
+/** The code a reason built by {@link invalidReason} starts with. */
+export function reasonCode(reason: string): InvalidReasonCode {
+  return reason.slice(0, reason.indexOf(':')) as InvalidReasonCode;
+}
+
+/** The first few issues as `path: message`, without echoing the offending values. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/**
+ * Validates `value` against the topic's schema and encodes it.
+ * @throws {InvalidEventError} when the payload does not match; nothing is encoded.
+ */
+export function encodeEvent<K extends keyof EventTopics>(topic: K, value: EventTopics[K]): Buffer {
+  const parsed = eventTopicSchemas[topic].safeParse(value);
+  if (!parsed.success) throw new InvalidEventError(topic, describeIssues(parsed.error));
+  return Buffer.from(JSON.stringify(parsed.data), 'utf8');
+}
+
+/** Parses and validates bytes from the wire; never throws. */
+export function decodeEvent<K extends keyof EventTopics>(
+  topic: K,
+  raw: Buffer | null,
+): Decoded<EventTopics[K]> {
+  if (raw === null || raw.length === 0)
+    return { ok: false, reason: invalidReason('empty_message', 'no value') };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: invalidReason('malformed_json', (error as Error).message) };
+  }
+  const parsed = eventTopicSchemas[topic].safeParse(json);
+  if (!parsed.success)
+    return { ok: false, reason: invalidReason('invalid_payload', describeIssues(parsed.error)) };
+  return { ok: true, value: parsed.data };
+}

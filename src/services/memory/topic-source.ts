@@ -1,0 +1,74 @@
+import type { TopicMessage } from '../../events.js';
+import { type Admission, admit, type IntakeOptions, type RawTopicMessage } from '../../intake/admit.js';
+import { settleOnce } from '../../intake/delivery.js';
+import { PullBuffer } from '../../intake/pull-buffer.js';
+import { type Clock, systemClock, type TopicDelivery, type TopicSource } from '../ports.js';
+
+export interface InMemoryTopicSourceOptions extends IntakeOptions {
+  /** @default systemClock */
+  clock?: Clock;
+  /**
+   * The name dead letters give as the topic they came from.
+   * @default 'memory'
+   */
+  name?: string;
+}
+
+/**
+ * The embedded topic source: topics pushed in-process (the CLI, tests) go through the same validation,
+ * dead-lettering and de-duplication as the Kafka and Redis sources.
+ */
+export class InMemoryTopicSource implements TopicSource {
+  private readonly buffer = new PullBuffer<RawTopicMessage>();
+  private readonly clock: Clock;
+  private readonly name: string;
+  private offset = 0;
+  private closed = false;
+
+  constructor(private readonly options: InMemoryTopicSourceOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.name = options.name ?? 'memory';
+  }
+
+  /** Queues a topic message: an object is JSON-encoded, a string or bytes are taken as they are. */
+  push(message: TopicMessage | string | Buffer, key: string | null = null): void {
+    if (this.closed) return;
+    const value = Buffer.isBuffer(message)
+      ? message
+      : Buffer.from(typeof message === 'string' ? message : JSON.stringify(message), 'utf8');
+    const offset = String(this.offset++);
+    this.buffer.push({
+      key,
+      value,
+      from: { topic: this.name, partition: 0, offset },
+      origin: `${this.name}:${offset}`,
+    });
+  }
+
+  async next(waitMs: number): Promise<TopicDelivery | null> {
+    const deadline = this.clock.now() + waitMs;
+    for (;;) {
+      if (this.closed) return null;
+      const raw = await this.buffer.take(Math.max(0, deadline - this.clock.now()));
+      if (!raw) return null;
+      let admission: Admission;
+      try {
+        admission = await admit(raw, this.options);
+      } catch (error) {
+        this.buffer.unshift(raw);
+        throw error;
+      }
+      if (admission.kind === 'topic') {
+        return settleOnce(admission.topic, this.options.claims, {
+          ack: async () => {},
+          release: async () => this.buffer.unshift(raw),
+        });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.buffer.close();
+  }
+}
