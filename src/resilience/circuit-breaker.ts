@@ -1,0 +1,152 @@
+import { type Actor, type ActorOptions, createActor, type Snapshot } from 'xstate';
+import { CircuitOpenError, isChimeraError } from '../errors.js';
+import {
+  breakerStateOf,
+  type CircuitBreakerContext,
+  type CircuitBreakerState,
+  circuitBreakerMachine,
+  probeAllowedAt,
+} from '../machines/circuit-breaker.js';
+import { type Clock, systemClock } from '../services/ports.js';
+
+/** XState's timer clock (`setTimeout` / `clearTimeout`), which `SimulatedClock` implements. */
+export type TimerClock = NonNullable<ActorOptions<typeof circuitBreakerMachine>['clock']>;
+
+export interface CircuitBreakerOptions {
+  /** The provider this breaker guards; named in `CircuitOpenError`. */
+  name: string;
+  /** Consecutive retryable failures that open it. @default 5 (config `breakerFailureThreshold`) */
+  threshold?: number;
+  /** Time open before one probe may go. @default 30000 (config `breakerCooldownMs`) */
+  cooldownMs?: number;
+  /** Where `openedAt` and `at` come from. @default the system clock */
+  clock?: Clock;
+  /** Schedules the cool-down timer (XState's `clock` option); tests pass a `SimulatedClock`. @default setTimeout */
+  timers?: TimerClock;
+  /** A snapshot from `getPersistedSnapshot()`, to carry the state across a restart. */
+  snapshot?: Snapshot<unknown>;
+}
+
+/** Handed out by `beforeCall` and given back with the call's result. */
+export interface CallTicket {
+  /** True for the one call that probes a half-open breaker. */
+  readonly probe: boolean;
+}
+
+/**
+ * The breaker a provider wrapper talks to: `beforeCall` fails fast while open (or while a half-open probe
+ * is in flight), and the call's outcome goes back through `onSuccess` / `onFailure`. Observable, so
+ * metrics and `status` follow its state.
+ */
+export class CircuitBreaker {
+  readonly name: string;
+  private readonly clock: Clock;
+  private readonly actor: Actor<typeof circuitBreakerMachine>;
+  private readonly listeners = new Set<(state: CircuitBreakerState) => void>();
+  private last: CircuitBreakerState;
+
+  constructor(options: CircuitBreakerOptions) {
+    this.name = options.name;
+    this.clock = options.clock ?? systemClock;
+    this.actor = createActor(circuitBreakerMachine, {
+      input: { threshold: options.threshold, cooldownMs: options.cooldownMs },
+      ...(options.timers ? { clock: options.timers } : {}),
+      ...(options.snapshot ? { snapshot: options.snapshot } : {}),
+    });
+    this.last = breakerStateOf(this.actor.getSnapshot().value);
+    this.actor.subscribe((snapshot) => {
+      const state = breakerStateOf(snapshot.value);
+      if (state === this.last) return;
+      this.last = state;
+      for (const listener of this.listeners) listener(state);
+    });
+    this.actor.start();
+    // Timers do not survive persistence: re-derive the cool-down from the restored `openedAt`.
+    if (options.snapshot) this.actor.send({ type: 'TICK', at: this.clock.now() });
+  }
+
+  get state(): CircuitBreakerState {
+    return this.last;
+  }
+
+  get context(): Readonly<CircuitBreakerContext> {
+    return this.actor.getSnapshot().context;
+  }
+
+  /** True while a half-open breaker's probe is in flight. */
+  get probing(): boolean {
+    return this.actor.getSnapshot().matches({ halfOpen: 'probing' });
+  }
+
+  /**
+   * Admits a call or fails fast. In half-open, the first caller becomes the probe.
+   * @throws {CircuitOpenError} while open, or half-open with a probe already in flight.
+   */
+  beforeCall(): CallTicket {
+    const now = this.clock.now();
+    let snapshot = this.actor.getSnapshot();
+    if (snapshot.matches('open')) {
+      const allowedAt = probeAllowedAt(snapshot.context) ?? now;
+      if (now < allowedAt) throw new CircuitOpenError(this.name, allowedAt);
+      // The cool-down is over even if its timer has not fired yet (late timer, restored snapshot).
+      this.actor.send({ type: 'TICK', at: now });
+      snapshot = this.actor.getSnapshot();
+    }
+    if (snapshot.matches('closed')) return { probe: false };
+    if (snapshot.matches({ halfOpen: 'idle' })) {
+      this.actor.send({ type: 'PROBE' });
+      return { probe: true };
+    }
+    throw new CircuitOpenError(this.name, now);
+  }
+
+  /** Throws like `beforeCall` but takes nothing: for a cheap check before a long wait (e.g. a rate limit). */
+  check(): void {
+    const snapshot = this.actor.getSnapshot();
+    const now = this.clock.now();
+    if (snapshot.matches('open')) {
+      const allowedAt = probeAllowedAt(snapshot.context) ?? now;
+      if (now < allowedAt) throw new CircuitOpenError(this.name, allowedAt);
+    } else if (snapshot.matches({ halfOpen: 'probing' })) {
+      throw new CircuitOpenError(this.name, now);
+    }
+  }
+
+  /** A call admitted with `ticket` succeeded. */
+  onSuccess(ticket?: CallTicket): void {
+    if (this.isStaleInHalfOpen(ticket)) return;
+    this.actor.send({ type: 'SUCCESS' });
+  }
+
+  /** A call admitted with `ticket` failed; only a retryable `ChimeraError` counts against the provider. */
+  onFailure(error: unknown, ticket?: CallTicket): void {
+    if (this.isStaleInHalfOpen(ticket)) return;
+    const retryable = isChimeraError(error) && error.retryable;
+    this.actor.send({ type: 'FAILURE', retryable, at: this.clock.now() });
+  }
+
+  /** Calls `listener` on every state change; returns the unsubscribe function. */
+  subscribe(listener: (state: CircuitBreakerState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A JSON-serialisable snapshot to restore this breaker with after a restart. */
+  getPersistedSnapshot(): Snapshot<unknown> {
+    return this.actor.getPersistedSnapshot();
+  }
+
+  /** Stops the cool-down timer. */
+  stop(): void {
+    this.actor.stop();
+    this.listeners.clear();
+  }
+
+  /**
+   * In half-open only the probe's outcome speaks for the provider: a call admitted before the breaker
+   * opened and finishing now must not close (or re-open) it.
+   */
+  private isStaleInHalfOpen(ticket: CallTicket | undefined): boolean {
+    return ticket !== undefined && !ticket.probe && this.actor.getSnapshot().matches('halfOpen');
+  }
+}
