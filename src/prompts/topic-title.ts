@@ -8,7 +8,7 @@
 export type TopicTitleValidation = { ok: true; title: string } | { ok: false; reason: string };
 
 /** U+202A-U+202E embeddings and overrides, U+2066-U+2069 isolates, LRM/RLM and the Arabic letter mark. */
-const BIDI = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
+const BIDI = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/u;
 
 /**
  * Characters that render as nothing: zero-width space, word joiner and invisible operators, the byte order
@@ -16,7 +16,7 @@ const BIDI = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
  * text a reviewer cannot see. Zero-width joiner and non-joiner (U+200C, U+200D) are allowed: emoji
  * sequences and Persian and Indic spelling need them, and they cannot hide or reorder words.
  */
-const INVISIBLE = /[\u200B\u2060-\u2064\uFEFF\u180E\u00AD\uFFF9-\uFFFB]/;
+const INVISIBLE = /[\u200B\u2060-\u2064\uFEFF\u180E\u00AD\uFFF9-\uFFFB]/u;
 
 /** Tag characters (U+E0000-U+E007F) spell ASCII invisibly: a known way to smuggle instructions to a model. */
 const TAG = /[\u{E0000}-\u{E007F}]/u;
@@ -25,9 +25,9 @@ const TAG = /[\u{E0000}-\u{E007F}]/u;
 const CONTROL = /\p{Cc}/u;
 
 /** Line and paragraph separators: line breaks by another name. */
-const LINE_SEPARATOR = /[\u2028\u2029]/;
+const LINE_SEPARATOR = /[\u2028\u2029]/u;
 
-const LONE_SURROGATE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u; // with the u flag only an unpaired half matches
 
 const RULES: ReadonlyArray<[RegExp, string]> = [
   [LONE_SURROGATE, 'an unpaired surrogate'],
