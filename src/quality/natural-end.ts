@@ -30,12 +30,12 @@ const FAREWELLS: readonly RegExp[] = [
   /\bsigning off\b/,
   // "Thanks for the great discussion", not "thank you for the question"
   new RegExp(
-    String.raw`\b(?:thanks|thank you)(?:\s+(?:so|very)\s+much)?(?:\s+again)?\s+for\s+(?:the|this|a|our|such an?|this\s+\w+)\s+${PRAISE}${DISCUSSION}\b`,
+    String.raw`\b(?:thanks|thank you)(?:\s+(?:so|very)\s+much)?(?:\s+again)?\s+for\s+(?:the|this|a|our|such an?)\s+${PRAISE}${DISCUSSION}\b`,
   ),
   /\b(?:thanks|thank you)(?:\s+(?:so|very)\s+much)?(?:\s+again)?\s+for\s+having\s+me\b/,
   // "It was a pleasure talking with you", not "it is a pleasure to explain"
   new RegExp(
-    String.raw`\b(?:it|this)\s*(?:was|has been|'s been|is been)\s+(?:a|an)\s+(?:real|great|true|absolute)?\s*${PLEASURE}\s+${TALKING}\b`,
+    String.raw`\b(?:it|this)\s*(?:was|has been|'s been)\s+(?:a|an)\s+(?:real|great|true|absolute)?\s*${PLEASURE}\s+${TALKING}\b`,
   ),
   new RegExp(
     String.raw`\b(?:this|it)\s*(?:was|has been|'s been)\s+(?:a|an|such a|such an)\s+${PRAISE}${DISCUSSION}\b`,
