@@ -8,14 +8,7 @@ import { type EventTopics, eventTopicSchemas } from '../events.js';
  */
 
 /** Why a message was refused: the code leads the reason text, so consumers can branch on it. */
-export type InvalidReasonCode =
-  | 'empty_message'
-  | 'malformed_json'
-  | 'invalid_payload'
-  | 'empty_title'
-  | 'title_too_long'
-  | 'control_characters'
-  | 'bidi_characters';
+export type InvalidReasonCode = 'empty_message' | 'malformed_json' | 'invalid_payload' | 'invalid_title';
 
 export type Decoded<V> = { ok: true; value: V } | { ok: false; reason: string };
 

@@ -1,21 +1,23 @@
 import { deriveTopicId } from '../events.js';
+import { validateTopicTitle } from '../prompts/topic-title.js';
 import type { Topic } from '../services/ports.js';
-import { decodeEvent } from './event-codec.js';
-import { checkTopicTitle } from './topic-title.js';
+import { decodeEvent, invalidReason } from './event-codec.js';
 
 export type ParsedTopic = { ok: true; topic: Topic } | { ok: false; reason: string };
 
 /**
- * Raw intake bytes -> a `Topic`: JSON, the topic message schema, then the title checks. A message
- * without an id gets one derived from its content, so the same topic sent twice has one id.
+ * Raw intake bytes -> a `Topic`: JSON, the topic message schema, then the checks every title passes before
+ * it reaches a prompt (`validateTopicTitle`). A message without an id gets one derived from its content,
+ * so the same topic sent twice has one id.
  */
 export function parseTopic(raw: Buffer | null, maxTitleLength: number): ParsedTopic {
   const decoded = decodeEvent('topics', raw);
   if (!decoded.ok) return decoded;
   const message = decoded.value;
-  const titleProblem = checkTopicTitle(message.title, maxTitleLength);
-  if (titleProblem) return { ok: false, reason: titleProblem };
-  const topic: Topic = { id: message.id ?? deriveTopicId(message), title: message.title.trim() };
+  const title = validateTopicTitle(message.title, maxTitleLength);
+  if (!title.ok) return { ok: false, reason: invalidReason('invalid_title', title.reason) };
+  // The id derives from the message as sent; the title is the validated (trimmed, NFC) one.
+  const topic: Topic = { id: message.id ?? deriveTopicId(message), title: title.title };
   if (message.source !== undefined) topic.source = message.source;
   if (message.url !== undefined) topic.url = message.url;
   return { ok: true, topic };
