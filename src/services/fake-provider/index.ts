@@ -1,0 +1,10 @@
+export type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
+export { type DialogueReply, type DialogueRequest, estimateTokens, generateDialogue } from './dialogue.js';
+export { FAKE_PROVIDER_USAGE, fakeProviderEnv, parseFakeProviderArgs, runFakeProvider } from './main.js';
+export type { QuotaLimits } from './quota.js';
+export {
+  type FakeProviderServer,
+  type FakeProviderServerOptions,
+  type FakeServerStats,
+  startFakeProviderServer,
+} from './server.js';

@@ -1,0 +1,534 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Clock, systemClock } from '../ports.js';
+import type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
+import { anthropicWire } from './dialects/anthropic.js';
+import { geminiWire } from './dialects/gemini.js';
+import { openaiWire } from './dialects/openai.js';
+import { estimateTokens, generateDialogue } from './dialogue.js';
+import { PromptCacheSimulator } from './prompt-cache.js';
+import { type QuotaLimits, SlidingWindowQuota } from './quota.js';
+import {
+  type DialectWire,
+  type FailureKind,
+  json,
+  type ParsedCall,
+  WireBadRequest,
+  type WireResponse,
+} from './wire.js';
+
+/**
+ * A fake LLM provider on one local HTTP port that speaks the three wire protocols Chimera's adapters use:
+ * Anthropic Messages (`POST /v1/messages`), Gemini (`POST /v1beta/models/{model}:generateContent`, also
+ * `/v1/...`) and OpenAI Chat Completions (`POST /v1/chat/completions`), plus the model lookups health
+ * checks make. Point the real SDKs at it to exercise timeouts, 429s, overloads and malformed bodies over
+ * real sockets, with no mock in the client.
+ */
+
+export interface FakeProviderServerOptions {
+  /** @default 0 (any free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /**
+   * Seed of the text generator.
+   * @default 1
+   */
+  seed?: number;
+  /**
+   * Delay before every answer, in milliseconds, unless a behaviour says otherwise.
+   * @default 0
+   */
+  latencyMs?: number;
+  /** Requests and tokens per minute the server enforces itself with 429s; none by default. */
+  quota?: QuotaLimits;
+  /** When set, only these keys are accepted; others get the provider's 401. */
+  apiKeys?: readonly string[];
+  /** Decides a behaviour per request when no scripted one is queued. */
+  respond?: Responder;
+  /**
+   * Time source for the request log and the quota window.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
+   * Requests kept in the log (the oldest are dropped first).
+   * @default 10_000
+   */
+  maxLoggedRequests?: number;
+}
+
+export interface FakeServerStats {
+  total: number;
+  /** By HTTP status sent; `client_closed` for requests the client gave up on first. */
+  byStatus: Record<string, number>;
+  byPath: Record<string, number>;
+  byDialect: Record<Dialect, number>;
+  /** 429s the server's own quota produced (scripted ones not included). */
+  quotaRejections: number;
+}
+
+export interface FakeProviderServer {
+  /** Base URL, e.g. `http://127.0.0.1:43121`. */
+  readonly url: string;
+  readonly port: number;
+  /** Base URLs as each SDK wants them (OpenAI's includes `/v1`). */
+  readonly urls: { anthropic: string; gemini: string; openai: string };
+  /** Queues behaviours for the next model calls (`generate` requests), in order. */
+  script(...behaviours: FakeBehaviour[]): void;
+  /** Installs (or removes) the per-request behaviour function. */
+  respond(responder: Responder | undefined): void;
+  setQuota(quota: QuotaLimits): void;
+  stats(): FakeServerStats;
+  /** The log of received requests, oldest first (a copy). */
+  requests(): ReceivedRequest[];
+  /** Forgets the script, log, counters, quota window and prompt cache; keeps options. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface Route {
+  dialect: Dialect;
+  operation: Operation;
+  model?: string;
+}
+
+const WIRES: Record<Dialect, DialectWire> = {
+  anthropic: anthropicWire,
+  gemini: geminiWire,
+  openai: openaiWire,
+};
+
+const GEMINI_GENERATE = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):generateContent$/;
+const GEMINI_MODEL = /^\/(v1beta|v1alpha)\/models\/([^/:]+)$/;
+const V1_MODEL = /^\/v1\/models\/([^/:]+)$/;
+
+function lowerHeaders(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+/** Which protocol a request speaks. `/v1/models...` is shared, so headers tell Anthropic and Gemini apart. */
+function route(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  query: Record<string, string>,
+): Route | undefined {
+  const gemini = 'x-goog-api-key' in headers || 'x-goog-api-client' in headers || 'key' in query;
+  const anthropic = 'anthropic-version' in headers;
+  if (method === 'POST') {
+    if (path === '/v1/messages') return { dialect: 'anthropic', operation: 'generate' };
+    if (path === '/v1/chat/completions') return { dialect: 'openai', operation: 'generate' };
+    const match = GEMINI_GENERATE.exec(path);
+    if (match) return { dialect: 'gemini', operation: 'generate', model: decodeURIComponent(match[2]!) };
+    return undefined;
+  }
+  if (method !== 'GET') return undefined;
+  const geminiModel = GEMINI_MODEL.exec(path);
+  if (geminiModel)
+    return { dialect: 'gemini', operation: 'health', model: decodeURIComponent(geminiModel[2]!) };
+  const v1Model = V1_MODEL.exec(path);
+  if (v1Model) {
+    const dialect: Dialect = anthropic ? 'anthropic' : gemini ? 'gemini' : 'openai';
+    return { dialect, operation: 'health', model: decodeURIComponent(v1Model[1]!) };
+  }
+  if (path === '/v1/models' || path === '/v1beta/models') {
+    const dialect: Dialect = anthropic
+      ? 'anthropic'
+      : gemini || path === '/v1beta/models'
+        ? 'gemini'
+        : 'openai';
+    return { dialect, operation: 'health' };
+  }
+  return undefined;
+}
+
+const FAILURE_STATUS: Record<Exclude<FailureKind, 'status'>, number> = {
+  rate_limited: 429,
+  spend_limit: 429,
+  server_error: 500,
+  unavailable: 503,
+  overloaded: 529,
+  bad_request: 400,
+  unauthorized: 401,
+};
+
+/** Largest request body accepted; conversations are text, far below this. */
+const MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+export async function startFakeProviderServer(
+  options: FakeProviderServerOptions = {},
+): Promise<FakeProviderServer> {
+  const clock = options.clock ?? systemClock;
+  const seed = options.seed ?? 1;
+  const maxLogged = options.maxLoggedRequests ?? 10_000;
+  const quota = new SlidingWindowQuota(options.quota);
+  const cache = new PromptCacheSimulator();
+  const queue: FakeBehaviour[] = [];
+  let responder = options.respond;
+  let log: ReceivedRequest[] = [];
+  let seq = 0;
+  let stats: FakeServerStats = emptyStats();
+  // Pending latency waits, so `close()` can end them instead of leaving handlers suspended.
+  const waits = new Map<NodeJS.Timeout, (alive: boolean) => void>();
+  let closed = false;
+
+  function emptyStats(): FakeServerStats {
+    return {
+      total: 0,
+      byStatus: {},
+      byPath: {},
+      byDialect: { anthropic: 0, gemini: 0, openai: 0 },
+      quotaRejections: 0,
+    };
+  }
+
+  function wait(ms: number, response: ServerResponse): Promise<boolean> {
+    if (ms <= 0) return Promise.resolve(!response.destroyed);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        waits.delete(timer);
+        resolve(!response.destroyed && !closed);
+      }, ms);
+      waits.set(timer, resolve);
+    });
+  }
+
+  function send(entry: ReceivedRequest, response: ServerResponse, wire: WireResponse): void {
+    if (response.destroyed || response.writableEnded) return;
+    response.writeHead(wire.status, { ...wire.headers, 'content-length': Buffer.byteLength(wire.body) });
+    response.end(wire.body);
+    entry.status = wire.status;
+    entry.respondedAt = clock.now();
+    stats.byStatus[String(wire.status)] = (stats.byStatus[String(wire.status)] ?? 0) + 1;
+  }
+
+  function quotaHeaders(
+    wire: DialectWire,
+    decision?: ReturnType<SlidingWindowQuota['admit']>,
+  ): Record<string, string> {
+    const limits = quota.current;
+    const now = clock.now();
+    if (!quota.enforced && !decision) return {};
+    return wire.quotaHeaders({
+      requestsLimit: limits.rpm ?? (decision ? 50 : undefined),
+      requestsRemaining: decision?.requestsRemaining ?? 0,
+      tokensLimit: limits.tpm,
+      tokensRemaining: decision?.tokensRemaining ?? 0,
+      resetAt: decision?.resetAt ?? now + 60_000,
+      now,
+    });
+  }
+
+  function failure(
+    wire: DialectWire,
+    entry: ReceivedRequest,
+    kind: FailureKind,
+    status: number,
+    extra: { message?: string; retryAfterSeconds?: number } = {},
+  ): WireResponse {
+    return wire.failure({
+      kind,
+      status,
+      requestId: `fake${entry.seq}`,
+      message: extra.message,
+      apiKey: entry.apiKey,
+      retryAfterSeconds: extra.retryAfterSeconds,
+      now: clock.now(),
+    });
+  }
+
+  function rateLimited(
+    wire: DialectWire,
+    entry: ReceivedRequest,
+    behaviour: Extract<FakeBehaviour, { type: 'rate_limited' }>,
+    decision?: ReturnType<SlidingWindowQuota['admit']>,
+  ): WireResponse {
+    const seconds = behaviour.retryAfterSeconds ?? 1;
+    const wireResponse = failure(wire, entry, 'rate_limited', 429, { retryAfterSeconds: seconds });
+    // Google signals the delay only inside the body (RetryInfo); the others use headers.
+    if (wire.dialect !== 'gemini') {
+      wireResponse.headers['retry-after'] = behaviour.retryAfterAsDate
+        ? new Date(clock.now() + seconds * 1000).toUTCString()
+        : String(seconds);
+      if (behaviour.retryAfterMs !== undefined)
+        wireResponse.headers['retry-after-ms'] = String(behaviour.retryAfterMs);
+    }
+    Object.assign(
+      wireResponse.headers,
+      quotaHeaders(
+        wire,
+        decision ?? {
+          allowed: false,
+          retryAfterMs: seconds * 1000,
+          requestsRemaining: 0,
+          tokensRemaining: 0,
+          resetAt: clock.now() + seconds * 1000,
+        },
+      ),
+    );
+    return wireResponse;
+  }
+
+  function reply(
+    wire: DialectWire,
+    entry: ReceivedRequest,
+    text: string | undefined,
+    decisionHeaders: Record<string, string>,
+  ): WireResponse {
+    let call: ParsedCall;
+    try {
+      call = wire.parse(entry.body, entry.model);
+    } catch (error) {
+      if (!(error instanceof WireBadRequest)) throw error;
+      return failure(wire, entry, 'bad_request', 400, { message: error.message });
+    }
+    const generated =
+      text === undefined ? generateDialogue(call, seed) : { text, stopReason: 'end_turn' as const };
+    const outputTokens = estimateTokens(generated.text);
+    let inputTokens =
+      estimateTokens(call.system) + call.messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+    let cacheReadTokens: number | undefined;
+    let cacheWriteTokens: number | undefined;
+    if (call.cacheSegments?.some((segment) => segment.breakpoint)) {
+      const usage = cache.account(call.cacheSegments);
+      ({ inputTokens, cacheReadTokens, cacheWriteTokens } = usage);
+    }
+    if (quota.enforced) quota.addTokens(entry.at, outputTokens);
+    const response = wire.reply({
+      requestId: `fake${entry.seq}`,
+      model: call.model,
+      text: generated.text,
+      stopReason: generated.stopReason,
+      inputTokens,
+      outputTokens,
+      cacheReadTokens,
+      cacheWriteTokens,
+      now: clock.now(),
+    });
+    Object.assign(response.headers, decisionHeaders);
+    return response;
+  }
+
+  function healthAnswer(wire: DialectWire, entry: ReceivedRequest): WireResponse {
+    const now = clock.now();
+    if (entry.model) return json(200, wire.model(entry.model, now));
+    return json(200, wire.models(['chimera-fake-model'], now));
+  }
+
+  async function execute(
+    wire: DialectWire,
+    entry: ReceivedRequest,
+    behaviour: FakeBehaviour,
+    response: ServerResponse,
+    decision?: ReturnType<SlidingWindowQuota['admit']>,
+  ): Promise<void> {
+    entry.behaviour ??= behaviour.type;
+    const alive = await wait(behaviour.latencyMs ?? options.latencyMs ?? 0, response);
+    if (!alive) return;
+    switch (behaviour.type) {
+      case 'hang':
+        // Say nothing; the client's timeout or abort closes the socket, or `close()` does.
+        return;
+      case 'reply': {
+        if (entry.operation === 'health') return send(entry, response, healthAnswer(wire, entry));
+        return send(entry, response, reply(wire, entry, behaviour.text, quotaHeaders(wire, decision)));
+      }
+      case 'malformed': {
+        const body = JSON.stringify({
+          id: `fake${entry.seq}`,
+          partial: true,
+          content: [{ type: 'text', text: 'cut' }],
+        });
+        return send(entry, response, {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: body.slice(0, Math.floor(body.length / 2)),
+        });
+      }
+      case 'rate_limited':
+        return send(entry, response, rateLimited(wire, entry, behaviour, decision));
+      case 'status':
+        return send(
+          entry,
+          response,
+          failure(wire, entry, 'status', behaviour.status, { message: behaviour.message }),
+        );
+      case 'bad_request':
+        return send(
+          entry,
+          response,
+          failure(wire, entry, 'bad_request', 400, { message: behaviour.message }),
+        );
+      default:
+        return send(entry, response, failure(wire, entry, behaviour.type, FAILURE_STATUS[behaviour.type]));
+    }
+  }
+
+  function choose(entry: ReceivedRequest): FakeBehaviour | undefined {
+    if (entry.operation === 'generate' && queue.length > 0) return queue.shift();
+    return responder?.(entry);
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://fake.local');
+    const path = url.pathname;
+    const query = Object.fromEntries(url.searchParams);
+    const headers = lowerHeaders(request);
+    const method = request.method ?? 'GET';
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) {
+        response.writeHead(413).end();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const raw = Buffer.concat(chunks).toString('utf8');
+
+    const found = route(method, path, headers, query);
+    if (!found) {
+      const body = JSON.stringify({ error: { message: `no route for ${method} ${path}` } });
+      response.writeHead(404, { 'content-type': 'application/json' }).end(body);
+      return;
+    }
+    const wire = WIRES[found.dialect];
+    let body: unknown = raw;
+    if (raw !== '') {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        // Kept as text in the log; the dialect answers 400 below.
+      }
+    }
+    seq += 1;
+    const entry: ReceivedRequest = {
+      seq,
+      at: clock.now(),
+      method,
+      path,
+      query,
+      dialect: found.dialect,
+      operation: found.operation,
+      model: found.model,
+      headers,
+      apiKey: wire.apiKeyOf(headers, query),
+      body,
+    };
+    log.push(entry);
+    if (log.length > maxLogged) log.splice(0, log.length - maxLogged);
+    stats.total += 1;
+    stats.byPath[path] = (stats.byPath[path] ?? 0) + 1;
+    stats.byDialect[found.dialect] += 1;
+    response.on('close', () => {
+      if (entry.status === undefined) {
+        entry.clientClosed = true;
+        stats.byStatus.client_closed = (stats.byStatus.client_closed ?? 0) + 1;
+      }
+    });
+
+    if (options.apiKeys && (!entry.apiKey || !options.apiKeys.includes(entry.apiKey))) {
+      entry.behaviour = 'auth_rejected';
+      return send(entry, response, failure(wire, entry, 'unauthorized', 401));
+    }
+    if (found.operation === 'generate' && typeof body === 'string' && raw !== '') {
+      return send(
+        entry,
+        response,
+        failure(wire, entry, 'bad_request', 400, { message: 'the body is not valid JSON' }),
+      );
+    }
+
+    const chosen = choose(entry);
+    if (chosen) return execute(wire, entry, chosen, response);
+
+    if (found.operation === 'generate' && quota.enforced) {
+      const decision = quota.admit(entry.at, estimateInput(entry.body));
+      if (!decision.allowed) {
+        stats.quotaRejections += 1;
+        entry.behaviour = 'quota_exceeded';
+        const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+        return execute(
+          wire,
+          entry,
+          { type: 'rate_limited', retryAfterSeconds: seconds, latencyMs: 0 },
+          response,
+          decision,
+        );
+      }
+      return execute(wire, entry, { type: 'reply' }, response, decision);
+    }
+    return execute(wire, entry, { type: 'reply' }, response);
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent && !response.destroyed) {
+        const message = error instanceof Error ? error.message : String(error);
+        response
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { message } }));
+      }
+    });
+  });
+  // Tests open many short-lived clients; do not keep idle sockets around after they finish.
+  server.keepAliveTimeout = 1000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const base = `http://${host}:${address.port}`;
+
+  return {
+    url: base,
+    port: address.port,
+    urls: { anthropic: base, gemini: base, openai: `${base}/v1` },
+    script: (...behaviours) => {
+      queue.push(...behaviours);
+    },
+    respond: (next) => {
+      responder = next;
+    },
+    setQuota: (limits) => quota.setLimits(limits),
+    stats: () => structuredClone(stats),
+    requests: () => log.map((entry) => ({ ...entry })),
+    reset: () => {
+      queue.length = 0;
+      log = [];
+      seq = 0;
+      stats = emptyStats();
+      quota.reset();
+      cache.clear();
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      for (const [timer, resolve] of waits) {
+        clearTimeout(timer);
+        resolve(false);
+      }
+      waits.clear();
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await done;
+    },
+  };
+}
+
+/** The input-token estimate the quota charges at admission, before the reply's tokens are known. */
+function estimateInput(body: unknown): number {
+  return typeof body === 'string' ? estimateTokens(body) : estimateTokens(JSON.stringify(body ?? ''));
+}

@@ -1,0 +1,124 @@
+import type { Config, ProviderConfig, ProviderName } from '../../config.js';
+import { ConfigError } from '../../errors.js';
+import { type Clock, type HealthStatus, type LlmProvider, systemClock } from '../ports.js';
+import { AnthropicProvider, type AnthropicProviderOptions } from './anthropic.js';
+import { GeminiProvider, type GeminiProviderOptions } from './gemini.js';
+import { OpenAiProvider } from './openai.js';
+import { type ProviderAdapterOptions, unhealthy } from './options.js';
+import { SimulatedProvider } from './simulated.js';
+
+export interface CreateProviderOptions extends ProviderAdapterOptions {
+  /**
+   * Fixed reply latency of the simulated provider (`SIMULATED_LATENCY_MS`).
+   * @default 0
+   */
+  simulatedLatencyMs?: number;
+  /**
+   * Seed of the simulated provider's text generator.
+   * @default 1
+   */
+  simulatedSeed?: number;
+  /** Options only the Anthropic adapter reads. */
+  anthropic?: Pick<AnthropicProviderOptions, 'sendTemperature'>;
+  /** Options only the Gemini adapter reads. */
+  gemini?: Pick<GeminiProviderOptions, 'thinkingBudget'>;
+}
+
+/** The variable that configures each provider, named when one is asked for without it. */
+const KEY_VARIABLE: Record<ProviderName, string> = {
+  anthropic: 'ANTHROPIC_API_KEY',
+  gemini: 'GOOGLE_API_KEY',
+  openai: 'OPENAI_API_KEY',
+  simulated: 'CONVERSATION_PROVIDERS',
+};
+
+/** Builds the adapter for one provider's config. Wrapping (retries, breaker, rate limit) is done elsewhere. */
+export function createProvider(config: ProviderConfig, options: CreateProviderOptions = {}): LlmProvider {
+  const common: ProviderAdapterOptions = { clock: options.clock, healthTimeoutMs: options.healthTimeoutMs };
+  switch (config.name) {
+    case 'anthropic':
+      return new AnthropicProvider(config, { ...common, ...options.anthropic });
+    case 'gemini':
+      return new GeminiProvider(config, { ...common, ...options.gemini });
+    case 'openai':
+      return new OpenAiProvider(config, common);
+    case 'simulated':
+      return new SimulatedProvider({
+        model: config.model,
+        latencyMs: options.simulatedLatencyMs,
+        seed: options.simulatedSeed,
+        clock: options.clock,
+      });
+  }
+}
+
+export interface HealthCheckAllOptions {
+  /**
+   * Health checks in flight at once.
+   * @default 4
+   */
+  concurrency?: number;
+  /** Which providers to check; the configured ones by default. */
+  names?: ProviderName[];
+}
+
+/**
+ * One adapter per configured provider, built on first use and then shared, from the whole `Config`.
+ * Health checks run in parallel, a few at a time, and never reject.
+ */
+export class ProviderFactory {
+  private readonly providers = new Map<ProviderName, LlmProvider>();
+  private readonly options: CreateProviderOptions;
+
+  constructor(
+    private readonly config: Readonly<Config>,
+    options: CreateProviderOptions & { clock?: Clock } = {},
+  ) {
+    this.options = { simulatedLatencyMs: config.simulatedLatencyMs, ...options };
+  }
+
+  /** Providers with credentials, plus `simulated`. */
+  configured(): ProviderName[] {
+    return [...this.config.configuredProviders];
+  }
+
+  /**
+   * The adapter for `name`, created once.
+   * @throws {ConfigError} when the provider is not configured.
+   */
+  get(name: ProviderName): LlmProvider {
+    const existing = this.providers.get(name);
+    if (existing) return existing;
+    if (!this.config.configuredProviders.includes(name)) {
+      throw new ConfigError(
+        KEY_VARIABLE[name],
+        `provider ${name} is not configured (configured: ${this.config.configuredProviders.join(', ')})`,
+      );
+    }
+    const provider = createProvider(this.config.providers[name], this.options);
+    this.providers.set(name, provider);
+    return provider;
+  }
+
+  async healthCheckAll(options: HealthCheckAllOptions = {}): Promise<Record<string, HealthStatus>> {
+    const names = options.names ?? this.configured();
+    const concurrency = Math.max(1, options.concurrency ?? 4);
+    const results: Record<string, HealthStatus> = {};
+    const clock = this.options.clock ?? systemClock;
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        const startedAt = clock.now();
+        try {
+          results[name] = await this.get(name).healthCheck();
+        } catch (error) {
+          // healthCheck never rejects; building an unconfigured adapter can.
+          results[name] = unhealthy(error, clock.now() - startedAt);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker));
+    return results;
+  }
+}
