@@ -107,6 +107,11 @@ export class KafkaTopicSource implements TopicSource {
     }
   }
 
+  /** Messages read from Kafka and waiting for `next()`: at most the buffer size. */
+  get buffered(): number {
+    return this.buffer.size;
+  }
+
   private onAssignment(partitions: number[]): void {
     const assigned = new Set(partitions);
     this.tracker.reassign(partitions);
