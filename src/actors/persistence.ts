@@ -4,6 +4,7 @@ import type { ConversationRecord } from '../events.js';
 import type { Logger } from '../logger.js';
 import { CONVERSATION_MACHINE_VERSION, type ConversationContext } from '../machines/conversation.js';
 import type { SupervisorEvent } from '../machines/supervisor.js';
+import { SNAPSHOT_SCHEMA_VERSION } from '../persistence/snapshot-codec.js';
 import { startedEvent, stepEvents, toRecord } from '../records.js';
 import type {
   Clock,
@@ -13,9 +14,6 @@ import type {
   SnapshotStore,
   TopicDelivery,
 } from '../services/ports.js';
-
-/** Version of the `{ schemaVersion, machineVersion, snapshot }` envelope written for every conversation. */
-export const SNAPSHOT_SCHEMA_VERSION = 1;
 
 /** What the runtime holds for a conversation it owns; never part of machine context (not serialisable). */
 export interface OwnedConversation {
