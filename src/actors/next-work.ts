@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { fromPromise } from 'xstate';
 import type { Logger } from '../logger.js';
-import type { ConversationInput } from '../machines/conversation.js';
+import { CONVERSATION_MACHINE_VERSION, type ConversationInput } from '../machines/conversation.js';
 import type { Work } from '../machines/supervisor.js';
-import type { Clock, SnapshotStore, Topic, TopicSource } from '../services/ports.js';
+import { SNAPSHOT_SCHEMA_VERSION } from '../persistence/snapshot-codec.js';
+import type { Clock, SnapshotStore, StoredSnapshot, Topic, TopicSource } from '../services/ports.js';
 import type { ConversationPersister } from './persistence.js';
 
 /**
@@ -59,13 +60,29 @@ export function nextWorkActor(options: NextWorkOptions) {
       const conversationId = orphans.shift()!;
       const lease = await options.store.acquireLease(conversationId, options.owner, options.leaseTtlMs);
       if (!lease) continue;
-      const stored = await options.store.load(conversationId).catch((err: unknown) => {
+      let stored: StoredSnapshot | null;
+      try {
+        stored = await options.store.load(conversationId);
+      } catch (err) {
+        // Unreadable (corrupt, or written by an incompatible version): mark it failed so it is not
+        // adopted again and again, and keep going.
         options.logger.error(
           { conversationId, err },
           'cannot adopt conversation: its snapshot is unreadable',
         );
-        return null;
-      });
+        await options.store.save(
+          lease,
+          {
+            schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+            machineVersion: CONVERSATION_MACHINE_VERSION,
+            status: 'failed',
+            snapshot: null,
+            updatedAt: options.clock.now(),
+          },
+          [],
+        );
+        continue;
+      }
       if (stored?.status !== 'active' || signal.aborted) {
         await options.store.releaseLease(lease);
         continue;
