@@ -45,6 +45,8 @@ export async function acquireSlot(
   deps: { clock: Clock; sleep: Sleep },
 ): Promise<GcraPermit> {
   const startedAt = deps.clock.now();
+  // Waiting is counted from the first answer that said "wait", so a grant at once reports 0, not a round trip.
+  let heldSince: number | undefined;
   let previousSlot: number | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
@@ -58,8 +60,10 @@ export async function acquireSlot(
       throw new RateLimitWaitError(key, elapsed + reservation.waitMs, options.maxWaitMs);
     }
     if (reservation.waitMs <= 0) {
-      return new GcraPermit(backend, request.tokens, deps.clock.now() - startedAt, reservation.slotAt);
+      const waitedMs = heldSince === undefined ? 0 : deps.clock.now() - heldSince;
+      return new GcraPermit(backend, request.tokens, waitedMs, reservation.slotAt);
     }
+    heldSince ??= deps.clock.now();
     previousSlot = reservation.slotAt;
     try {
       // Rounded up: a timer that fires a fraction early would let the call start before its slot.
