@@ -231,6 +231,15 @@ export class ConversationPersister {
     );
   }
 
+  /** Stops renewing leases and writing, as a killed process would: for crash-recovery tests. */
+  halt(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    for (const tracker of this.trackers.values()) tracker.lost = true;
+    this.trackers.clear();
+    this.owned.clear();
+  }
+
   /** Resolves when every pending write of every conversation has been attempted. */
   async flush(): Promise<void> {
     await Promise.all(

@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { type ConversationEvent, conversationEventSchema } from '../../src/events.js';
+import { InMemoryTopicClaims } from '../../src/intake/topic-claims.js';
+import { createLogger } from '../../src/logger.js';
+import { ChimeraRuntime, chooseSides } from '../../src/runtime/runtime.js';
+import { InMemoryEventBus } from '../../src/services/memory/event-bus.js';
+import { MemorySnapshotStore } from '../../src/services/memory/snapshot-store.js';
+import { InMemoryTopicSource } from '../../src/services/memory/topic-source.js';
+import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
+import { systemClock } from '../../src/services/ports.js';
+import { SimulatedProvider } from '../../src/services/providers/simulated.js';
+import { soleLeader } from '../../src/services/redis/leader-lock.js';
+
+const logger = createLogger({ level: 'silent' });
+let runtime: ChimeraRuntime | undefined;
+
+afterEach(async () => {
+  await runtime?.drain();
+  runtime = undefined;
+});
+
+function embedded(env: Record<string, string> = {}) {
+  const config = loadConfig({ MAX_CONVERSATION_TURNS: '6', MIN_CONVERSATION_TURNS: '2', ...env });
+  const bus = new InMemoryEventBus({ logger });
+  const store = new MemorySnapshotStore();
+  const source = new InMemoryTopicSource({
+    bus,
+    claims: new InMemoryTopicClaims(),
+    maxTitleLength: config.conversation.topicMaxLength,
+    logger,
+  });
+  const simulated = new SimulatedProvider({ latencyMs: 1 });
+  runtime = new ChimeraRuntime({
+    config,
+    logger,
+    clock: systemClock,
+    store,
+    bus,
+    source,
+    turnCache: new InMemoryTurnCache(),
+    providers: new Map([['simulated', simulated]]),
+    relayLock: soleLeader,
+    sides: chooseSides(config),
+    owner: 'test-owner',
+    pollMs: 20,
+  }).start();
+  return { runtime, bus, store, source, config };
+}
+
+function events(bus: InMemoryEventBus): ConversationEvent[] {
+  return bus.read('events').map((m) => conversationEventSchema.parse(JSON.parse(m.value.toString('utf8'))));
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('embedded runtime', () => {
+  it('runs every topic to an ended record with its turns, events in order per conversation', async () => {
+    const { bus, source, store } = embedded();
+    const titles = Array.from({ length: 20 }, (_, i) => `Topic number ${i}: grid-scale batteries`);
+    for (const [i, title] of titles.entries()) source.push({ id: `t-${i}`, title });
+
+    await until(() => events(bus).filter((e) => e.type === 'conversation.ended').length === 20);
+    const all = events(bus);
+    const ended = all.filter((e) => e.type === 'conversation.ended');
+    expect(new Set(ended.map((e) => e.record.topic.id))).toEqual(new Set(titles.map((_, i) => `t-${i}`)));
+    for (const event of ended) {
+      if (event.type !== 'conversation.ended') continue;
+      const { record } = event;
+      expect(record.simulated).toBe(true);
+      expect(record.turns.length).toBeGreaterThanOrEqual(1);
+      expect(record.turns.length).toBeLessThanOrEqual(6);
+      expect(record.turns.map((t) => t.index)).toEqual(record.turns.map((_, i) => i));
+      expect(record.turns.map((t) => t.speaker)).toEqual(
+        record.turns.map((_, i) => (i % 2 === 0 ? 'questioner' : 'answerer')),
+      );
+      expect(['max_turns', 'natural_end', 'repetition', 'refusal']).toContain(record.terminationReason);
+      expect(record.quality.turns).toBe(record.turns.length);
+      // The stream for this conversation: started, one turn.completed per kept turn in order, ended.
+      const mine = all.filter((e) => e.conversationId === record.conversationId);
+      expect(mine[0]!.type).toBe('conversation.started');
+      expect(mine.at(-1)!.type).toBe('conversation.ended');
+      const turnIndexes = mine.flatMap((e) => (e.type === 'turn.completed' ? [e.turnIndex] : []));
+      expect(turnIndexes).toEqual(record.turns.map((t) => t.index));
+    }
+    expect((await store.counts()).ended).toBe(20);
+    expect(await store.outboxSize()).toBe(0);
+  });
+
+  it('never runs more conversations at once than MAX_CONCURRENT_CONVERSATIONS', async () => {
+    const { runtime, bus, source } = embedded({ MAX_CONCURRENT_CONVERSATIONS: '3' });
+    let peak = 0;
+    runtime.supervisor.subscribe((s) => {
+      peak = Math.max(peak, s.context.active.length);
+    });
+    for (let i = 0; i < 12; i++) source.push({ id: `c-${i}`, title: `Concurrency topic ${i}` });
+    await until(() => events(bus).filter((e) => e.type === 'conversation.ended').length === 12);
+    expect(peak).toBe(3);
+  });
+
+  it('the same topic id twice starts one conversation', async () => {
+    const { bus, source } = embedded();
+    source.push({ id: 'same', title: 'Offshore wind' });
+    source.push({ id: 'same', title: 'Offshore wind' });
+    source.push({ id: 'other', title: 'Tidal power' });
+    await until(() => events(bus).filter((e) => e.type === 'conversation.ended').length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events(bus).filter((e) => e.type === 'conversation.started')).toHaveLength(2);
+  });
+
+  it('a malformed topic goes to the dead-letter topic and intake goes on', async () => {
+    const { bus, source } = embedded();
+    source.push('{"title": ');
+    source.push({ id: 'ok', title: 'Carbon capture' });
+    await until(() => events(bus).some((e) => e.type === 'conversation.ended'));
+    const dead = bus.read('deadLetter');
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.value.toString()).toBe('{"title": ');
+    expect(Object.values(dead[0]!.headers).join(' ')).toMatch(/json/i);
+  });
+});
