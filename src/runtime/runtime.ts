@@ -80,7 +80,7 @@ export class ChimeraRuntime {
   private done: Promise<void>;
   private stopped = false;
 
-  constructor(private readonly deps: RuntimeDeps) {
+  constructor(deps: RuntimeDeps) {
     const { config, clock, logger } = deps;
     const personas = resolvePersonas(config.conversation);
     const [questioner, answerer] = deps.sides;
