@@ -168,11 +168,11 @@ export class KafkaEventBus implements EventBus {
                 'event handler failed; the message will be delivered again',
               );
             }
-            // Throwing leaves the offset unresolved: the message is fetched again by the partition's owner.
-            if (stopping.signal.aborted) throw new ChimeraError('closed', 'subscription stopped');
             await sleep(Math.min(max, base * 2 ** attempt), undefined, { signal: stopping.signal }).catch(
               () => undefined,
             );
+            // Throwing leaves the offset unresolved: the message is fetched again by the partition's owner.
+            if (stopping.signal.aborted) throw new ChimeraError('closed', 'subscription stopped');
             // Keeps the membership alive during long retries; throws when the group rebalances.
             await heartbeat();
           }
