@@ -88,6 +88,20 @@ export interface FailureDetails {
   cause?: unknown;
 }
 
+/**
+ * A copy of an SDK error that is safe to keep as `cause`: SDK errors carry the response body (which some
+ * gateways fill with the key they were sent), so only scrubbed name and message survive, one level deep.
+ */
+export function safeCause(error: unknown, apiKey?: string, depth = 0): Error | undefined {
+  if (error === undefined || error === null) return undefined;
+  const source = error instanceof Error ? error : new Error(String(error));
+  const inner =
+    depth < 2 && source.cause !== undefined ? safeCause(source.cause, apiKey, depth + 1) : undefined;
+  const copy = new Error(safeMessage(source.message, apiKey), inner ? { cause: inner } : undefined);
+  copy.name = source.name;
+  return copy;
+}
+
 /** Builds the `ProviderError` every adapter throws: `<provider> <code> (<status>): <scrubbed message>`. */
 export function providerError(
   code: ProviderErrorCode,
@@ -103,7 +117,7 @@ export function providerError(
       status: details.status,
       retryAfterMs: details.retryAfterMs,
       requestId: details.requestId ?? undefined,
-      cause: details.cause,
+      cause: safeCause(details.cause, details.apiKey),
     },
   );
 }
