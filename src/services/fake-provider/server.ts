@@ -7,7 +7,7 @@ import { geminiWire } from './dialects/gemini.js';
 import { openaiWire } from './dialects/openai.js';
 import { estimateTokens, generateDialogue } from './dialogue.js';
 import { PromptCacheSimulator } from './prompt-cache.js';
-import { type QuotaLimits, SlidingWindowQuota } from './quota.js';
+import { type QuotaDecision, type QuotaLimits, SlidingWindowQuota } from './quota.js';
 import {
   type DialectWire,
   type FailureKind,
@@ -157,6 +157,9 @@ const FAILURE_STATUS: Record<Exclude<FailureKind, 'status'>, number> = {
   unauthorized: 401,
 };
 
+/** The request limit a scripted 429 claims in its rate-limit headers when the server enforces no quota. */
+const SCRIPTED_REQUESTS_LIMIT = 50;
+
 /** Largest request body accepted; conversations are text, far below this. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
@@ -207,15 +210,12 @@ export async function startFakeProviderServer(
     stats.byStatus[String(wire.status)] = (stats.byStatus[String(wire.status)] ?? 0) + 1;
   }
 
-  function quotaHeaders(
-    wire: DialectWire,
-    decision?: ReturnType<SlidingWindowQuota['admit']>,
-  ): Record<string, string> {
+  function quotaHeaders(wire: DialectWire, decision?: QuotaDecision): Record<string, string> {
     const limits = quota.current;
     const now = clock.now();
     if (!quota.enforced && !decision) return {};
     return wire.quotaHeaders({
-      requestsLimit: limits.rpm ?? (decision ? 50 : undefined),
+      requestsLimit: limits.rpm ?? (decision ? SCRIPTED_REQUESTS_LIMIT : undefined),
       requestsRemaining: decision?.requestsRemaining ?? 0,
       tokensLimit: limits.tpm,
       tokensRemaining: decision?.tokensRemaining ?? 0,
@@ -246,7 +246,7 @@ export async function startFakeProviderServer(
     wire: DialectWire,
     entry: ReceivedRequest,
     behaviour: Extract<FakeBehaviour, { type: 'rate_limited' }>,
-    decision?: ReturnType<SlidingWindowQuota['admit']>,
+    decision?: QuotaDecision,
   ): WireResponse {
     const seconds = behaviour.retryAfterSeconds ?? 1;
     const wireResponse = failure(wire, entry, 'rate_limited', 429, { retryAfterSeconds: seconds });
@@ -258,19 +258,14 @@ export async function startFakeProviderServer(
       if (behaviour.retryAfterMs !== undefined)
         wireResponse.headers['retry-after-ms'] = String(behaviour.retryAfterMs);
     }
-    Object.assign(
-      wireResponse.headers,
-      quotaHeaders(
-        wire,
-        decision ?? {
-          allowed: false,
-          retryAfterMs: seconds * 1000,
-          requestsRemaining: 0,
-          tokensRemaining: 0,
-          resetAt: clock.now() + seconds * 1000,
-        },
-      ),
-    );
+    const exhausted: QuotaDecision = {
+      allowed: false,
+      retryAfterMs: seconds * 1000,
+      requestsRemaining: 0,
+      tokensRemaining: 0,
+      resetAt: clock.now() + seconds * 1000,
+    };
+    Object.assign(wireResponse.headers, quotaHeaders(wire, decision ?? exhausted));
     return wireResponse;
   }
 
@@ -325,7 +320,7 @@ export async function startFakeProviderServer(
     entry: ReceivedRequest,
     behaviour: FakeBehaviour,
     response: ServerResponse,
-    decision?: ReturnType<SlidingWindowQuota['admit']>,
+    decision?: QuotaDecision,
   ): Promise<void> {
     entry.behaviour ??= behaviour.type;
     const alive = await wait(behaviour.latencyMs ?? options.latencyMs ?? 0, response);
