@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka broker (KRaft, combined broker+controller) for tests and development.
 #
-#   scripts/kafka.sh start|stop|status|fetch
+#   scripts/kafka.sh start|stop|status|fetch|reset
 #
 # The broker jars come from Maven Central through Maven and are cached outside the repository
-# (CHIMERA_CACHE_DIR, default ~/.cache/chimera). Data lives in a temporary directory that `stop` removes.
+# (CHIMERA_CACHE_DIR, default ~/.cache/chimera). Data lives in a temporary directory: `stop` keeps it, so a
+# stop/start pair is a broker restart with its topics and offsets intact; `reset` stops and removes it.
 # Listens on 127.0.0.1 only. `start` is a no-op when the broker already answers.
 set -euo pipefail
 
@@ -65,7 +66,7 @@ start() {
     log "broker process is up but not answering yet; waiting"
   else
     fetch
-    rm -rf "$RUN_DIR"; mkdir -p "$RUN_DIR/data"
+    mkdir -p "$RUN_DIR/data"
     cat >"$RUN_DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -97,10 +98,12 @@ rootLogger.appenderRef.file.ref = FILE
 L4J
     local cp="$JARS_DIR/*"
     local java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j2.configurationFile=$RUN_DIR/log4j2.properties")
-    local cluster_id
-    cluster_id="$(java -cp "$cp" "${java_opts[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
-    java -cp "$cp" "${java_opts[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$RUN_DIR/server.properties" >"$RUN_DIR/format.log" 2>&1 \
-      || { log "storage format failed:"; cat "$RUN_DIR/format.log" >&2; exit 1; }
+    if [ ! -f "$RUN_DIR/data/meta.properties" ]; then
+      local cluster_id
+      cluster_id="$(java -cp "$cp" "${java_opts[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+      java -cp "$cp" "${java_opts[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$RUN_DIR/server.properties" >"$RUN_DIR/format.log" 2>&1 \
+        || { log "storage format failed:"; cat "$RUN_DIR/format.log" >&2; exit 1; }
+    fi
     nohup java -cp "$cp" "${java_opts[@]}" kafka.Kafka "$RUN_DIR/server.properties" >"$LOG_FILE" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
     log "started broker pid $(cat "$PID_FILE") on 127.0.0.1:$KAFKA_PORT (data in $RUN_DIR)"
@@ -124,6 +127,10 @@ stop() {
   else
     log "no broker started by this script is running"
   fi
+}
+
+reset() {
+  stop
   rm -rf "$RUN_DIR"
 }
 
@@ -137,5 +144,6 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   fetch) fetch ;;
-  *) echo "usage: scripts/kafka.sh start|stop|status|fetch" >&2; exit 2 ;;
+  reset) reset ;;
+  *) echo "usage: scripts/kafka.sh start|stop|status|fetch|reset" >&2; exit 2 ;;
 esac

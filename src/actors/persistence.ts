@@ -231,6 +231,12 @@ export class ConversationPersister {
     );
   }
 
+  /** Stops renewing leases (a process frozen past its TTL looks like this); writes go on and get fenced. */
+  stopLeaseRenewal(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
   /** Stops renewing leases and writing, as a killed process would: for crash-recovery tests. */
   halt(): void {
     if (this.renewTimer) clearInterval(this.renewTimer);
