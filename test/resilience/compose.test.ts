@@ -1,0 +1,53 @@
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { ProviderError } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
+import { makeResilient } from '../../src/resilience/compose.js';
+import { MemoryRateLimiter } from '../../src/services/memory/rate-limiter.js';
+import type { GenerateResult, LlmProvider } from '../../src/services/ports.js';
+
+describe('makeResilient', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  let calls = 0;
+  const failing: LlmProvider = {
+    name: 'gemini',
+    model: 'g',
+    start: async () => {},
+    healthCheck: async () => ({ healthy: true, latencyMs: 0 }),
+    generate: async (): Promise<GenerateResult> => {
+      calls += 1;
+      throw new ProviderError('overloaded', 'overloaded', { provider: 'gemini' });
+    },
+  };
+
+  it('without Redis, wires an in-memory limiter and a breaker and retry policy from the config', async () => {
+    const config = loadConfig({
+      CIRCUIT_BREAKER_FAILURE_THRESHOLD: '2',
+      RETRY_MAX_ATTEMPTS: '5',
+      GEMINI_RPM: '600',
+    });
+    const { provider, breaker, limiter } = makeResilient(failing, config.providers.gemini, {
+      resilience: config.resilience,
+      metrics: createMetrics(new Registry()),
+      logger: createLogger({ level: 'silent' }),
+    });
+    expect(limiter).toBeInstanceOf(MemoryRateLimiter);
+    const result = provider
+      .generate({ system: '', messages: [], maxTokens: 16, temperature: 0 })
+      .catch((e) => e);
+    await vi.runAllTimersAsync();
+    // Two attempts (RETRY_MAX_ATTEMPTS), both counted by a breaker that opens at the third.
+    expect(await result).toMatchObject({ code: 'overloaded' });
+    expect(calls).toBe(2);
+    expect(breaker.context).toMatchObject({ failures: 2, threshold: 3 });
+    expect(breaker.state).toBe('closed');
+  });
+});
