@@ -30,8 +30,8 @@ describe('makeResilient', () => {
 
   it('without Redis, wires an in-memory limiter and a breaker and retry policy from the config', async () => {
     const config = loadConfig({
-      CIRCUIT_BREAKER_FAILURE_THRESHOLD: '2',
-      RETRY_MAX_ATTEMPTS: '5',
+      CIRCUIT_BREAKER_FAILURE_THRESHOLD: '3',
+      RETRY_MAX_ATTEMPTS: '2',
       GEMINI_RPM: '600',
     });
     const { provider, breaker, limiter } = makeResilient(failing, config.providers.gemini, {
