@@ -24,6 +24,7 @@ export interface ResilienceSetup {
   memoryStore?: MemoryRateLimitStore;
   metrics: ProviderMetrics;
   logger: Logger;
+  /** @default the system clock */
   clock?: Clock;
   /** A breaker snapshot persisted by an earlier run, to keep an open breaker open across a restart. */
   breakerSnapshot?: Snapshot<unknown>;
