@@ -60,10 +60,10 @@ export async function deleteKeys(prefix: string): Promise<void> {
 }
 
 /** Reads a topic from the beginning with a fresh consumer group, collecting parsed events. */
-export async function collectEvents(topic: string) {
+export async function collectEvents(topic: string, brokers = inject('kafkaBrokers')) {
   const kafka = new kafkajs.Kafka({
     clientId: 'chimera-test-reader',
-    brokers: [inject('kafkaBrokers')],
+    brokers: [brokers],
     logLevel: kafkajs.logLevel.NOTHING,
     retry: { retries: 50, initialRetryTime: 200, maxRetryTime: 2000 },
   });
@@ -71,7 +71,16 @@ export async function collectEvents(topic: string) {
   const events: ConversationEvent[] = [];
   const raw: Array<{ key: string | null; value: string; headers: Record<string, string> }> = [];
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  // Right after a broker restart, metadata can briefly say the topic is not hosted yet.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      break;
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   await consumer.run({
     eachMessage: async ({ message }) => {
       const value = message.value?.toString('utf8') ?? '';
