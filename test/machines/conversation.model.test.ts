@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromCallback, fromPromise } from 'xstate';
 import type { Turn } from '../../src/events.js';
 import {
+  type AssessTurnInput,
   type AssessTurnOutput,
   type CallModelInput,
   type ConversationInput,
@@ -84,7 +85,7 @@ function liveActor() {
       callModel: fromPromise<Turn, CallModelInput>(
         ({ input }) => new Promise((resolve, reject) => (controls.call = { input, resolve, reject })),
       ),
-      assessTurn: fromPromise<AssessTurnOutput, unknown>(
+      assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(
         () => new Promise((resolve) => (controls.assess = { resolve })),
       ),
       deadline: fromCallback(({ sendBack }) => {

@@ -2,7 +2,7 @@ import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import type { ConversationInput } from '../../src/machines/conversation.js';
-import { supervisorMachine, type Work } from '../../src/machines/supervisor.js';
+import { type ConversationSpawnInput, supervisorMachine, type Work } from '../../src/machines/supervisor.js';
 
 const MAX = 2;
 /** Bounds the graph: work is offered until this many conversations were spawned in total. */
@@ -20,9 +20,11 @@ function work(id: string): Work {
   return { kind: 'new', conversationId: id, input: { conversationId: id } as ConversationInput };
 }
 
-const never = fromPromise(() => new Promise<never>(() => {}));
 const graphMachine = supervisorMachine.provide({
-  actors: { nextWork: never, conversation: never },
+  actors: {
+    nextWork: fromPromise<Work | null, { active: number }>(() => new Promise(() => {})),
+    conversation: fromPromise<unknown, ConversationSpawnInput>(() => new Promise(() => {})),
+  },
   delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS },
 });
 
@@ -70,9 +72,9 @@ function liveSupervisor() {
       nextWork: fromPromise<Work | null, { active: number }>(
         () => new Promise((resolve, reject) => (pull = { resolve, reject })),
       ),
-      conversation: fromPromise(({ self }) => {
+      conversation: fromPromise<unknown, ConversationSpawnInput>(({ self }) => {
         started.push(self.id);
-        return new Promise<never>(() => {});
+        return new Promise(() => {});
       }),
     },
     delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS },
