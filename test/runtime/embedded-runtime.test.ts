@@ -20,7 +20,10 @@ afterEach(async () => {
   runtime = undefined;
 });
 
-function embedded(env: Record<string, string> = {}) {
+function embedded(
+  env: Record<string, string> = {},
+  options: { latencyMs?: number; drainTimeoutMs?: number } = {},
+) {
   const config = loadConfig({ MAX_CONVERSATION_TURNS: '6', MIN_CONVERSATION_TURNS: '2', ...env });
   const bus = new InMemoryEventBus({ logger });
   const store = new MemorySnapshotStore();
@@ -30,7 +33,7 @@ function embedded(env: Record<string, string> = {}) {
     maxTitleLength: config.conversation.topicMaxLength,
     logger,
   });
-  const simulated = new SimulatedProvider({ latencyMs: 1 });
+  const simulated = new SimulatedProvider({ latencyMs: options.latencyMs ?? 1 });
   runtime = new ChimeraRuntime({
     config,
     logger,
@@ -44,6 +47,7 @@ function embedded(env: Record<string, string> = {}) {
     sides: chooseSides(config),
     owner: 'test-owner',
     pollMs: 20,
+    drainTimeoutMs: options.drainTimeoutMs,
   }).start();
   return { runtime, bus, store, source, config };
 }
@@ -123,5 +127,38 @@ describe('embedded runtime', () => {
     expect(dead).toHaveLength(1);
     expect(dead[0]!.value.toString()).toBe('{"title": ');
     expect(Object.values(dead[0]!.headers).join(' ')).toMatch(/json/i);
+  });
+
+  it('draining stops intake, keeps what in-flight conversations did and releases their leases at once', async () => {
+    const {
+      runtime: live,
+      source,
+      store,
+      bus,
+    } = embedded(
+      { MAX_CONVERSATION_TURNS: '12', MIN_CONVERSATION_TURNS: '12' },
+      { latencyMs: 150, drainTimeoutMs: 200 },
+    );
+    for (let i = 0; i < 3; i++) source.push({ id: `drain-${i}`, title: `Drain topic ${i}` });
+    await until(async () => (await store.counts()).active === 3);
+    await until(() => events(bus).filter((e) => e.type === 'turn.completed').length >= 3);
+    await live.drain();
+    runtime = undefined;
+
+    expect(live.active).toBe(0);
+    // Unfinished conversations are adoptable immediately, with their turns so far persisted.
+    const orphans = await store.listOrphaned(Date.now() + 1, 10);
+    expect(orphans).toHaveLength(3);
+    for (const id of orphans) {
+      const stored = await store.load(id);
+      expect(stored?.status).toBe('active');
+      const context = (stored?.snapshot as { context: { turns: unknown[] } }).context;
+      const announced = events(bus).filter((e) => e.type === 'turn.completed' && e.conversationId === id);
+      expect(context.turns.length).toBeGreaterThanOrEqual(announced.length);
+    }
+    // Intake is closed: a topic pushed now starts nothing.
+    source.push({ id: 'late', title: 'Too late' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events(bus).filter((e) => e.type === 'conversation.started')).toHaveLength(3);
   });
 });
