@@ -3,6 +3,7 @@
  * `chimera generate` are thin shells around this class.
  */
 import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
 import { conversationIdFor } from './actors/next-work.js';
 import type { Config, ProviderName } from './config.js';
@@ -26,8 +27,10 @@ export interface ChimeraOptions {
   sides?: [ProviderName, ProviderName];
   /** Replaces provider adapters, e.g. a simulated provider with a given latency. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
-  /** Extra inspection observer (the Stately inspector). */
+  /** Extra inspection observer (the Stately inspector); it sees the supervisor, conversations and breakers. */
   inspect?: (event: InspectionEvent) => void;
+  /** Where the service's metrics go, e.g. one the HTTP server already exposes. @default a fresh registry */
+  registry?: Registry;
   /** How long a drain waits for in-flight conversations. @default 30000 */
   drainTimeoutMs?: number;
   /** Intake poll interval. @default 500 */
@@ -77,6 +80,8 @@ export class Chimera {
       providers: sides,
       intake: options.intake,
       providerOverrides: options.providerOverrides,
+      inspect: options.inspect,
+      registry: options.registry,
     });
     const runtime = new ChimeraRuntime({
       config,

@@ -1,4 +1,4 @@
-import { type Actor, type ActorOptions, createActor, type Snapshot } from 'xstate';
+import { type Actor, type ActorOptions, createActor, type InspectionEvent, type Snapshot } from 'xstate';
 import { CircuitOpenError, isChimeraError } from '../errors.js';
 import {
   breakerStateOf,
@@ -25,6 +25,8 @@ export interface CircuitBreakerOptions {
   timers?: TimerClock;
   /** A snapshot from `getPersistedSnapshot()`, to carry the state across a restart. */
   snapshot?: Snapshot<unknown>;
+  /** Inspection observer (the Stately inspector), so the breaker shows up beside the conversations. @default none */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** Handed out by `beforeCall` and given back with the call's result. */
@@ -52,6 +54,8 @@ export class CircuitBreaker {
       input: { threshold: options.threshold, cooldownMs: options.cooldownMs },
       ...(options.timers ? { clock: options.timers } : {}),
       ...(options.snapshot ? { snapshot: options.snapshot } : {}),
+      // Named after the provider so the inspector tells one breaker from another.
+      ...(options.inspect ? { inspect: options.inspect, id: `circuit-breaker:${options.name}` } : {}),
     });
     this.last = breakerStateOf(this.actor.getSnapshot().value);
     this.actor.subscribe((snapshot) => {

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
+import type { InspectionEvent } from 'xstate';
 import type { Config, ProviderName } from '../config.js';
 import { RedisTopicClaims } from '../intake/redis-topic-claims.js';
 import { InMemoryTopicClaims, type TopicClaims } from '../intake/topic-claims.js';
@@ -59,6 +60,8 @@ export interface AdapterOptions {
   intake?: 'auto' | 'none';
   /** Replaces a provider adapter (tests, and the `simulated` provider's latency for benchmarks). */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
+  /** Inspection observer handed to each circuit breaker's actor (the Stately inspector). @default none */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 export interface Adapters {
@@ -177,6 +180,7 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
       threshold: config.resilience.breakerFailureThreshold,
       cooldownMs: config.resilience.breakerCooldownMs,
       clock,
+      inspect: options.inspect,
     });
     await adapter.start();
     providers.set(
