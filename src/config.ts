@@ -320,9 +320,9 @@ export const DEFAULTS = {
   TEMPERATURE: 0.8, // varied but coherent dialogue
   TOPIC_MAX_LENGTH: 500, // a news title or short abstract; longer input is rejected, not truncated
   HTTP_PORT: 9464, // the conventional Prometheus exporter port
-  ANTHROPIC_MODEL: 'claude-sonnet-4-5',
+  ANTHROPIC_MODEL: 'claude-sonnet-5-5', // the SDK's current default example; 4.5 reaches end-of-life on 2026-11-30
   GEMINI_MODEL: 'gemini-2.5-flash',
-  OPENAI_MODEL: 'gpt-4o-mini',
+  OPENAI_MODEL: 'gpt-5.4-mini',
   SIMULATED_RPM: 1_000_000, // the simulated provider is local and free
   SIMULATED_TPM: 1_000_000_000,
   REDIS_KEY_PREFIX: 'chimera',
