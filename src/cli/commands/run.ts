@@ -1,17 +1,99 @@
-import type { Command } from 'commander';
+/**
+ * `chimera run`: the daemon. Configuration comes from the environment; the flags below override it for
+ * one run. Bad flags and bad variables exit 2 with one line before anything starts.
+ */
+import { type Command, Option } from 'commander';
+import type { Config, ProviderName } from '../../config.js';
+import { DEFAULT_INSPECT_PORT } from '../../inspect/relay-server.js';
+import { createLogger } from '../../logger.js';
+import { chooseSides } from '../../runtime/runtime.js';
+import { loadCliConfig, providerFlag } from '../context.js';
+import { usageError } from '../errors.js';
+import { wholeNumber } from '../options.js';
+import { runDaemon } from './run-daemon.js';
 
-/** `chimera run`: the daemon. A first version; the full wiring follows. */
+export interface RunFlags {
+  provider?: string;
+  inspect?: boolean;
+  inspectPort: number;
+  inspectHost: string;
+  httpPort?: number;
+  drainTimeout: number;
+}
+
+/** Kubernetes' default termination grace period: the drain finishes before the kubelet's SIGKILL. */
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
+
+/**
+ * The two sides for a daemon: `--provider` for both, else the configured pair or what has credentials.
+ * A daemon without any provider key would only ever produce simulated data, so that needs saying so:
+ * `--provider simulated`, `CONVERSATION_PROVIDERS=simulated,...` or `TESTING=true`.
+ * @throws {ConfigError} naming `--provider` when no provider is usable without asking for simulation.
+ */
+export function daemonSides(config: Readonly<Config>, provider?: string): [ProviderName, ProviderName] {
+  if (provider !== undefined) {
+    const name = providerFlag(config, provider);
+    return [name, name];
+  }
+  const sides = chooseSides(config);
+  const explicit = config.conversation.providers !== undefined || config.testing;
+  if (sides.includes('simulated') && !explicit) {
+    throw usageError(
+      '--provider',
+      'no provider has credentials (set ANTHROPIC_API_KEY, GOOGLE_API_KEY, OPENAI_API_KEY or OPENAI_BASE_URL, or pass --provider simulated for synthetic test data)',
+    );
+  }
+  return sides;
+}
+
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run the daemon: take topics from Kafka or Redis, hold conversations, publish events')
-    .option('--provider <name>', 'use this provider for both sides (e.g. simulated)')
-    .option('--inspect', 'attach the Stately inspector')
-    .option('--inspect-port <port>', 'WebSocket port of the Stately inspector')
-    .option('--http-port <port>', 'port of the health and metrics server (0 = any free port)')
-    .option('--drain-timeout <seconds>', 'how long SIGTERM waits for in-flight conversations')
-    .action(async () => {
-      process.stderr.write('chimera: run is not wired yet\n');
-      process.exitCode = 1;
+    .description(
+      'run the daemon: take topics from the Kafka input topic and/or the Redis topic queue, hold the conversations, publish events; serves /healthz, /readyz and /metrics',
+    )
+    .option('--provider <name>', 'use this provider for both sides (anthropic, gemini, openai, simulated)')
+    .option(
+      '--http-port <port>',
+      'port of /healthz, /readyz and /metrics; 0 = any free port (default: HTTP_PORT or 9464)',
+      wholeNumber(0, 65535),
+    )
+    .option(
+      '--drain-timeout <seconds>',
+      'on SIGTERM/SIGINT, how long in-flight conversations may finish before they stop where they are',
+      wholeNumber(0, 3600),
+      DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    )
+    .option(
+      '--inspect',
+      'serve the Stately inspector: every actor (supervisor, conversations, breakers) live in a browser',
+    )
+    .option(
+      '--inspect-port <port>',
+      'port of the inspector page and its WebSocket; 0 = any free port',
+      wholeNumber(0, 65535),
+      DEFAULT_INSPECT_PORT,
+    )
+    .addOption(
+      new Option(
+        '--inspect-host <host>',
+        'interface the inspector listens on (0.0.0.0 inside a container)',
+      ).default('127.0.0.1'),
+    )
+    .action(async (flags: RunFlags) => {
+      const config = loadCliConfig(process.env);
+      const sides = daemonSides(config, flags.provider);
+      const logger = createLogger({ level: config.log.level, format: config.log.format });
+      const code = await runDaemon({
+        config,
+        logger,
+        sides,
+        httpPort: flags.httpPort ?? config.httpPort,
+        drainTimeoutMs: flags.drainTimeout * 1000,
+        ...(flags.inspect ? { inspect: { port: flags.inspectPort, host: flags.inspectHost } } : {}),
+      });
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+      // `main` exits with this code once output is flushed.
+      process.exitCode = code;
     });
 }

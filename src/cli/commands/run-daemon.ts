@@ -1,0 +1,224 @@
+/**
+ * The daemon's life: HTTP endpoints first (so probes get answers while Redis and Kafka connect), then the
+ * service, then work until SIGTERM or SIGINT. Shutdown drains: readiness turns 503, intake stops,
+ * in-flight conversations finish within the drain timeout or stop with their last step persisted, leases
+ * are released and the outbox flushed. A second signal, or a drain that overruns its bound, exits at once;
+ * nothing is lost either way, since every step is already in the store for another daemon to adopt.
+ */
+import { Registry } from 'prom-client';
+import { Chimera } from '../../chimera.js';
+import type { Config, ProviderName } from '../../config.js';
+import { kafkaCheck } from '../../http/checks/kafka.js';
+import { providersCheck } from '../../http/checks/providers.js';
+import { redisCheck } from '../../http/checks/redis.js';
+import { Readiness } from '../../http/readiness.js';
+import { createRoutes } from '../../http/routes.js';
+import { startHttpServer } from '../../http/server.js';
+import { type ChimeraInspector, startInspector } from '../../inspect/inspector.js';
+import type { Logger } from '../../logger.js';
+import { collectProcessMetrics, instrumentRuntime } from '../../runtime/process-metrics.js';
+import { EXIT_FAILURE, EXIT_OK, errorLine, usageError } from '../errors.js';
+
+export interface DaemonOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Questioner, then answerer. */
+  sides: [ProviderName, ProviderName];
+  /** 0 binds any free port (logged). */
+  httpPort: number;
+  /** How long a drain waits for in-flight conversations before stopping them where they are. */
+  drainTimeoutMs: number;
+  /** Starts the Stately inspector's relay on this address. @default off */
+  inspect?: { port: number; host: string };
+}
+
+/**
+ * Time a shutdown may take beyond the drain timeout: releasing leases and flushing the outbox (the relay
+ * gives itself 5 s), then closing connections.
+ */
+export const SHUTDOWN_GRACE_MS = 15_000;
+
+type Stop = { reason: string; code: number };
+
+function modeOf(redis: boolean, kafka: boolean): string {
+  if (redis && kafka) return 'redis+kafka';
+  if (redis) return 'redis';
+  if (kafka) return 'kafka';
+  return 'embedded';
+}
+
+async function listen<T>(port: number, start: () => Promise<T>, flag: string): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw usageError(flag, `port ${port} is already in use (choose another, or 0 for any free port)`);
+    }
+    throw error;
+  }
+}
+
+/** Runs until a signal or a fatal error; resolves with the process exit code. */
+export async function runDaemon(options: DaemonOptions): Promise<number> {
+  const { config, logger, sides } = options;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) {
+      await step().catch((err: unknown) => logger.warn({ err }, 'error while shutting down'));
+    }
+    cleanups.length = 0;
+  };
+
+  // Signals and fatal errors can come at any point, even while Redis or Kafka are still connecting.
+  let requestStop!: (stop: Stop) => void;
+  const stopRequested = new Promise<Stop>((resolve) => (requestStop = resolve));
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      logger.info({ signal }, 'shutting down: draining in-flight conversations');
+      requestStop({ reason: signal, code: EXIT_OK });
+      return;
+    }
+    logger.warn({ signal }, 'second signal: exiting without finishing the drain (progress is in the store)');
+    forceExit(EXIT_FAILURE);
+  };
+  const onFatal = (error: unknown) => {
+    logger.fatal({ err: error }, 'fatal error');
+    process.stderr.write(`${errorLine(error)}\n`);
+    forceExit(EXIT_FAILURE);
+  };
+  const forceExit = (code: number) => {
+    process.exitCode = code;
+    logger.flush(() => process.exit(code));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  cleanups.push(async () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
+  });
+
+  let chimera: Chimera | undefined;
+  try {
+    const registry = new Registry();
+    collectProcessMetrics(registry);
+    const readiness = new Readiness();
+    if (config.redis) readiness.add(redisCheck(config.redis.url));
+    if (config.kafka) readiness.add(kafkaCheck(config.kafka, logger));
+    cleanups.push(() => readiness.close());
+
+    const http = await listen(
+      options.httpPort,
+      () =>
+        startHttpServer({
+          port: options.httpPort,
+          handler: createRoutes({ readiness, registry }),
+          onError: (err) => logger.warn({ err }, 'HTTP request failed'),
+        }),
+      'HTTP_PORT',
+    );
+    cleanups.push(() => http.close());
+
+    let inspector: ChimeraInspector | undefined;
+    if (options.inspect) {
+      const { port, host } = options.inspect;
+      inspector = await listen(port, () => startInspector({ port, host }), '--inspect-port');
+      cleanups.push(() => inspector!.stop());
+    }
+
+    const creating = Chimera.create(config, {
+      logger,
+      sides,
+      intake: 'auto',
+      registry,
+      drainTimeoutMs: options.drainTimeoutMs,
+      ...(inspector ? { inspect: inspector.inspect } : {}),
+    });
+    // Connecting waits for Redis and Kafka as long as it takes; a signal meanwhile must still stop us.
+    const early = await Promise.race([creating.then(() => null), stopRequested]);
+    if (early) {
+      logger.info({ reason: early.reason }, 'stopped before start-up finished: nothing was running');
+      creating.then((late) => late.stop()).catch(() => {});
+      await cleanup();
+      return early.code;
+    }
+    chimera = await creating;
+    const service = chimera;
+    readiness.add(providersCheck(() => service.adapters.breakers));
+    const metrics = instrumentRuntime({ registry, runtime: service.runtime, store: service.adapters.store });
+    cleanups.push(async () => metrics.stop());
+
+    // The supervisor only stops on a drain; stopping any other way (an error) leaves nothing taking work.
+    let draining = false;
+    service.runtime.supervisor.subscribe({
+      error: (err) => requestStop({ reason: `supervisor failed: ${errorLine(err)}`, code: EXIT_FAILURE }),
+      complete: () => {
+        if (!draining) requestStop({ reason: 'supervisor stopped unexpectedly', code: EXIT_FAILURE });
+      },
+    });
+
+    service.start();
+    readiness.phase = 'running';
+    const { redis, kafka } = service.adapters.mode;
+    logger.info(
+      {
+        mode: modeOf(redis, kafka),
+        sides: { questioner: sides[0], answerer: sides[1] },
+        httpPort: http.port,
+        ...(inspector ? { inspectorUrl: inspector.relay.url } : {}),
+        drainTimeoutMs: options.drainTimeoutMs,
+        maxConcurrent: config.conversation.maxConcurrent,
+        intake: [
+          ...(config.kafka ? [`kafka:${config.kafka.topics.input}`] : []),
+          ...(config.redis ? [`redis:${config.redis.topicQueue}`] : []),
+        ],
+      },
+      `chimera daemon started (${modeOf(redis, kafka)}) on HTTP port ${http.port}`,
+    );
+    if (!redis && !kafka) {
+      logger.warn(
+        'neither Redis nor Kafka is configured: no topic intake (set KAFKA_BOOTSTRAP_SERVERS or REDIS_URL; `chimera generate` runs topics in-process)',
+      );
+    }
+    if (inspector) {
+      logger.info(
+        { inspectorUrl: inspector.relay.url },
+        `Stately inspector: open ${inspector.relay.url} in a browser`,
+      );
+    }
+    if (sides.includes('simulated')) {
+      logger.warn(
+        'SIMULATED provider: conversations are not real model output (records say "simulated": true)',
+      );
+    }
+
+    const stop = await stopRequested;
+    draining = true;
+    readiness.phase = 'draining';
+    if (stop.code !== EXIT_OK) logger.error({ reason: stop.reason }, 'stopping after a fatal error');
+    const backstop = setTimeout(() => {
+      logger.error(
+        { boundMs: options.drainTimeoutMs + SHUTDOWN_GRACE_MS },
+        'shutdown overran its bound: exiting (progress is in the store)',
+      );
+      forceExit(EXIT_FAILURE);
+    }, options.drainTimeoutMs + SHUTDOWN_GRACE_MS);
+    backstop.unref();
+    await service.stop();
+    const { settled, lost, crashed, active } = service.runtime.supervisor.getSnapshot().context;
+    await cleanup();
+    clearTimeout(backstop);
+    logger.info({ settled, lost, crashed, stoppedInFlight: active.length }, 'chimera daemon stopped');
+    return stop.code;
+  } catch (error) {
+    // Start-up failed (a bad port, Kafka unreachable): release what was opened; the caller reports it.
+    await chimera?.stop().catch(() => {});
+    await cleanup();
+    throw error;
+  }
+}
