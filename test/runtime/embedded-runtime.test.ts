@@ -152,7 +152,7 @@ describe('embedded runtime', () => {
     for (const id of orphans) {
       const stored = await store.load(id);
       expect(stored?.status).toBe('active');
-      const context = (stored?.snapshot as { context: { turns: unknown[] } }).context;
+      const context = (stored!.snapshot as { context: { turns: unknown[] } }).context;
       const announced = events(bus).filter((e) => e.type === 'turn.completed' && e.conversationId === id);
       expect(context.turns.length).toBeGreaterThanOrEqual(announced.length);
     }
