@@ -95,7 +95,7 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
   const registry = options.registry ?? new Registry();
   const metrics = createMetrics(registry);
 
-  const redis = config.redis ? createRedis(config.redis.url) : undefined;
+  const redis = config.redis ? createRedis(config.redis.url, { logger }) : undefined;
   const prefix = config.redis?.keyPrefix ?? 'chimera';
   if (redis) closers.push(() => redis.quit().catch(() => redis.disconnect()));
 
