@@ -72,6 +72,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // Signals and fatal errors can come at any point, even while Redis or Kafka are still connecting.
   let requestStop!: (stop: Stop) => void;
   const stopRequested = new Promise<Stop>((resolve) => (requestStop = resolve));
+  // Exits without waiting for anything else: every step is already in the store for another daemon.
+  const forceExit = (code: number) => {
+    process.exitCode = code;
+    logger.flush(() => process.exit(code));
+  };
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -87,10 +92,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     logger.fatal({ err: error }, 'fatal error');
     process.stderr.write(`${errorLine(error)}\n`);
     forceExit(EXIT_FAILURE);
-  };
-  const forceExit = (code: number) => {
-    process.exitCode = code;
-    logger.flush(() => process.exit(code));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -123,6 +124,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       'HTTP_PORT',
     );
     cleanups.push(() => http.close());
+    // Logged before connecting to Redis and Kafka, which can take long: probes can find the port now.
+    logger.info({ httpPort: http.port }, `HTTP endpoints on port ${http.port}: /healthz, /readyz, /metrics`);
 
     let inspector: ChimeraInspector | undefined;
     if (options.inspect) {
@@ -216,7 +219,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     logger.info({ settled, lost, crashed, stoppedInFlight: active.length }, 'chimera daemon stopped');
     return stop.code;
   } catch (error) {
-    // Start-up failed (a bad port, Kafka unreachable): release what was opened; the caller reports it.
+    // Start-up failed (a bad port, Kafka unreachable): release what was opened; the caller prints the line.
+    logger.error({ err: error }, 'start-up failed');
     await chimera?.stop().catch(() => {});
     await cleanup();
     throw error;
