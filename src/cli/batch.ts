@@ -1,0 +1,114 @@
+/**
+ * One batch of conversations through an in-process `Chimera`: each topic copy started, every record
+ * awaited and handed over in input order (so the same topics give the same file order), with live figures
+ * for the progress display.
+ */
+import { createHash } from 'node:crypto';
+import type { Chimera } from '../chimera.js';
+import type { ConversationRecord, TopicMessage } from '../events.js';
+import type { ProviderMetrics } from '../metrics.js';
+import type { ProgressStats } from './progress.js';
+import type { CheckedTopic } from './topics-input.js';
+
+/** The longest topic id the event schemas accept. */
+const MAX_TOPIC_ID_LENGTH = 200;
+
+export interface BatchOptions {
+  /** Conversations per topic. */
+  copies: number;
+  /**
+   * Appended to every id when given. With a shared store (Redis) earlier runs, or a daemon, may have used
+   * the same topic ids already, and a claimed id would never start again: a run id keeps this run's
+   * conversations its own.
+   */
+  runId?: string;
+}
+
+/**
+ * The topic messages to start: `copies` of each topic, each copy with a distinct id (`${id}#${i}` from
+ * 1 when there is more than one copy), ids that repeat (the same topic given twice) started once.
+ */
+export function expandTopics(topics: readonly CheckedTopic[], options: BatchOptions): TopicMessage[] {
+  const seen = new Set<string>();
+  const out: TopicMessage[] = [];
+  for (const topic of topics) {
+    for (let i = 1; i <= options.copies; i++) {
+      let id = options.copies > 1 ? `${topic.id}#${i}` : topic.id;
+      if (options.runId) id = `${id}@${options.runId}`;
+      if (id.length > MAX_TOPIC_ID_LENGTH)
+        id = `t-${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push({ ...topic.message, id });
+    }
+  }
+  return out;
+}
+
+/** Successful calls, failed calls and tokens (input plus output) from the provider metrics. */
+export async function providerFigures(
+  metrics: ProviderMetrics,
+): Promise<Pick<ProgressStats, 'turns' | 'errors' | 'tokens'>> {
+  let turns = 0;
+  let errors = 0;
+  let tokens = 0;
+  for (const { labels, value } of (await metrics.requests.get()).values) {
+    if (labels.outcome === 'success') turns += value;
+    else errors += value;
+  }
+  for (const { labels, value } of (await metrics.tokens.get()).values) {
+    if (labels.kind === 'input' || labels.kind === 'output') tokens += value;
+  }
+  return { turns, errors, tokens };
+}
+
+export class Batch {
+  private done = 0;
+  private failed = 0;
+  private readonly waits: Array<Promise<ConversationRecord>> = [];
+
+  constructor(
+    private readonly chimera: Chimera,
+    private readonly messages: readonly TopicMessage[],
+  ) {}
+
+  get total(): number {
+    return this.messages.length;
+  }
+
+  /**
+   * Queues every topic. Each conversation is given `timeoutMs` to finish; it always ends by itself within
+   * the conversation timeout once started, so this only guards against one that never starts.
+   */
+  async start(timeoutMs: number): Promise<void> {
+    const ids = new Set<string>();
+    for (const message of this.messages) {
+      const conversationId = await this.chimera.startNewConversation(message);
+      if (ids.has(conversationId)) continue;
+      ids.add(conversationId);
+      const wait = this.chimera.waitFor(conversationId, timeoutMs);
+      wait.then(
+        (record) => {
+          this.done += 1;
+          if (record.status !== 'ended') this.failed += 1;
+        },
+        () => {},
+      );
+      this.waits.push(wait);
+    }
+  }
+
+  /** Every record, in the order the topics were given, each as soon as it and those before it are done. */
+  async *records(): AsyncGenerator<ConversationRecord> {
+    for (const wait of this.waits) yield await wait;
+  }
+
+  async stats(): Promise<ProgressStats> {
+    return {
+      done: this.done,
+      total: this.waits.length,
+      failed: this.failed,
+      ...(await providerFigures(this.chimera.adapters.metrics)),
+    };
+  }
+}

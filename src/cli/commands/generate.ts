@@ -1,0 +1,174 @@
+/**
+ * `chimera generate`: one-shot generation without a daemon. Topics in, a JSONL dataset out. With no Redis
+ * and no Kafka configured everything runs in this process; with them configured it uses them (state in
+ * Redis, events on Kafka) like a daemon would, taking topics only from the command line.
+ *
+ * Exit code: 0 when every conversation ended; 1 when any failed or timed out (the dataset is still
+ * written: the records that ended are in it, and with the `chimera` format or `--include-failed` the
+ * failed ones too); 2 for bad flags or configuration, before anything runs.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Command, Option } from 'commander';
+import { Chimera } from '../../chimera.js';
+import type { ProviderName } from '../../config.js';
+import { DatasetWriter } from '../../export/dataset-writer.js';
+import { DATASET_FORMATS, type DatasetFormat } from '../../export/formats.js';
+import { chooseSides } from '../../runtime/runtime.js';
+import { Batch, expandTopics } from '../batch.js';
+import { cliLogger, loadCliConfig, providerFlag } from '../context.js';
+import { EXIT_FAILURE, EXIT_OK, usageError } from '../errors.js';
+import { collect, nonBlank, score, wholeNumber } from '../options.js';
+import { openOutput } from '../output.js';
+import { ProgressReporter } from '../progress.js';
+import { type CheckedTopic, checkTopic, readTopicsFile } from '../topics-input.js';
+
+interface GenerateFlags {
+  topic?: string[];
+  topics?: string;
+  conversations: number;
+  out?: string;
+  format: DatasetFormat;
+  provider?: string;
+  maxTurns?: number;
+  minQuality?: number;
+  includeFailed?: boolean;
+  system: boolean;
+}
+
+/** How long a drain on Ctrl-C waits for conversations in flight before stopping them where they are. */
+const INTERRUPT_DRAIN_MS = 5_000;
+
+/** A conversation that never starts must not hang the run: allow a full conversation timeout per round. */
+function waitBudgetMs(total: number, maxConcurrent: number, timeoutMs: number): number {
+  return timeoutMs * Math.ceil(total / maxConcurrent) + 60_000;
+}
+
+/** Said on stderr, loudly, whenever a side is the simulated provider: this is not model output. */
+export function simulatedWarning(explicit: boolean): string {
+  const why = explicit
+    ? 'the simulated provider was asked for (--provider simulated).'
+    : 'no provider API key is configured, so the built-in simulated provider is used.';
+  const lines = [
+    'SIMULATED OUTPUT',
+    `These conversations are NOT from a language model: ${why}`,
+    'Every record carries "simulated": true. Do not train on this data.',
+    'For real conversations set ANTHROPIC_API_KEY, GOOGLE_API_KEY or OPENAI_API_KEY (or OPENAI_BASE_URL).',
+  ];
+  const rule = '!'.repeat(78);
+  return `${[rule, ...lines.map((l) => `!!! ${l}`), rule].join('\n')}\n`;
+}
+
+async function gatherTopics(flags: GenerateFlags, maxTitleLength: number): Promise<CheckedTopic[]> {
+  const topics: CheckedTopic[] = (flags.topic ?? []).map((title) =>
+    checkTopic({ title }, maxTitleLength, '--topic'),
+  );
+  if (flags.topics !== undefined)
+    topics.push(...(await readTopicsFile(flags.topics, maxTitleLength, '--topics')));
+  if (topics.length === 0) throw usageError('--topic', 'give at least one --topic TITLE or --topics FILE');
+  return topics;
+}
+
+async function generate(flags: GenerateFlags): Promise<number> {
+  const config = loadCliConfig(
+    process.env,
+    flags.maxTurns === undefined ? {} : { MAX_CONVERSATION_TURNS: String(flags.maxTurns) },
+  );
+  const topics = await gatherTopics(flags, config.conversation.topicMaxLength);
+  let sides: [ProviderName, ProviderName];
+  if (flags.provider !== undefined) {
+    const provider = providerFlag(config, flags.provider);
+    sides = [provider, provider];
+  } else {
+    sides = chooseSides(config);
+  }
+  const messages = expandTopics(topics, {
+    copies: flags.conversations,
+    runId: config.redis ? randomUUID().slice(0, 8) : undefined,
+  });
+  const output = await openOutput(flags.out);
+  if (sides.includes('simulated')) process.stderr.write(simulatedWarning(flags.provider !== undefined));
+
+  const logger = cliLogger(config);
+  const chimera = await Chimera.create(config, {
+    logger,
+    intake: 'none',
+    sides,
+    drainTimeoutMs: INTERRUPT_DRAIN_MS,
+  });
+  chimera.start();
+  let interrupted = false;
+  const onInterrupt = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write('\nchimera: interrupted; stopping (Ctrl-C again to quit at once)\n');
+    void chimera
+      .stop()
+      .finally(() => output.close())
+      .finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onInterrupt);
+
+  const batch = new Batch(chimera, messages);
+  const progress = new ProgressReporter({ sample: () => batch.stats() });
+  const writer = new DatasetWriter(output, {
+    format: flags.format,
+    minQuality: flags.minQuality,
+    // The chimera format is the full provenance: failed records stay, marked by their status.
+    includeFailed: flags.includeFailed ?? flags.format === 'chimera',
+    system: flags.system,
+  });
+  let ended = 0;
+  let failed = 0;
+  try {
+    await batch.start(
+      waitBudgetMs(messages.length, config.conversation.maxConcurrent, config.conversation.timeoutMs),
+    );
+    progress.start();
+    for await (const record of batch.records()) {
+      if (record.status === 'ended') ended += 1;
+      else failed += 1;
+      await writer.add(record);
+    }
+    await progress.finish();
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    await output.close();
+    await chimera.stop();
+  }
+  const to = output.name === 'stdout' ? 'stdout' : output.name;
+  process.stderr.write(`${writer.summary('wrote')} to ${to}; ${ended} ended, ${failed} failed\n`);
+  return failed > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('generate conversations about the given topics in this process and write them as JSONL')
+    .option('--topic <title>', 'a topic title (repeatable)', collect)
+    .option('--topics <file>', 'a file of topics: one title per line, or JSONL topic messages (- for stdin)')
+    .option('--conversations <n>', 'conversations per topic', wholeNumber(1, 10_000), 1)
+    .option('--out <file>', 'write the dataset here instead of stdout')
+    .addOption(
+      new Option('--format <format>', 'dataset format').choices([...DATASET_FORMATS]).default('chimera'),
+    )
+    .option('--provider <name>', 'use this provider for both sides (e.g. simulated)', nonBlank)
+    .option(
+      '--max-turns <n>',
+      'turns per conversation at most (MAX_CONVERSATION_TURNS)',
+      wholeNumber(1, 1000),
+    )
+    .option('--min-quality <score>', 'leave out conversations with a quality score below this (0-1)', score)
+    .option(
+      '--include-failed',
+      'keep failed conversations in openai/sharegpt output (chimera keeps them always)',
+    )
+    .option('--no-system', 'leave out the system message in openai/sharegpt output')
+    .addHelpText(
+      'after',
+      '\nWithout provider keys both sides are the simulated provider, and stderr says so.\n' +
+        'Exit code 0 when every conversation ended, 1 when any failed, 2 for bad flags or configuration.',
+    )
+    .action(async (flags: GenerateFlags) => {
+      process.exitCode = await generate(flags);
+    });
+}

@@ -1,0 +1,126 @@
+/**
+ * `chimera status`: what the daemons share through Redis. Conversations by state (from the indexes),
+ * the outbox backlog, and per provider the last reported breaker state and the use of the shared rate
+ * budget. Redis is the only place these meet, so it is required.
+ */
+import type { Command } from 'commander';
+import { type Config, PROVIDER_NAMES, type ProviderName } from '../../config.js';
+import { type BreakerReport, readBreakerStates } from '../../runtime/breaker-publisher.js';
+import type { ConversationStatus } from '../../services/ports.js';
+import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
+import { closeRedis, connectRedis } from '../connect.js';
+import { loadCliConfig } from '../context.js';
+import { EXIT_OK, usageError } from '../errors.js';
+import { type RateLimitUse, readRateLimitUse } from '../rate-limit-use.js';
+
+export interface ProviderStatus {
+  /** Null when no daemon has reported this provider's breaker. */
+  breaker: BreakerReport | null;
+  rateLimit: RateLimitUse;
+}
+
+export interface StatusReport {
+  conversations: Record<ConversationStatus, number>;
+  /** Events saved with their snapshot and not yet on Kafka. */
+  outbox: number;
+  providers: Partial<Record<ProviderName, ProviderStatus>>;
+  keyPrefix: string;
+  at: number;
+}
+
+/**
+ * Providers worth showing: those this environment has credentials for, and any a daemon reported a
+ * breaker for. The simulated provider, always available, only when a daemon uses it.
+ */
+function providersToShow(config: Readonly<Config>, reported: Record<string, BreakerReport>): ProviderName[] {
+  return PROVIDER_NAMES.filter((name) =>
+    name === 'simulated' ? name in reported : config.configuredProviders.includes(name) || name in reported,
+  );
+}
+
+async function collect(config: Readonly<Config>): Promise<StatusReport> {
+  const redisConfig = config.redis!;
+  const redis = await connectRedis(redisConfig.url);
+  const store = new RedisSnapshotStore({
+    redis,
+    keyPrefix: redisConfig.keyPrefix,
+    finishedTtlMs: config.finishedTtlMs,
+  });
+  try {
+    const [conversations, outbox, breakers] = await Promise.all([
+      store.counts(),
+      store.outboxSize(),
+      readBreakerStates(redis, redisConfig.keyPrefix),
+    ]);
+    const providers: StatusReport['providers'] = {};
+    for (const name of providersToShow(config, breakers)) {
+      providers[name] = {
+        breaker: breakers[name] ?? null,
+        rateLimit: await readRateLimitUse(redis, redisConfig.keyPrefix, config.providers[name]),
+      };
+    }
+    return { conversations, outbox, providers, keyPrefix: redisConfig.keyPrefix, at: Date.now() };
+  } finally {
+    await store.close();
+    await closeRedis(redis);
+  }
+}
+
+function number(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms > 0 && ms < 1000 ? 1 : 0)}s`;
+}
+
+function breakerText(report: BreakerReport | null, now: number): string {
+  if (!report) return 'breaker not reported';
+  const open = report.state === 'open' && report.openedAt !== null;
+  const probe = open ? `, probe in ${seconds(Math.max(0, report.openedAt! + report.cooldownMs - now))}` : '';
+  return `breaker ${report.state}${probe} (${report.instance}, ${seconds(Math.max(0, now - report.since))} ago)`;
+}
+
+/** The report as text for a terminal. */
+export function formatStatus(report: StatusReport): string {
+  const c = report.conversations;
+  const lines = [
+    `conversations: ${c.active} active, ${c.ended} ended, ${c.failed} failed, ${c.timedOut} timed out`,
+    `outbox: ${report.outbox} event${report.outbox === 1 ? '' : 's'} waiting for Kafka`,
+  ];
+  const entries = Object.entries(report.providers) as Array<[ProviderName, ProviderStatus]>;
+  lines.push(entries.length === 0 ? 'providers: none configured or reported' : 'providers:');
+  for (const [name, status] of entries) {
+    const { requests, tokens, penaltyMs } = status.rateLimit;
+    const wait = Math.max(requests.waitMs, tokens.waitMs, penaltyMs);
+    lines.push(
+      `  ${name.padEnd(10)} ${breakerText(status.breaker, report.at)}; ` +
+        `requests ${number(requests.inUse, 1)} in use (burst ${number(requests.burst)}, ${number(requests.perMinute)}/min), ` +
+        `tokens ${number(tokens.inUse)} in use (${number(tokens.perMinute)}/min), next call waits ${seconds(wait)}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function status(flags: { json?: boolean }): Promise<number> {
+  const config = loadCliConfig();
+  if (!config.redis) {
+    throw usageError(
+      'status',
+      'the daemons share their state through Redis; set REDIS_URL (or REDIS_HOST) to the one they use',
+    );
+  }
+  const report = await collect(config);
+  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  return EXIT_OK;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('conversations by state, breaker states, rate-limit use and outbox backlog, from Redis')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { json?: boolean }) => {
+      process.exitCode = await status(flags);
+    });
+}
