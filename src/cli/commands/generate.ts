@@ -9,11 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import { Chimera } from '../../chimera.js';
 import type { ProviderName } from '../../config.js';
 import { DatasetWriter } from '../../export/dataset-writer.js';
 import { DATASET_FORMATS, type DatasetFormat } from '../../export/formats.js';
-import { chooseSides } from '../../runtime/runtime.js';
 import { Batch, expandTopics } from '../batch.js';
 import { cliLogger, loadCliConfig, providerFlag } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, usageError } from '../errors.js';
@@ -69,6 +67,12 @@ async function gatherTopics(flags: GenerateFlags, maxTitleLength: number): Promi
 }
 
 async function generate(flags: GenerateFlags): Promise<number> {
+  // Loaded here rather than at the top: the provider SDKs take a second to load, which every other
+  // command (and --help, and a bad flag) would otherwise pay for.
+  const [{ Chimera }, { chooseSides }] = await Promise.all([
+    import('../../chimera.js'),
+    import('../../runtime/runtime.js'),
+  ]);
   const config = loadCliConfig(
     process.env,
     flags.maxTurns === undefined ? {} : { MAX_CONVERSATION_TURNS: String(flags.maxTurns) },
