@@ -28,6 +28,10 @@ interface ExportFlags {
   system: boolean;
 }
 
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** What was read besides the records, for the summary; empty when nothing noteworthy. */
 type Extra = string[];
 
@@ -39,7 +43,7 @@ async function fromKafka(config: Readonly<Config>, logger: Logger, writer: Datas
     groupPrefix: `${config.kafka.groupId}-export`,
     onRecord: async (record) => void (await writer.add(record)),
   });
-  return result.unreadable > 0 ? [`${result.unreadable} unreadable messages skipped`] : [];
+  return result.unreadable > 0 ? [`${count(result.unreadable, 'unreadable message')} skipped`] : [];
 }
 
 async function fromRedis(
@@ -57,7 +61,7 @@ async function fromRedis(
       onRecord: async (record) => void (await writer.add(record)),
     });
     const extra: Extra = [];
-    if (result.unreadable > 0) extra.push(`${result.unreadable} unreadable snapshots skipped`);
+    if (result.unreadable > 0) extra.push(`${count(result.unreadable, 'unreadable snapshot')} skipped`);
     if (result.missing > 0) extra.push(`${result.missing} expired while reading`);
     return extra;
   } finally {
