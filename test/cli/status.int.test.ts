@@ -1,0 +1,196 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { StatusReport } from '../../src/cli/commands/status.js';
+import { ProviderError } from '../../src/errors.js';
+import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { breakersKey, publishBreakerStates, readBreakerStates } from '../../src/runtime/breaker-publisher.js';
+import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
+import { runCli } from '../support/cli.js';
+import { configFor, deleteKeys, infraEnv, startChimera, uniqueNames } from '../support/infra.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+function redisOnlyEnv(names: ReturnType<typeof uniqueNames>, extra: Record<string, string> = {}) {
+  const { KAFKA_BOOTSTRAP_SERVERS: _kafka, ...env } = infraEnv({ ...names.env, ...extra });
+  return env;
+}
+
+function redisClient(): Redis {
+  const redis = new Redis(inject('redisUrl'));
+  cleanups.push(() => redis.quit());
+  return redis;
+}
+
+const overloaded = () =>
+  new ProviderError('overloaded', 'overloaded', { provider: 'anthropic', status: 529 });
+
+describe('breaker state publisher', () => {
+  it("writes each breaker's state at start and again when it opens, and stops writing once stopped", async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const redis = redisClient();
+    let now = 1_700_000_000_000;
+    const clock = { now: () => now };
+    const breaker = new CircuitBreaker({ name: 'anthropic', threshold: 2, cooldownMs: 30_000, clock });
+    cleanups.push(async () => breaker.stop());
+    const publisher = publishBreakerStates({
+      redis,
+      keyPrefix: names.prefix,
+      instance: 'daemon-a',
+      breakers: new Map([['anthropic', breaker]]),
+      clock,
+    });
+    await publisher.flush();
+    expect(await readBreakerStates(redis, names.prefix)).toEqual({
+      anthropic: {
+        state: 'closed',
+        since: now,
+        instance: 'daemon-a',
+        failures: 0,
+        openedAt: null,
+        cooldownMs: 30_000,
+      },
+    });
+
+    now += 1000;
+    breaker.onFailure(overloaded());
+    breaker.onFailure(overloaded());
+    await publisher.flush();
+    expect((await readBreakerStates(redis, names.prefix)).anthropic).toMatchObject({
+      state: 'open',
+      since: now,
+      failures: 2,
+      openedAt: now,
+    });
+
+    publisher.stop();
+    breaker.onSuccess();
+    now += 60_000;
+    breaker.beforeCall();
+    await publisher.flush();
+    expect((await readBreakerStates(redis, names.prefix)).anthropic?.state).toBe('open');
+  });
+
+  it('a field that is not a breaker report is left out when reading', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const redis = redisClient();
+    await redis.hset(breakersKey(names.prefix), 'gemini', 'not json', 'openai', '{"state":"sideways"}');
+    expect(await readBreakerStates(redis, names.prefix)).toEqual({});
+  });
+});
+
+describe('chimera status', () => {
+  it('--json reports conversations by state, the outbox backlog, and breaker and rate-limit use per provider', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const env = redisOnlyEnv(names, { MAX_CONVERSATION_TURNS: '2', MIN_CONVERSATION_TURNS: '1' });
+    const config = configFor(env);
+    const daemon = await startChimera(config, { intake: 'none' });
+    const publisher = publishBreakerStates({
+      redis: daemon.adapters.redis!,
+      keyPrefix: names.prefix,
+      instance: 'daemon-1',
+      breakers: daemon.adapters.breakers,
+    });
+    const ids = await Promise.all(
+      [0, 1, 2].map((i) => daemon.startNewConversation({ id: `status-${i}`, title: `Status topic ${i}` })),
+    );
+    await Promise.all(ids.map((id) => daemon.waitFor(id, 30_000)));
+    await publisher.flush();
+    publisher.stop();
+    await daemon.stop();
+
+    // One conversation in flight and two events not yet relayed, written as a daemon would.
+    const store = new RedisSnapshotStore({ url: inject('redisUrl'), keyPrefix: names.prefix });
+    cleanups.push(() => store.close());
+    const lease = (await store.acquireLease('c-in-flight', 'daemon-2', 60_000))!;
+    const event = { topic: 'events' as const, key: 'c-in-flight', value: null, headers: {} };
+    await store.save(
+      lease,
+      {
+        schemaVersion: 1,
+        machineVersion: 'conversation@1',
+        status: 'active',
+        snapshot: {},
+        updatedAt: Date.now(),
+      },
+      [event, event],
+    );
+
+    const result = await runCli(['status', '--json'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as StatusReport;
+    expect(report.conversations).toEqual({ active: 1, ended: 3, failed: 0, timedOut: 0 });
+    expect(report.outbox).toBe(2);
+    expect(Object.keys(report.providers)).toEqual(['simulated']);
+    const simulated = report.providers.simulated!;
+    expect(simulated.breaker).toMatchObject({ state: 'closed', instance: 'daemon-1', failures: 0 });
+    expect(simulated.rateLimit.requests.perMinute).toBe(config.providers.simulated.rpm);
+    expect(simulated.rateLimit.tokens.perMinute).toBe(config.providers.simulated.tpm);
+    expect(simulated.rateLimit.requests.waitMs).toBe(0);
+    expect(simulated.rateLimit.penaltyMs).toBe(0);
+  });
+
+  it('shows a configured provider nobody reported, and its rate-limit use from the shared budget', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    // Anthropic configured with a tiny budget; four calls' worth of requests already reserved by a daemon.
+    const env = redisOnlyEnv(names, { ANTHROPIC_API_KEY: 'sk-ant-test-key-0000000000', ANTHROPIC_RPM: '1' });
+    const redis = redisClient();
+    const [seconds] = await redis.time();
+    const nowUs = Number(seconds) * 1_000_000;
+    // 1 rpm: one request a minute. Four requests in use: the TAT runs four minutes ahead (the child
+    // process takes a few seconds to start, a small fraction of an interval).
+    await redis.hset(
+      `${names.prefix}:ratelimit:{anthropic}`,
+      'rtat',
+      String(nowUs + 240_000_000),
+      'ttat',
+      '0',
+      'penalty',
+      '0',
+    );
+
+    const result = await runCli(['status', '--json'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as StatusReport;
+    expect(Object.keys(report.providers)).toEqual(['anthropic']);
+    const anthropic = report.providers.anthropic!;
+    expect(anthropic.breaker).toBeNull();
+    expect(anthropic.rateLimit.requests.perMinute).toBe(1);
+    expect(anthropic.rateLimit.requests.burst).toBe(3);
+    expect(anthropic.rateLimit.requests.inUse).toBeGreaterThan(3.5);
+    expect(anthropic.rateLimit.requests.inUse).toBeLessThanOrEqual(4);
+    // Past the burst of three: the next request waits until only two intervals remain ahead (120 s).
+    expect(anthropic.rateLimit.requests.waitMs).toBeGreaterThan(90_000);
+    expect(anthropic.rateLimit.requests.waitMs).toBeLessThanOrEqual(120_000);
+    expect(result.stdout).not.toContain('sk-ant-test');
+  });
+
+  it('without --json prints the same report as text', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const redis = redisClient();
+    await redis.hset(
+      breakersKey(names.prefix),
+      'gemini',
+      JSON.stringify({
+        state: 'open',
+        since: Date.now(),
+        instance: 'daemon-9',
+        failures: 5,
+        openedAt: Date.now(),
+        cooldownMs: 30_000,
+      }),
+    );
+    const result = await runCli(['status'], { env: redisOnlyEnv(names) });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('conversations: 0 active, 0 ended, 0 failed, 0 timed out');
+    expect(result.stdout).toContain('outbox: 0 events waiting for Kafka');
+    expect(result.stdout).toMatch(/^ {2}gemini +breaker open, probe in \d+s \(daemon-9, /m);
+  });
+});
