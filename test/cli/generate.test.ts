@@ -184,4 +184,32 @@ describe('chimera generate, offline (no Redis, no Kafka, no provider keys)', { t
     expect(result.stderr).toMatch(/^generate: 2\/2 conversations \(100%\), 0 failed, \d+ turns/m);
     expect(result.stderr).not.toContain('\r');
   });
+
+  it('a conversation that fails makes the run exit 1; the chimera format keeps the failed record', async () => {
+    // An OpenAI-compatible server that refuses connections: every call fails, and one attempt is all it gets.
+    const env = { ...OFFLINE, OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', RETRY_MAX_ATTEMPTS: '1' };
+    const result = await runCli(['generate', '--topic', 'Tidal power', '--provider', 'openai'], { env });
+    expect(result.code).toBe(1);
+    const [record] = parseJsonl(result.stdout).map((line) => conversationRecordSchema.parse(line));
+    expect(record).toMatchObject({
+      status: 'failed',
+      terminationReason: 'provider_failed',
+      simulated: false,
+    });
+    expect(result.stderr).not.toContain('SIMULATED');
+    expect(result.stderr).toMatch(/; 0 ended, 1 failed\n$/);
+  });
+
+  it('the openai format leaves a failed conversation out and says how to keep it', async () => {
+    const env = { ...OFFLINE, OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', RETRY_MAX_ATTEMPTS: '1' };
+    const result = await runCli(
+      ['generate', '--topic', 'Tidal power', '--provider', 'openai', '--format', 'openai'],
+      {
+        env,
+      },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('1 failed left out (--include-failed keeps them)');
+  });
 });
