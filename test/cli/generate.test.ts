@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { conversationRecordSchema } from '../../src/events.js';
-import { parseJsonl, runCli } from '../support/cli.js';
+import { parseJsonl, repoRoot, runCli, spawnCli } from '../support/cli.js';
 
 /** Short conversations keep the child processes quick; the limits are the defaults' shape, not their size. */
 const OFFLINE = { MAX_CONVERSATION_TURNS: '4', MIN_CONVERSATION_TURNS: '2' };
@@ -211,5 +212,35 @@ describe('chimera generate, offline (no Redis, no Kafka, no provider keys)', { t
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('1 failed left out (--include-failed keeps them)');
+  });
+
+  it('Ctrl-C drains the conversations in flight and exits 130', async () => {
+    // Slow, long conversations: still running when the interrupt comes.
+    const env = { SIMULATED_LATENCY_MS: '500', MAX_CONVERSATION_TURNS: '40', MIN_CONVERSATION_TURNS: '40' };
+    const child = spawnCli(['generate', '--topic', 'Tidal power', '--conversations', '2'], { env });
+    let stderr = '';
+    const started = new Promise<void>((resolve) => {
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        // The first progress line comes once the run is under way.
+        if (stderr.includes('generate: 0/2')) resolve();
+      });
+    });
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    await started;
+    child.kill('SIGINT');
+    const [code] = await exited;
+    expect(code).toBe(130);
+    expect(stderr).toContain('chimera: interrupted; stopping');
+  });
+
+  it('bin/chimera.js runs the command line from a checkout without a build', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)(process.execPath, ['bin/chimera.js', '--version'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
