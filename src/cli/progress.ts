@@ -135,7 +135,7 @@ export class ProgressReporter {
     const now = this.clock.now();
     const elapsed = now - this.startedAt;
     if (this.tty) {
-      const width = this.stream.columns ?? 120;
+      const width = this.stream.columns || 120; // 0 when the terminal does not say
       const line = barLine(stats, elapsed, this.label).slice(0, Math.max(20, width - 1));
       // \r and "erase line" redraw in place; nothing else is written to stderr meanwhile.
       this.stream.write(`\r\x1b[K${line}`);
