@@ -58,7 +58,19 @@ export async function closeRedis(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
 }
 
-/** A kafkajs client that gives up after a few retries instead of kafkajs' default half minute. */
-export function kafkaClient(config: KafkaConfig, logger: Logger): Kafka {
-  return new Kafka({ ...kafkaClientConfig(config, { logger }), retry: { retries: KAFKA_RETRIES } });
+/**
+ * A kafkajs client that gives up after a few retries instead of kafkajs' default half minute. kafkajs
+ * logs every failed connection attempt as an error; a command reports the failure itself in one line, so
+ * those lines are kept out unless `LOG_LEVEL` asks for them.
+ */
+export function kafkaClient(
+  config: KafkaConfig,
+  logger: Logger,
+  env: Record<string, string | undefined> = process.env,
+): Kafka {
+  const kafkaLogger = env.LOG_LEVEL?.trim() ? logger : logger.child({}, { level: 'fatal' });
+  return new Kafka({
+    ...kafkaClientConfig(config, { logger: kafkaLogger }),
+    retry: { retries: KAFKA_RETRIES },
+  });
 }

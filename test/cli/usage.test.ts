@@ -88,4 +88,12 @@ describe('chimera usage', { timeout: 90_000 }, () => {
     expect(result.code).toBe(1);
     expect(expectOneLine(result.stderr)).toMatch(/^chimera: cannot reach Redis at 127\.0\.0\.1:1/);
   });
+
+  it('an unreachable Kafka broker is a runtime failure: exit 1 with one line, without kafkajs log noise', async () => {
+    const result = await runCli(['export', '--from', 'kafka'], {
+      env: { KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1' },
+    });
+    expect(result.code).toBe(1);
+    expect(expectOneLine(result.stderr)).toContain('ECONNREFUSED 127.0.0.1:1');
+  });
 });
