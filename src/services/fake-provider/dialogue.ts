@@ -109,6 +109,12 @@ function phrasesOf(topic: string): string[] {
 
 const LABELLED = /\btopic\s*(?:is\s*)?[:-]\s*["“']?([^"”'\n]{3,160}?)(?=[.!?](?:\s|$)|["”'\n]|$)/i;
 const QUOTED = /["“]([^"”\n]{3,160})["”]/;
+/** Chimera's own framing: the title between `<topic>` tags, escaped (see src/prompts/topic-block.ts). */
+const TAGGED = /<topic>\s*([^<]{1,500}?)\s*<\/topic>/;
+
+function unescapeTitle(title: string): string {
+  return title.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
 
 /** The subject: a `Topic: ...` label or a quotation in the system prompt or first message, else its first sentence. */
 function topicOf(request: DialogueRequest): TopicInfo {
@@ -117,13 +123,15 @@ function topicOf(request: DialogueRequest): TopicInfo {
   const cached = topicCache.get(cacheKey);
   if (cached) return cached;
 
+  const tagged = TAGGED.exec(first);
   const labelled =
     LABELLED.exec(request.system) ??
     LABELLED.exec(first) ??
     QUOTED.exec(request.system) ??
     QUOTED.exec(first);
   const sentence = first.split(/(?<=[.!?])\s|\n/)[0] ?? first;
-  const topic = (labelled?.[1] ?? sentence).trim().replace(/[.!?:;,]+$/, '') || 'this subject';
+  const subject = tagged ? unescapeTitle(tagged[1]!) : (labelled?.[1] ?? sentence);
+  const topic = subject.trim().replace(/[.!?:;,]+$/, '') || 'this subject';
   const keywords = phrasesOf(topic);
   // The topic is spliced into the middle of sentences: "the rise of ...", not "The rise of ...".
   const midSentence = topic.replace(/^(The|A|An) /, (article) => article.toLowerCase());

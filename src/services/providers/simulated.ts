@@ -73,7 +73,9 @@ export class SimulatedProvider implements LlmProvider {
     const startedAt = this.clock.now();
     if (this.latencyMs > 0) await delay(this.latencyMs, request.signal);
 
-    const reply = generateDialogue(request, this.seed);
+    // Each conversation gets its own stream of replies: copies of one topic must not be word-for-word equal.
+    const conversation = request.idempotencyKey?.split(':')[0] ?? '';
+    const reply = generateDialogue(request, hashString(conversation, hashNumber(this.seed)));
     let inputChars = request.system.length;
     for (const message of request.messages) inputChars += message.content.length;
     this.calls += 1;
