@@ -39,11 +39,12 @@ describe('chimera run on real Redis and Kafka', () => {
     const env = {
       ...infraEnv(names.env),
       LOG_LEVEL: 'info',
-      // Ten turns of 300 ms each: conversations outlast the one-second drain, so some are cut off.
-      SIMULATED_LATENCY_MS: '300',
+      // Up to ten turns of 500 ms each (repetition ends some sooner): many conversations outlast the
+      // one-second drain, so some are cut off mid-way.
+      SIMULATED_LATENCY_MS: '500',
       MAX_CONVERSATION_TURNS: '10',
       MIN_CONVERSATION_TURNS: '10',
-      MAX_CONCURRENT_CONVERSATIONS: '4',
+      MAX_CONCURRENT_CONVERSATIONS: '6',
     };
     const args = [
       '--provider',
@@ -93,6 +94,8 @@ describe('chimera run on real Redis and Kafka', () => {
     const store = new RedisSnapshotStore({ redis, keyPrefix: names.prefix, finishedTtlMs: 60_000 });
     const orphaned = new Set(await store.listOrphaned(Date.now() + 1, 1000));
     const resumable: string[] = [];
+    /** Texts of the turns each cut-off conversation had saved when the daemon stopped. */
+    const savedTurns = new Map<string, string[]>();
     for (const topic of topics) {
       const id = conversationIdFor(topic.id!);
       const stored = await store.load(id);
@@ -100,6 +103,11 @@ describe('chimera run on real Redis and Kafka', () => {
       if (stored.status === 'active') {
         expect(orphaned.has(id), `${id} is active with a live lease`).toBe(true);
         resumable.push(id);
+        const { context } = stored.snapshot as { context: { turns: Array<{ text: string }> } };
+        savedTurns.set(
+          id,
+          context.turns.map((t) => t.text),
+        );
       } else {
         await until(() => endedIds().has(id), 20_000, `conversation.ended of ${id}`);
       }
@@ -110,14 +118,71 @@ describe('chimera run on real Redis and Kafka', () => {
     const second = daemon(args, env);
     await until(() => endedIds().size === topics.length, 90_000, 'every topic ended on the events topic');
     expect(endedIds()).toEqual(new Set(topics.map((t) => conversationIdFor(t.id!))));
-    // A resumed conversation carries on from its last persisted turn: no turn missing, none twice.
+    // A resumed conversation carries on from its last saved turn: the turns it had are kept as they
+    // were, none is missing and none is there twice.
     for (const event of reader.ended()) {
-      if (!resumable.includes(event.conversationId)) continue;
-      expect(event.record.turns.map((t) => t.index)).toEqual(event.record.turns.map((_, i) => i));
+      const saved = savedTurns.get(event.conversationId);
+      if (!saved) continue;
+      const { turns } = event.record;
+      expect(turns.map((t) => t.index)).toEqual(turns.map((_, i) => i));
+      expect(turns.slice(0, saved.length).map((t) => t.text)).toEqual(saved);
     }
-    process.stderr.write(`resumable ${resumable.length}\n`);
 
     second.child.kill('SIGTERM');
     expect((await second.exitWithin(SHUTDOWN_BOUND_MS)).code).toBe(0);
+  });
+
+  it('a second signal during the drain exits 1 at once, and the cut-off conversations become adoptable once their leases lapse', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const env = {
+      ...infraEnv(names.env),
+      LOG_LEVEL: 'info',
+      // Turns slow enough that nothing finishes during the test's drain.
+      SIMULATED_LATENCY_MS: '3000',
+      MAX_CONVERSATION_TURNS: '4',
+      MIN_CONVERSATION_TURNS: '2',
+      LEASE_TTL_SECONDS: '2',
+    };
+    const run = daemon(['--provider', 'simulated', '--http-port', '0', '--drain-timeout', '60'], env);
+    const port = await run.httpPort();
+    await run.waitForLog((l) => l.msg.startsWith('chimera daemon started'), 'start-up');
+
+    const config = configFor(env);
+    const redis = new Redis(inject('redisUrl'));
+    cleanups.push(() => redis.quit());
+    const topics: TopicMessage[] = [0, 1, 2].map((i) => ({
+      id: `${names.id}-slow-${i}`,
+      title: `Slow topic ${i}`,
+    }));
+    for (const topic of topics) await enqueueTopic(redis, config.redis!.topicQueue, topic);
+    const store = new RedisSnapshotStore({ redis, keyPrefix: names.prefix, finishedTtlMs: 60_000 });
+    const ids = topics.map((t) => conversationIdFor(t.id!));
+    await until(
+      async () => (await store.counts()).active === ids.length,
+      30_000,
+      'three conversations in flight',
+    );
+
+    run.child.kill('SIGTERM');
+    await run.waitForLog((l) => l.msg.startsWith('shutting down'), 'the drain');
+    const draining = await readyz(port);
+    expect(draining.status).toBe(503);
+    expect(draining.body).toMatchObject({ phase: 'draining', reasons: ['draining'] });
+
+    run.child.kill('SIGTERM');
+    // Well inside the 60-second drain: the second signal did not wait for it.
+    expect(await run.exitWithin(15_000)).toEqual({ code: 1, signal: null });
+
+    // Leases were not released, so they lapse on their own; then every conversation is adoptable.
+    await until(
+      async () => {
+        const orphaned = new Set(await store.listOrphaned(Date.now(), 1000));
+        return ids.every((id) => orphaned.has(id));
+      },
+      20_000,
+      'the leases of the cut-off conversations to lapse',
+    );
+    for (const id of ids) expect((await store.load(id))?.status).toBe('active');
   });
 });

@@ -168,4 +168,18 @@ describe('chimera run: embedded, simulated', () => {
     run.child.kill('SIGTERM');
     expect((await run.exitWithin(EXIT_BOUND_MS)).code).toBe(0);
   });
+
+  it('honours LOG_FORMAT=pretty: human-readable lines on stderr instead of JSON', async () => {
+    const run = daemon(['--provider', 'simulated', '--http-port', '0'], { LOG_FORMAT: 'pretty' });
+    const deadline = Date.now() + 15_000;
+    while (!run.stderr.includes('chimera daemon started')) {
+      if (Date.now() > deadline || run.child.exitCode !== null)
+        throw new Error(`no pretty start-up line:\n${run.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(run.stderr).toMatch(/INFO.*chimera daemon started \(embedded\)/);
+    expect(run.logs).toEqual([]);
+    run.child.kill('SIGTERM');
+    expect((await run.exitWithin(EXIT_BOUND_MS)).code).toBe(0);
+  });
 });
