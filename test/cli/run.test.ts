@@ -28,7 +28,7 @@ async function closedPort(): Promise<number> {
 const EXIT_BOUND_MS = 20_000;
 
 // Each test has its own child process: they run side by side.
-describe.concurrent('chimera run: refusing to start', () => {
+describe.concurrent('chimera run: refusing to start', { timeout: 60_000 }, () => {
   it('exits 2 with one line when no provider has a key and --provider simulated is not given', async ({
     expect,
   }) => {
@@ -59,14 +59,6 @@ describe.concurrent('chimera run: refusing to start', () => {
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
-  it('starts without keys when CONVERSATION_PROVIDERS names the simulated provider', async ({ expect }) => {
-    const run = daemon(['--http-port', '0'], { CONVERSATION_PROVIDERS: 'simulated,simulated' });
-    const started = await run.waitForLog((l) => l.msg.startsWith('chimera daemon started'), 'start-up');
-    expect(started.sides).toEqual({ questioner: 'simulated', answerer: 'simulated' });
-    run.child.kill('SIGTERM');
-    expect((await run.exitWithin(EXIT_BOUND_MS)).code).toBe(0);
-  });
-
   it('exits 2 with one line when the HTTP port is taken', async ({ expect }) => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, resolve));
@@ -91,7 +83,8 @@ describe.concurrent('chimera run: refusing to start', () => {
   });
 });
 
-describe('chimera run: embedded, simulated', () => {
+// Start-up under tsx takes seconds on a loaded machine; each of these starts and stops a daemon.
+describe('chimera run: embedded, simulated', { timeout: 60_000 }, () => {
   it('serves /healthz, /readyz and /metrics, logs its mode, and exits 0 on SIGTERM', async () => {
     const run = daemon(['--provider', 'simulated', '--http-port', '0']);
     const started = await run.waitForLog((l) => l.msg.startsWith('chimera daemon started'), 'start-up');
@@ -113,6 +106,14 @@ describe('chimera run: embedded, simulated', () => {
     run.child.kill('SIGTERM');
     expect(await run.exitWithin(EXIT_BOUND_MS)).toEqual({ code: 0, signal: null });
     expect(run.logs.some((l) => l.msg === 'chimera daemon stopped')).toBe(true);
+  });
+
+  it('starts without keys when CONVERSATION_PROVIDERS names the simulated provider', async () => {
+    const run = daemon(['--http-port', '0'], { CONVERSATION_PROVIDERS: 'simulated,simulated' });
+    const started = await run.waitForLog((l) => l.msg.startsWith('chimera daemon started'), 'start-up');
+    expect(started.sides).toEqual({ questioner: 'simulated', answerer: 'simulated' });
+    run.child.kill('SIGTERM');
+    expect((await run.exitWithin(EXIT_BOUND_MS)).code).toBe(0);
   });
 
   it('exits 0 on SIGINT too', async () => {

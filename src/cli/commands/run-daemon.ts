@@ -105,10 +105,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   });
 
   let chimera: Chimera | undefined;
+  let draining = false;
+  const readiness = new Readiness();
   try {
     const registry = new Registry();
     collectProcessMetrics(registry);
-    const readiness = new Readiness();
     if (config.redis) readiness.add(redisCheck(config.redis.url));
     if (config.kafka) readiness.add(kafkaCheck(config.kafka, logger));
     cleanups.push(() => readiness.close());
@@ -157,7 +158,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     cleanups.push(async () => metrics.stop());
 
     // The supervisor only stops on a drain; stopping any other way (an error) leaves nothing taking work.
-    let draining = false;
     service.runtime.supervisor.subscribe({
       error: (err) => requestStop({ reason: `supervisor failed: ${errorLine(err)}`, code: EXIT_FAILURE }),
       complete: () => {
@@ -201,28 +201,49 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
 
     const stop = await stopRequested;
-    draining = true;
-    readiness.phase = 'draining';
-    if (stop.code !== EXIT_OK) logger.error({ reason: stop.reason }, 'stopping after a fatal error');
-    const backstop = setTimeout(() => {
-      logger.error(
-        { boundMs: options.drainTimeoutMs + SHUTDOWN_GRACE_MS },
-        'shutdown overran its bound: exiting (progress is in the store)',
-      );
-      forceExit(EXIT_FAILURE);
-    }, options.drainTimeoutMs + SHUTDOWN_GRACE_MS);
-    backstop.unref();
-    await service.stop();
-    const { settled, lost, crashed, active } = service.runtime.supervisor.getSnapshot().context;
-    await cleanup();
-    clearTimeout(backstop);
-    logger.info({ settled, lost, crashed, stoppedInFlight: active.length }, 'chimera daemon stopped');
-    return stop.code;
+    return await shutDown(service, stop);
   } catch (error) {
     // Start-up failed (a bad port, Kafka unreachable): release what was opened; the caller prints the line.
     logger.error({ err: error }, 'start-up failed');
     await chimera?.stop().catch(() => {});
     await cleanup();
     throw error;
+  }
+
+  async function shutDown(service: Chimera, stop: Stop): Promise<number> {
+    draining = true;
+    readiness.phase = 'draining';
+    if (stop.code !== EXIT_OK) logger.error({ reason: stop.reason }, 'stopping after a fatal error');
+    const boundMs = options.drainTimeoutMs + SHUTDOWN_GRACE_MS;
+    const backstop = setTimeout(() => {
+      logger.error({ boundMs }, 'shutdown overran its bound: exiting (progress is in the store)');
+      forceExit(EXIT_FAILURE);
+    }, boundMs);
+    backstop.unref();
+    const before = service.runtime.supervisor.getSnapshot().context;
+    let code = stop.code;
+    try {
+      await service.stop();
+    } catch (err) {
+      // Whatever did not get saved is still in the store from the last step; another daemon resumes it.
+      logger.error({ err }, 'shutdown failed part-way: leases lapse on their own');
+      code = EXIT_FAILURE;
+    }
+    const after = service.runtime.supervisor.getSnapshot().context;
+    const finished =
+      after.settled - before.settled + after.lost - before.lost + after.crashed - before.crashed;
+    await cleanup();
+    clearTimeout(backstop);
+    logger.info(
+      {
+        inFlightAtSignal: before.active.length,
+        finishedDuringDrain: finished,
+        // Stopped at their last saved step, leases released: the next daemon carries them on.
+        stoppedMidway: Math.max(0, before.active.length - finished),
+        settled: after.settled,
+      },
+      'chimera daemon stopped',
+    );
+    return code;
   }
 }
