@@ -22,11 +22,20 @@ export interface OwnedConversation {
   delivery?: TopicDelivery;
 }
 
+/** The newest step not yet written, with the events of every step it stands for. */
+interface PendingWrite {
+  /** The machine snapshot of the newest step; turned into its persisted form only when it is written. */
+  snapshot: unknown;
+  status: ConversationContext['status'];
+  events: OutboxEvent[];
+}
+
 interface Tracker {
   actor: AnyActorRef;
   owned: OwnedConversation;
   turnsSaved: number;
-  pending: { record: SnapshotRecord; events: OutboxEvent[] } | null;
+  pending: PendingWrite | null;
+  /** A write is in flight or scheduled; new steps only update `pending`. */
   saving: boolean;
   final: boolean;
   lost: boolean;
@@ -48,7 +57,8 @@ export interface PersisterOptions {
   onReleased?: (conversationId: string) => void;
 }
 
-type Snapshotted = AnyActorRef & { getPersistedSnapshot(): unknown };
+/** What `recordOf` needs of an actor: its logic turns a given snapshot into its persisted form. */
+type Persistable = AnyActorRef & { logic: { getPersistedSnapshot(snapshot: unknown): unknown } };
 
 function contextOf(actor: AnyActorRef): ConversationContext {
   return (actor.getSnapshot() as { context: ConversationContext }).context;
@@ -57,13 +67,18 @@ function contextOf(actor: AnyActorRef): ConversationContext {
 /**
  * Persists every step of every conversation this process owns: after each transition, the actor's
  * persisted snapshot and the step's events go to the store in one fenced, atomic write (snapshot plus
- * outbox). Writes of one conversation are ordered and coalesced (a backlog collapses into the newest
- * snapshot with all events). It also keeps leases alive, and tells the supervisor when a conversation is
- * settled (final record saved) or lost (a newer owner fenced us out).
+ * outbox). Writes of one conversation are ordered and coalesced: a step waits for the end of the current
+ * turn of the event loop (`setImmediate`), so the steps one model reply sets off (the reply, its quality
+ * verdict, the next call) leave as one write, and a backlog behind a slow write collapses into the newest
+ * snapshot with all events. The persisted snapshot is computed only for what is written. It also keeps
+ * leases alive, and tells the supervisor when a conversation is settled (final record saved) or lost (a
+ * newer owner fenced us out).
  */
 export class ConversationPersister {
   private readonly owned = new Map<string, OwnedConversation>();
   private readonly trackers = new Map<string, Tracker>();
+  /** Conversations with a first write waiting for the next `startDue`. */
+  private readonly due: Tracker[] = [];
   private renewTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PersisterOptions) {}
@@ -103,7 +118,9 @@ export class ConversationPersister {
     this.trackers.set(actor.id, tracker);
     if (!resumed) {
       const now = this.options.clock.now();
-      this.enqueue(tracker, this.recordOf(tracker, context), [startedEvent(context, owned.lease.token, now)]);
+      this.enqueue(tracker, actor.getSnapshot(), context.status, [
+        startedEvent(context, owned.lease.token, now),
+      ]);
     }
     actor.subscribe({
       next: (snapshot) => {
@@ -120,7 +137,7 @@ export class ConversationPersister {
         tracker.turnsSaved = next.turns.length;
         tracker.final = final;
         tracker.context = next;
-        this.enqueue(tracker, this.recordOf(tracker, next), events);
+        this.enqueue(tracker, snapshot, next.status, events);
       },
       error: (error) => {
         this.options.logger.error({ conversationId: actor.id, err: error }, 'conversation actor failed');
@@ -128,34 +145,53 @@ export class ConversationPersister {
     });
   }
 
-  private recordOf(tracker: Tracker, context: ConversationContext): SnapshotRecord {
+  private recordOf(tracker: Tracker, pending: PendingWrite): SnapshotRecord {
     return {
       schemaVersion: SNAPSHOT_SCHEMA_VERSION,
       machineVersion: CONVERSATION_MACHINE_VERSION,
-      status: context.status,
-      snapshot: (tracker.actor as Snapshotted).getPersistedSnapshot(),
+      status: pending.status,
+      snapshot: (tracker.actor as Persistable).logic.getPersistedSnapshot(pending.snapshot),
       updatedAt: this.options.clock.now(),
     };
   }
 
-  private enqueue(tracker: Tracker, record: SnapshotRecord, events: OutboxEvent[]): void {
+  private enqueue(
+    tracker: Tracker,
+    snapshot: unknown,
+    status: ConversationContext['status'],
+    events: OutboxEvent[],
+  ): void {
     if (tracker.pending) {
-      tracker.pending.record = record;
+      tracker.pending.snapshot = snapshot;
+      tracker.pending.status = status;
       tracker.pending.events.push(...events);
     } else {
-      tracker.pending = { record, events };
+      tracker.pending = { snapshot, status, events };
     }
-    if (!tracker.saving) void this.drain(tracker);
+    if (!tracker.saving) {
+      tracker.saving = true;
+      this.due.push(tracker);
+      if (this.due.length === 1) setImmediate(this.startDue);
+    }
   }
 
+  /**
+   * Starts every write that became due during the last turn of the event loop, from one callback: the
+   * Redis client gathers commands issued together into one pipeline, so a thousand conversations' steps
+   * leave in a few socket writes rather than a thousand (one `setImmediate` each would flush each alone).
+   */
+  private readonly startDue = (): void => {
+    for (const tracker of this.due.splice(0)) void this.drain(tracker);
+  };
+
   private async drain(tracker: Tracker): Promise<void> {
-    tracker.saving = true;
     const id = tracker.actor.id;
     while (tracker.pending && !tracker.lost) {
-      const { record, events } = tracker.pending;
+      const pending = tracker.pending;
       tracker.pending = null;
       try {
-        await this.options.store.save(tracker.owned.lease, record, events);
+        const record = this.recordOf(tracker, pending);
+        await this.options.store.save(tracker.owned.lease, record, pending.events);
         if (tracker.owned.delivery) {
           const delivery = tracker.owned.delivery;
           tracker.owned.delivery = undefined;

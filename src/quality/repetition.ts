@@ -67,13 +67,23 @@ export function assessRepetitionOfTokens(
     : { overlap, nearDuplicateOf: nearDuplicate.index, similarity: nearDuplicate.similarity, repetitive };
 }
 
+/**
+ * Trigram sets of token lists already seen. `tokenize` hands out one shared list per text, so the earlier
+ * turns of a conversation are cut into trigrams once rather than again for every later turn.
+ */
+const gramCache = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 /** Distinct trigrams with at least one word that is not a function word. */
-function contentNgrams(tokens: readonly string[]): Set<string> {
+function contentNgrams(tokens: readonly string[]): ReadonlySet<string> {
+  const cached = gramCache.get(tokens);
+  if (cached) return cached;
   const grams = new Set<string>();
   for (let i = 0; i + REPETITION_NGRAM_SIZE <= tokens.length; i++) {
     const words = tokens.slice(i, i + REPETITION_NGRAM_SIZE);
     if (words.some((word) => !isStopword(word))) grams.add(words.join(' '));
   }
+  // Only frozen lists can be keys: a list the caller may still change would leave a stale entry.
+  if (Object.isFrozen(tokens)) gramCache.set(tokens, grams);
   return grams;
 }
 

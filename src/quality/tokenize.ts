@@ -14,15 +14,29 @@ const sentenceSegmenter = new Intl.Segmenter('und', { granularity: 'sentence' })
 const APOSTROPHES = /[\u2018\u2019\u02BC\uFF07]/g;
 
 /**
+ * Every turn is judged against all the turns before it, so each text is tokenised once per later turn of
+ * its conversation (and again for the final score): remembering recent texts makes that once. Segmenting
+ * is the costliest step of a turn after the model call itself.
+ */
+const TOKEN_CACHE_LIMIT = 16_384;
+const tokenCache = new Map<string, readonly string[]>();
+
+/**
  * Lower-case words of `text`, punctuation stripped. NFKC folds compatibility forms (full-width letters,
  * ligatures) so that "ｆｉｎｅ" and "fine" count as the same word.
  */
-export function tokenize(text: string): string[] {
+export function tokenize(text: string): readonly string[] {
+  const cached = tokenCache.get(text);
+  if (cached) return cached;
   const folded = text.normalize('NFKC').replace(APOSTROPHES, "'").toLowerCase();
   const words: string[] = [];
   for (const segment of wordSegmenter.segment(folded)) {
     if (segment.isWordLike) words.push(segment.segment);
   }
+  // Frozen because it is shared: a caller that tried to change it would corrupt later answers.
+  Object.freeze(words);
+  if (tokenCache.size >= TOKEN_CACHE_LIMIT) tokenCache.clear();
+  tokenCache.set(text, words);
   return words;
 }
 
