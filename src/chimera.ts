@@ -11,6 +11,7 @@ import { type ConversationRecord, deriveTopicId, type TopicMessage } from './eve
 import { createLogger, type Logger } from './logger.js';
 import { registerSecrets } from './redact.js';
 import { type Adapters, createAdapters } from './runtime/adapters.js';
+import { type BreakerPublisher, publishBreakerStates } from './runtime/breaker-publisher.js';
 import { ChimeraRuntime, chooseSides } from './runtime/runtime.js';
 import { type Clock, type LlmProvider, systemClock } from './services/ports.js';
 
@@ -45,12 +46,15 @@ const RECENT_RECORDS = 10_000;
 export class Chimera {
   private readonly waiters = new Map<string, Array<(record: ConversationRecord) => void>>();
   private readonly records = new Map<string, ConversationRecord>();
+  private breakerPublisher: BreakerPublisher | undefined;
 
   private constructor(
     readonly config: Readonly<Config>,
     readonly adapters: Adapters,
     readonly runtime: ChimeraRuntime,
     readonly logger: Logger,
+    /** This process's lease owner id. */
+    readonly owner: string,
   ) {
     runtime.onFinished((record) => {
       this.records.set(record.conversationId, record);
@@ -100,11 +104,21 @@ export class Chimera {
       pollMs: options.pollMs,
       adoptEveryMs: options.adoptEveryMs,
     });
-    return new Chimera(config, adapters, runtime, logger);
+    return new Chimera(config, adapters, runtime, logger, owner);
   }
 
   start(): this {
     this.runtime.start();
+    // Breaker states go to Redis so `chimera status` can show them for every daemon.
+    if (this.adapters.redis && this.config.redis && !this.breakerPublisher) {
+      this.breakerPublisher = publishBreakerStates({
+        redis: this.adapters.redis,
+        keyPrefix: this.config.redis.keyPrefix,
+        instance: this.owner,
+        breakers: this.adapters.breakers,
+        logger: this.logger,
+      });
+    }
     this.logger.info(
       {
         redis: this.adapters.mode.redis,
@@ -147,11 +161,14 @@ export class Chimera {
   /** Drains (see `ChimeraRuntime.drain`) and closes every connection. */
   async stop(): Promise<void> {
     await this.runtime.drain();
+    this.breakerPublisher?.stop();
+    await this.breakerPublisher?.flush();
     await this.adapters.close();
   }
 
   /** Crash simulation for tests: stops without draining or releasing anything. */
   async kill(): Promise<void> {
+    this.breakerPublisher?.stop();
     await this.runtime.abandon();
     await this.adapters.close();
   }

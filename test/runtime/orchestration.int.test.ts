@@ -2,6 +2,7 @@ import kafkajs from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Chimera } from '../../src/chimera.js';
 import { EVENT_HEADERS } from '../../src/events.js';
+import { readBreakerStates } from '../../src/runtime/breaker-publisher.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../src/services/fake-provider/server.js';
 import {
   collectEvents,
@@ -220,5 +221,20 @@ describe('orchestration on real Redis and Kafka', () => {
     expect(dead.raw[0]!.headers[EVENT_HEADERS.deadLetterReason]).toMatch(/malformed_json/);
     expect(dead.raw[0]!.headers[EVENT_HEADERS.deadLetterTopic]).toBe(names.env.KAFKA_TOPIC_INPUT);
     expect(events.ended()[0]!.type).toBe('conversation.ended');
+  });
+
+  it('a running daemon reports its breaker states to Redis for chimera status', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const server = await fakeServer();
+    const chimera = await daemon(infraEnv({ ...names.env, ...providerEnv(server) }), { intake: 'none' });
+    await until(
+      async () => Object.keys(await readBreakerStates(chimera.adapters.redis!, names.prefix)).length === 2,
+      10_000,
+      'both breakers reported',
+    );
+    const states = await readBreakerStates(chimera.adapters.redis!, names.prefix);
+    expect(states.anthropic?.state).toBe('closed');
+    expect(states.gemini?.instance).toBe(chimera.owner);
   });
 });

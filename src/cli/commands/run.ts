@@ -10,7 +10,6 @@ import { chooseSides } from '../../runtime/runtime.js';
 import { loadCliConfig, providerFlag } from '../context.js';
 import { usageError } from '../errors.js';
 import { wholeNumber } from '../options.js';
-import { runDaemon } from './run-daemon.js';
 
 export interface RunFlags {
   provider?: string;
@@ -84,6 +83,8 @@ export function registerRun(program: Command): void {
       const config = loadCliConfig(process.env);
       const sides = daemonSides(config, flags.provider);
       const logger = createLogger({ level: config.log.level, format: config.log.format });
+      // Loaded on use: the daemon pulls in every SDK, which `--help` and usage errors need not wait for.
+      const { runDaemon } = await import('./run-daemon.js');
       const code = await runDaemon({
         config,
         logger,
