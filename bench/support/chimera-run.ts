@@ -8,6 +8,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import type { ConversationRecord, TerminationReason } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import { SimulatedProvider } from '../../src/services/providers/simulated.js';
+import { CountingProvider } from './counting-provider.js';
 
 export interface ChimeraBenchOptions {
   /** Environment for `loadConfig` (Redis, Kafka, names, turns, concurrency). */
@@ -34,9 +35,18 @@ export interface BatchResult {
 export interface ChimeraBench {
   chimera: Chimera;
   config: Readonly<Config>;
+  /** The simulated provider both sides use, counting completed model calls. */
+  provider: CountingProvider;
+  /** Final records saved since start. */
+  readonly finished: number;
+  /** Queues `count` new topics without waiting for them; resolves to their conversation ids. */
+  queue(count: number, label: string): Promise<string[]>;
   /** Runs `count` new conversations and waits until they finished and the outbox is empty. */
   batch(count: number, label: string): Promise<BatchResult>;
+  /** Drains and closes. */
   stop(): Promise<void>;
+  /** Stops at once, as a crash would (nothing drained): for runs that end mid-flight. */
+  kill(): Promise<void>;
 }
 
 const OUTBOX_POLL_MS = 5;
@@ -59,16 +69,36 @@ export async function startChimeraBench(options: ChimeraBenchOptions): Promise<C
     CONVERSATION_PROVIDERS: 'simulated,simulated',
     ...options.env,
   });
+  const provider = new CountingProvider(new SimulatedProvider({ latencyMs: options.latencyMs ?? 0 }));
   const chimera = await Chimera.create(config, {
     logger: createLogger({ level: 'silent' }),
     intake: 'none',
     sides: ['simulated', 'simulated'],
-    providerOverrides: { simulated: new SimulatedProvider({ latencyMs: options.latencyMs ?? 0 }) },
+    providerOverrides: { simulated: provider },
     pollMs: options.pollMs ?? 50,
     adoptEveryMs: options.adoptEveryMs ?? 1000,
   });
   chimera.start();
   let serial = 0;
+  let finished = 0;
+  chimera.runtime.onFinished(() => {
+    finished += 1;
+  });
+
+  async function queue(count: number, label: string): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      serial += 1;
+      const subject = SUBJECTS[serial % SUBJECTS.length]!;
+      ids.push(
+        await chimera.startNewConversation({
+          id: `${label}-${serial}`,
+          title: `${subject} (${label} ${serial})`,
+        }),
+      );
+    }
+    return ids;
+  }
 
   async function outboxEmpty(): Promise<void> {
     while ((await chimera.adapters.store.outboxSize()) > 0) {
@@ -79,21 +109,16 @@ export async function startChimeraBench(options: ChimeraBenchOptions): Promise<C
   return {
     chimera,
     config,
+    provider,
+    get finished() {
+      return finished;
+    },
+    queue,
     async batch(count, label) {
       const deliveredBefore = chimera.runtime.relay.delivered;
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
-      const ids: string[] = [];
-      for (let i = 0; i < count; i++) {
-        serial += 1;
-        const subject = SUBJECTS[serial % SUBJECTS.length]!;
-        ids.push(
-          await chimera.startNewConversation({
-            id: `${label}-${serial}`,
-            title: `${subject} (${label} ${serial})`,
-          }),
-        );
-      }
+      const ids = await queue(count, label);
       const records: ConversationRecord[] = await Promise.all(ids.map((id) => chimera.waitFor(id)));
       await outboxEmpty();
       const wallMs = performance.now() - started;
@@ -114,5 +139,6 @@ export async function startChimeraBench(options: ChimeraBenchOptions): Promise<C
       };
     },
     stop: () => chimera.stop(),
+    kill: () => chimera.kill(),
   };
 }

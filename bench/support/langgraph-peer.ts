@@ -24,7 +24,10 @@ const PERSONAS: Record<Side, string> = {
 
 /** An instant chat model (optionally with a fixed latency) over Chimera's dialogue generator. */
 class FakeDialogueChatModel extends BaseChatModel {
-  constructor(private readonly latencyMs: number) {
+  constructor(
+    private readonly latencyMs: number,
+    private readonly onReply: () => void,
+  ) {
     super({});
   }
 
@@ -39,6 +42,7 @@ class FakeDialogueChatModel extends BaseChatModel {
       .filter((m) => m.type !== 'system')
       .map((m) => ({ role: m.type === 'ai' ? 'assistant' : 'user', content: String(m.content) }));
     const reply = generateDialogue({ system: system.join('\n\n'), messages: chat, maxTokens: 1024 }, 1);
+    this.onReply();
     return { generations: [{ text: reply.text, message: new AIMessage(reply.text) }] };
   }
 }
@@ -47,16 +51,18 @@ export interface PeerOptions {
   maxTurns: number;
   /** Model latency. @default 0 */
   latencyMs?: number;
+  /** Called after every model reply (to count calls per second). @default nothing */
+  onReply?: () => void;
 }
 
 export interface PeerGraph {
   /** Runs one conversation on its own thread; resolves to the number of turns made. */
-  converse(threadId: string, topic: string): Promise<number>;
+  converse(threadId: string, topic: string, signal?: AbortSignal): Promise<number>;
 }
 
 /** Builds the compiled graph once; conversations are separate threads of the one checkpointer. */
 export function buildPeerGraph(options: PeerOptions): PeerGraph {
-  const model = new FakeDialogueChatModel(options.latencyMs ?? 0);
+  const model = new FakeDialogueChatModel(options.latencyMs ?? 0, options.onReply ?? (() => {}));
 
   /** Each side sees its own turns as AI messages and the other side's as human messages. */
   const node = (side: Side) => async (state: typeof MessagesAnnotation.State) => {
@@ -83,14 +89,14 @@ export function buildPeerGraph(options: PeerOptions): PeerGraph {
     .compile({ checkpointer: new MemorySaver() });
 
   return {
-    async converse(threadId, topic) {
+    async converse(threadId, topic, signal) {
       const result = await graph.invoke(
         {
           messages: [
             new HumanMessage(`The topic of this conversation is: "${topic}". Start the conversation.`),
           ],
         },
-        { configurable: { thread_id: threadId }, recursionLimit: options.maxTurns * 2 + 10 },
+        { configurable: { thread_id: threadId }, recursionLimit: options.maxTurns * 2 + 10, signal },
       );
       return result.messages.length - 1;
     },

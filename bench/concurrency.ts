@@ -1,0 +1,233 @@
+/**
+ * Concurrency and memory at scale: 10,000 conversations in flight at once, each model call taking 500 ms.
+ * If nothing but the model took time, every conversation would finish one call per 500 ms: the ideal is
+ * in-flight / latency = 20,000 calls per second. The run fills up to the target in flight (new topics
+ * are queued as conversations end, so the number stays up), then measures a steady window: completed
+ * model calls per second against the ideal, the mean number actually in flight, and the peak resident
+ * set size (sampled every 100 ms). The same for Chimera on Redis and Kafka, Chimera embedded, and the
+ * LangGraph.js peer, each in a process of its own. A run ends abruptly after the window (a crash stop;
+ * draining 10,000 conversations would measure something else).
+ *
+ *   node --import tsx bench/concurrency.ts [--quick] [--in-flight=N] [--latency-ms=N] [--steady-s=N]
+ *     [--ramp-s=N] [--variants=chimera-redis-kafka,chimera-embedded,langgraph]
+ */
+
+import { setMaxListeners } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { runFigures } from './support/children.js';
+import { startChimeraBench } from './support/chimera-run.js';
+import { cleanup, infra, runNames } from './support/infra.js';
+import { buildPeerGraph } from './support/langgraph-peer.js';
+import { MIB, sampleRss } from './support/memory.js';
+import { intOption, listOption, option } from './support/options.js';
+import { emit, type Figure, note, printTable } from './support/report.js';
+
+const BENCH = 'concurrency';
+const VARIANTS = ['chimera-redis-kafka', 'chimera-embedded', 'langgraph'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+const GOAL_SHARE_OF_IDEAL = 90;
+const GOAL_RSS_MIB = 1024;
+
+const sizes = {
+  inFlight: intOption('in-flight', 10_000),
+  latencyMs: intOption('latency-ms', 500),
+  turns: intOption('turns', 10),
+  steadyS: intOption('steady-s', 25, 10),
+  /** Longest wait for the in-flight target before the window starts anyway. */
+  rampS: intOption('ramp-s', 60, 30),
+};
+
+const SAMPLE_MS = 100;
+
+/** What a variant exposes to the measuring loop. */
+interface Subject {
+  /** Completed model calls so far. */
+  calls(): number;
+  /** Conversations in flight now. */
+  inFlight(): number;
+  /** Keeps work queued so the in-flight count stays at the target. */
+  topUp(): Promise<void>;
+  /** Ends the run at once. */
+  end(): Promise<void>;
+}
+
+async function measure(variant: Variant, subject: Subject): Promise<void> {
+  const rss = sampleRss(SAMPLE_MS);
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  const startedAt = performance.now();
+  const target = Math.floor(sizes.inFlight * 0.98);
+  note(`${variant}: filling up to ${sizes.inFlight} conversations in flight`);
+  while (subject.inFlight() < target && performance.now() - startedAt < sizes.rampS * 1000) {
+    await subject.topUp();
+    await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
+  }
+  const rampS = (performance.now() - startedAt) / 1000;
+  note(
+    `${variant}: ${subject.inFlight()} in flight after ${rampS.toFixed(1)} s; measuring ${sizes.steadyS} s`,
+  );
+
+  lag.reset();
+  const callsBefore = subject.calls();
+  const cpuBefore = process.cpuUsage();
+  const windowStart = performance.now();
+  let samples = 0;
+  let inFlightSum = 0;
+  while (performance.now() - windowStart < sizes.steadyS * 1000) {
+    await subject.topUp();
+    await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
+    samples += 1;
+    inFlightSum += subject.inFlight();
+  }
+  const windowS = (performance.now() - windowStart) / 1000;
+  const calls = subject.calls() - callsBefore;
+  const cpu = process.cpuUsage(cpuBefore);
+  const peakRss = rss.peak;
+  rss.stop();
+  lag.disable();
+  await subject.end();
+
+  const rate = calls / windowS;
+  const ideal = sizes.inFlight / (sizes.latencyMs / 1000);
+  const meanInFlight = inFlightSum / Math.max(1, samples);
+  const share = (rate / ideal) * 100;
+  const common = { inFlightTarget: sizes.inFlight, latencyMs: sizes.latencyMs, windowS: Math.round(windowS) };
+  emit({
+    bench: BENCH,
+    variant,
+    metric: 'calls_per_s',
+    value: rate,
+    unit: 'calls/s',
+    idealPerS: ideal,
+    ...common,
+  });
+  emit({
+    bench: BENCH,
+    variant,
+    metric: 'share_of_ideal',
+    value: share,
+    unit: '%',
+    goal: `>= ${GOAL_SHARE_OF_IDEAL}`,
+    pass: share >= GOAL_SHARE_OF_IDEAL,
+  });
+  emit({ bench: BENCH, variant, metric: 'mean_in_flight', value: meanInFlight, unit: 'conversations' });
+  emit({ bench: BENCH, variant, metric: 'fill_time', value: rampS, unit: 's' });
+  emit({
+    bench: BENCH,
+    variant,
+    metric: 'peak_rss',
+    value: peakRss / MIB,
+    unit: 'MiB',
+    goal: `< ${GOAL_RSS_MIB}`,
+    pass: peakRss / MIB < GOAL_RSS_MIB,
+  });
+  emit({
+    bench: BENCH,
+    variant,
+    metric: 'cpu_ms_per_call',
+    value: (cpu.user + cpu.system) / 1000 / Math.max(1, calls),
+    unit: 'ms',
+  });
+  emit({ bench: BENCH, variant, metric: 'event_loop_lag_p99', value: lag.percentile(99) / 1e6, unit: 'ms' });
+}
+
+async function runChimera(variant: 'chimera-redis-kafka' | 'chimera-embedded'): Promise<void> {
+  const services = variant === 'chimera-redis-kafka' ? await infra() : undefined;
+  const names = runNames(BENCH);
+  const bench = await startChimeraBench({
+    latencyMs: sizes.latencyMs,
+    env: {
+      ...names.env,
+      MAX_CONVERSATION_TURNS: String(sizes.turns),
+      MIN_CONVERSATION_TURNS: String(sizes.turns),
+      MAX_CONCURRENT_CONVERSATIONS: String(sizes.inFlight),
+      ...(services ? { REDIS_URL: services.redisUrl, KAFKA_BOOTSTRAP_SERVERS: services.kafkaBrokers } : {}),
+    },
+  });
+  let queued = 0;
+  // Enough waiting topics that intake never runs dry, few enough that they do not weigh on memory.
+  const backlog = Math.max(500, Math.floor(sizes.inFlight / 10));
+  try {
+    await measure(variant, {
+      calls: () => bench.provider.completed,
+      inFlight: () => bench.chimera.runtime.active,
+      async topUp() {
+        // Topics queued but not started yet; the supervisor's cap keeps in-flight at the target.
+        const waiting = queued - bench.finished - bench.chimera.runtime.active;
+        const count = backlog - waiting;
+        if (count > 0) {
+          await bench.queue(count, 'c');
+          queued += count;
+        }
+      },
+      end: () => bench.kill(),
+    });
+  } finally {
+    if (services) await cleanup(services, names);
+  }
+}
+
+async function runLangGraph(): Promise<void> {
+  let calls = 0;
+  let active = 0;
+  const graph = buildPeerGraph({ maxTurns: sizes.turns, latencyMs: sizes.latencyMs, onReply: () => calls++ });
+  const stop = new AbortController();
+  // Every in-flight invocation listens to the one signal that ends the run.
+  setMaxListeners(0, stop.signal);
+  let serial = 0;
+  const lane = async () => {
+    while (!stop.signal.aborted) {
+      serial += 1;
+      active += 1;
+      try {
+        await graph.converse(`t-${serial}`, `grid-scale batteries, part ${serial}`, stop.signal);
+      } catch (error) {
+        if (!stop.signal.aborted) throw error;
+      } finally {
+        active -= 1;
+      }
+    }
+  };
+  const lanes: Promise<void>[] = [];
+  let started = false;
+  await measure('langgraph', {
+    calls: () => calls,
+    inFlight: () => active,
+    async topUp() {
+      if (started) return;
+      started = true;
+      for (let i = 0; i < sizes.inFlight; i++) lanes.push(lane());
+    },
+    async end() {
+      stop.abort();
+      await Promise.allSettled(lanes);
+    },
+  });
+}
+
+export async function main(): Promise<Figure[]> {
+  const variants = listOption('variants', VARIANTS) as Variant[];
+  const self = fileURLToPath(import.meta.url);
+  const figures: Figure[] = [];
+  for (const variant of variants) figures.push(...(await runFigures(self, [`--variant=${variant}`])));
+  return figures;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const variant = option('variant');
+  if (variant) {
+    if (!(VARIANTS as readonly string[]).includes(variant)) throw new Error(`unknown variant ${variant}`);
+    // Exits without waiting for what a crash stop leaves behind (timers of abandoned actors).
+    await runVariantThenExit(variant as Variant);
+  } else {
+    printTable('Concurrency and memory', await main());
+  }
+}
+
+async function runVariantThenExit(variant: Variant): Promise<void> {
+  if (variant === 'langgraph') await runLangGraph();
+  else await runChimera(variant);
+  process.exit(0);
+}
