@@ -49,9 +49,14 @@ export interface Daemon {
 }
 
 /** Starts a long-running child (a daemon), its output appended to `logFile`. */
-export function startDaemon(args: readonly string[], env: Record<string, string>, logFile: string): Daemon {
+export function startDaemon(
+  args: readonly string[],
+  env: Record<string, string>,
+  logFile: string,
+  cwd?: string,
+): Daemon {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   const exited = once(child, 'exit');
