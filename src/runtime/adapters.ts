@@ -169,7 +169,9 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
   const providers = new Map<string, ResilientProvider>();
   const breakers = new Map<string, CircuitBreaker>();
   const limiters = new Map<string, RateLimiter>();
-  for (const name of new Set(options.providers)) {
+  // Every configured provider, not only this daemon's two sides: a conversation adopted from another daemon
+  // goes on with the providers it started with.
+  for (const name of new Set([...options.providers, ...config.configuredProviders])) {
     const adapter = options.providerOverrides?.[name] ?? factory.get(name);
     const settings = rateLimitSettingsFor(config.providers[name]);
     const limiter: RateLimiter = redis

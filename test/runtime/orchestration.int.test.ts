@@ -229,12 +229,44 @@ describe('orchestration on real Redis and Kafka', () => {
     const server = await fakeServer();
     const chimera = await daemon(infraEnv({ ...names.env, ...providerEnv(server) }), { intake: 'none' });
     await until(
-      async () => Object.keys(await readBreakerStates(chimera.adapters.redis!, names.prefix)).length === 2,
+      async () => Object.keys(await readBreakerStates(chimera.adapters.redis!, names.prefix)).length >= 2,
       10_000,
       'both breakers reported',
     );
     const states = await readBreakerStates(chimera.adapters.redis!, names.prefix);
     expect(states.anthropic?.state).toBe('closed');
     expect(states.gemini?.instance).toBe(chimera.owner);
+  });
+
+  it('a daemon with other sides adopts a conversation and goes on with the providers it started with', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const server = await fakeServer();
+    const base = {
+      ...names.env,
+      LEASE_TTL_SECONDS: '2',
+      MAX_CONVERSATION_TURNS: '10',
+      MIN_CONVERSATION_TURNS: '10',
+    };
+    const first = await startChimera(
+      configFor(
+        infraEnv({ ...base, CONVERSATION_PROVIDERS: 'simulated,simulated', SIMULATED_LATENCY_MS: '150' }),
+      ),
+      { intake: 'none' },
+    );
+    const id = await first.startNewConversation({ id: 'cross-1', title: 'Grid-scale storage' });
+    const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
+    cleanups.push(() => reader.stop());
+    await until(() => reader.events.some((e) => e.type === 'turn.completed'), 20_000, 'a first turn');
+    await first.kill();
+    // The second daemon talks Anthropic <-> Gemini, but this conversation started simulated <-> simulated.
+    await daemon(infraEnv({ ...base, ...providerEnv(server) }), { intake: 'none' });
+    await until(() => reader.ended().length >= 1, 30_000, 'the adopted conversation to end');
+    const [final] = reader.ended();
+    expect(final!.conversationId).toBe(id);
+    expect(final!.type).toBe('conversation.ended');
+    if (final?.type === 'conversation.ended') {
+      expect(final.record.turns.every((t) => t.provider === 'simulated')).toBe(true);
+    }
   });
 });
