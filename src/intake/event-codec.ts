@@ -43,6 +43,13 @@ export function encodeEvent<K extends keyof EventTopics>(topic: K, value: EventT
   return Buffer.from(JSON.stringify(parsed.data), 'utf8');
 }
 
+/**
+ * JSON exchanged between systems is UTF-8 (RFC 8259). Other bytes are refused rather than decoded with
+ * U+FFFD in their place, which would start a conversation on a title the producer never sent. The BOM is
+ * kept, so a BOM-prefixed message stays malformed as before.
+ */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Parses and validates bytes from the wire; never throws. */
 export function decodeEvent<K extends keyof EventTopics>(
   topic: K,
@@ -50,9 +57,15 @@ export function decodeEvent<K extends keyof EventTopics>(
 ): Decoded<EventTopics[K]> {
   if (raw === null || raw.length === 0)
     return { ok: false, reason: invalidReason('empty_message', 'no value') };
+  let text: string;
+  try {
+    text = strictUtf8.decode(raw);
+  } catch {
+    return { ok: false, reason: invalidReason('malformed_json', 'the bytes are not valid UTF-8') };
+  }
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString('utf8'));
+    json = JSON.parse(text);
   } catch (error) {
     return { ok: false, reason: invalidReason('malformed_json', (error as Error).message) };
   }

@@ -137,4 +137,23 @@ describe('fault checker', () => {
     const report = check(['a'], [ended('a', 1), ended('a', 1, { terminationReason: 'refusal' })]);
     expect(report.conflictingFinals).toEqual([conversationIdFor('a')]);
   });
+
+  it('an event first seen with an older fencing token than its conversation already had got past the fence', () => {
+    const withToken = (message: OutputMessage, token: number): OutputMessage => ({
+      ...message,
+      headers: { ...message.headers, [EVENT_HEADERS.fencingToken]: String(token) },
+    });
+    const report = check(
+      ['a'],
+      [
+        withToken(turnEvent('a', 0, 'x'), 1),
+        withToken(turnEvent('a', 1, 'y'), 2),
+        // A re-published copy of an old event is a duplicate, not a stale write.
+        withToken(turnEvent('a', 0, 'x'), 1),
+        withToken(turnEvent('a', 2, 'z'), 1),
+        withToken(ended('a'), 2),
+      ],
+    );
+    expect(report.staleWrites).toEqual([`${conversationIdFor('a')}:turn-2@1<2`]);
+  });
 });

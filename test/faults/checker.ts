@@ -29,11 +29,18 @@ export interface CheckReport {
   conflictingFinals: string[];
   /** Events for conversations nobody submitted, and messages that are not valid events. */
   unexpected: string[];
+  /**
+   * Events that got past the fence: a first appearance of an event id whose fencing token is lower than one
+   * already seen for its conversation. One conversation's events share a partition, so the topic's order
+   * is the order they were written in; a stale owner's write can only arrive late with an old token.
+   * (Re-published copies keep their event id and are not counted here.)
+   */
+  staleWrites: string[];
 }
 
 export function check(submittedTopicIds: readonly string[], output: readonly OutputMessage[]): CheckReport {
   const expected = new Map(submittedTopicIds.map((topicId) => [conversationIdFor(topicId), topicId]));
-  const events: Array<{ event: ConversationEvent; eventId: string }> = [];
+  const events: Array<{ event: ConversationEvent; eventId: string; token?: number }> = [];
   const unexpected: string[] = [];
   for (const message of output) {
     let parsed: ConversationEvent;
@@ -45,7 +52,12 @@ export function check(submittedTopicIds: readonly string[], output: readonly Out
     }
     if (!expected.has(parsed.conversationId))
       unexpected.push(`event for unknown conversation ${parsed.conversationId}`);
-    events.push({ event: parsed, eventId: message.headers[EVENT_HEADERS.eventId] ?? parsed.eventId });
+    const tokenHeader = message.headers[EVENT_HEADERS.fencingToken];
+    events.push({
+      event: parsed,
+      eventId: message.headers[EVENT_HEADERS.eventId] ?? parsed.eventId,
+      token: tokenHeader === undefined ? undefined : Number(tokenHeader),
+    });
   }
 
   const turnTexts = new Map<string, Set<string>>();
@@ -54,7 +66,14 @@ export function check(submittedTopicIds: readonly string[], output: readonly Out
   const dedupedTurnCount = new Map<string, number>();
   const finals = new Map<string, Set<string>>();
   const started = new Set<string>();
-  for (const { event, eventId } of events) {
+  const maxToken = new Map<string, number>();
+  const staleWrites: string[] = [];
+  for (const { event, eventId, token } of events) {
+    if (token !== undefined && !seenEventIds.has(eventId)) {
+      const highest = maxToken.get(event.conversationId) ?? 0;
+      if (token < highest) staleWrites.push(`${eventId}@${token}<${highest}`);
+      else maxToken.set(event.conversationId, token);
+    }
     if (event.type === 'conversation.started') started.add(event.conversationId);
     if (event.type === 'turn.completed') {
       const key = `${event.conversationId}#${event.turnIndex}`;
@@ -87,10 +106,11 @@ export function check(submittedTopicIds: readonly string[], output: readonly Out
     forked: [...turnTexts.entries()].filter(([, texts]) => texts.size > 1).map(([key]) => key),
     conflictingFinals: [...finals.entries()].filter(([, set]) => set.size > 1).map(([id]) => id),
     unexpected,
+    staleWrites,
   };
 }
 
 /** One line of figures for a scenario's summary. */
 export function summarize(name: string, report: CheckReport): string {
-  return `${name}: submitted=${report.submitted} finished=${report.finished} lost=${report.lost.length} stuck=${report.stuck.length} duplicateRaw=${report.duplicateRaw} duplicateAfterDedup=${report.duplicateAfterDedup} forked=${report.forked.length} conflictingFinals=${report.conflictingFinals.length} unexpected=${report.unexpected.length}`;
+  return `${name}: submitted=${report.submitted} finished=${report.finished} lost=${report.lost.length} stuck=${report.stuck.length} duplicateRaw=${report.duplicateRaw} duplicateAfterDedup=${report.duplicateAfterDedup} forked=${report.forked.length} conflictingFinals=${report.conflictingFinals.length} staleWrites=${report.staleWrites.length} unexpected=${report.unexpected.length}`;
 }

@@ -1,0 +1,117 @@
+/**
+ * A stale owner: a daemon frozen with SIGSTOP for longer than its lease, then thawed with SIGCONT. While it
+ * sleeps, the others adopt its conversations with newer fencing tokens; when it wakes, its timers fire and
+ * its in-flight work tries to carry on. Every write it attempts with an old token must be refused by the
+ * fence, so no turn forks and no old-token event reaches the topic after a newer one.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { Daemon, metricValue } from './support/daemon.js';
+import { produce } from './support/kafka-io.js';
+import {
+  Cleanups,
+  daemonEnv,
+  daemonsCleanup,
+  scenarioNames,
+  sleep,
+  topicMessages,
+} from './support/scenario.js';
+import { bySize } from './support/size.js';
+import { outcomes, publishFigures, settled, storeProgress, verdict } from './support/verdict.js';
+
+const cleanups = new Cleanups();
+afterAll(() => cleanups.run());
+
+const CONVERSATIONS = bySize(120, 30);
+const PAUSES = bySize(4, 2);
+const LEASE_TTL_SECONDS = 3;
+/** Longer than two leases, shorter than the input consumer's session timeout (10 s). */
+const PAUSE_MS = 7_000;
+const STUCK_AFTER_MS = 120_000;
+
+describe('stale owner', () => {
+  it(`a daemon frozen (SIGSTOP) for ${PAUSE_MS / 1000}s, past its ${LEASE_TTL_SECONDS}s lease, is fenced out when it wakes: no fork, no stale write, all ${CONVERSATIONS} conversations end`, async () => {
+    const names = scenarioNames(cleanups);
+    const brokers = inject('kafkaBrokers');
+    const env = daemonEnv(names, {
+      LEASE_TTL_SECONDS: String(LEASE_TTL_SECONDS),
+      SIMULATED_LATENCY_MS: '100',
+      MAX_CONVERSATION_TURNS: '10',
+      MIN_CONVERSATION_TURNS: '10',
+      MAX_CONCURRENT_CONVERSATIONS: '3',
+    });
+    const daemons = ['a', 'b', 'c'].map((name) => new Daemon({ name, env }));
+    daemonsCleanup(cleanups, daemons, 'stale-owner');
+    await Promise.all(daemons.map((daemon) => daemon.start()));
+    const redis = new Redis(inject('redisUrl'));
+    cleanups.add(async () => redis.quit());
+
+    const topics = topicMessages(names, CONVERSATIONS, 'stale');
+    await produce(
+      brokers,
+      names.env.KAFKA_TOPIC_INPUT,
+      topics.map((t) => t.message),
+    );
+
+    let pauses = 0;
+    let inFlightAtPause = 0;
+    let lostAfterWake = 0;
+    for (let i = 0; i < PAUSES; i++) {
+      if ((await storeProgress(redis, names.prefix)).finished >= CONVERSATIONS) break;
+      const victim = daemons[i % daemons.length]!;
+      const before = await victim.metrics();
+      const active = metricValue(before, 'chimera_conversations_active');
+      const lostBefore = metricValue(before, 'chimera_supervisor_conversations_total', { outcome: 'lost' });
+      victim.pause();
+      pauses += 1;
+      inFlightAtPause += active;
+      await sleep(PAUSE_MS);
+      victim.resume();
+      // Its in-flight copies find out at their next write or lease renewal, both due at once.
+      await sleep(2 * LEASE_TTL_SECONDS * 1000);
+      const after = await victim.metrics();
+      lostAfterWake +=
+        metricValue(after, 'chimera_supervisor_conversations_total', { outcome: 'lost' }) - lostBefore;
+    }
+    const settleMs = await settled({
+      redisUrl: inject('redisUrl'),
+      prefix: names.prefix,
+      expected: CONVERSATIONS,
+      timeoutMs: STUCK_AFTER_MS,
+    });
+    const { report, messages } = await verdict(
+      brokers,
+      names.env.KAFKA_TOPIC_EVENTS,
+      topics.map((t) => t.id),
+    );
+    const lines = daemons.flatMap((daemon) => daemon.lines);
+    const count = (prefix: string) => lines.filter((l) => String(l.msg).startsWith(prefix)).length;
+    const ends = outcomes(messages);
+    publishFigures('stale-owner', report, {
+      conversations: CONVERSATIONS,
+      pauses,
+      pauseMs: PAUSE_MS,
+      leaseTtlMs: LEASE_TTL_SECONDS * 1000,
+      inFlightAtPause,
+      copiesStoppedAfterWake: lostAfterWake,
+      writesRefusedByFence: count('a newer owner holds this conversation'),
+      leasesFoundLost: count('could not persist conversation'),
+      adoptions: count('adopting orphaned conversation'),
+      settleAfterFaultsMs: settleMs ?? -1,
+      ...Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v])),
+    });
+
+    expect(pauses).toBe(PAUSES);
+    expect(inFlightAtPause).toBeGreaterThan(0);
+    // The frozen daemon's copies were stopped once it woke up (by the fence or by a failed renewal).
+    expect(lostAfterWake).toBeGreaterThan(0);
+    expect(report.forked).toEqual([]);
+    expect(report.staleWrites).toEqual([]);
+    expect(report.conflictingFinals).toEqual([]);
+    expect(report.lost).toEqual([]);
+    expect(report.duplicateAfterDedup).toBe(0);
+    expect(report.unexpected).toEqual([]);
+    expect(Object.keys(ends).every((outcome) => outcome.startsWith('ended/'))).toBe(true);
+    expect(settleMs).not.toBeNull();
+  });
+});
