@@ -146,10 +146,13 @@ return counts
 
 /**
  * KEYS: conversation, active index, finished ended / failed / timedOut. ARGV: conversation id.
- * Removes the id from every index if its record is gone (expired or deleted). Returns 1 when pruned.
+ * Returns the stored snapshot JSON; when there is none (expired, deleted, or never saved), removes the id
+ * from every index, so it is neither adopted nor counted, and returns nil. One round trip: intake loads
+ * every new conversation once to make sure it does not exist yet.
  */
-export const PRUNE_MISSING = lua(`
-if redis.call('HEXISTS', KEYS[1], 'data') == 1 then return 0 end
+export const LOAD = lua(`
+local data = redis.call('HGET', KEYS[1], 'data')
+if data then return data end
 for i = 2, 5 do redis.call('ZREM', KEYS[i], ARGV[1]) end
-return 1
+return false
 `);

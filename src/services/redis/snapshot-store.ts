@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { DEFAULTS } from '../../config.js';
-import { ChimeraError, StaleLeaseError } from '../../errors.js';
+import { ChimeraError, InvalidSnapshotError, StaleLeaseError } from '../../errors.js';
 import { eventTopicSchemas } from '../../events.js';
 import { checkWholeMs, DEFAULT_FINISHED_TTL_MS } from '../../persistence/retention.js';
 import {
@@ -21,7 +21,7 @@ import type {
 } from '../ports.js';
 import { createRedis } from './client.js';
 import { type SnapshotKeys, snapshotKeys } from './keys.js';
-import { ACQUIRE, COUNTS, PRUNE_MISSING, RELEASE, RENEW, runScript, SAVE } from './snapshot-scripts.js';
+import { ACQUIRE, COUNTS, LOAD, RELEASE, RENEW, runScript, SAVE } from './snapshot-scripts.js';
 
 export interface RedisSnapshotStoreOptions {
   /** An open client to use; the store leaves it open on `close()`. Give this or `url`. */
@@ -146,18 +146,15 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   async load(conversationId: string): Promise<StoredSnapshot | null> {
     this.assertOpen();
-    const key = this.keys.conversation(conversationId);
-    const text = await this.redis.hget(key, 'data');
-    if (text === null) {
-      // Expired or deleted: make sure no index still points at it, so it is neither adopted nor counted.
-      await runScript(
-        this.redis,
-        PRUNE_MISSING,
-        [key, this.keys.active, ...this.finishedKeys],
-        [conversationId],
-      );
-      return null;
-    }
+    // A missing record (expired or deleted) is pruned from every index by the same script.
+    const text = await runScript(
+      this.redis,
+      LOAD,
+      [this.keys.conversation(conversationId), this.keys.active, ...this.finishedKeys],
+      [conversationId],
+    );
+    if (text === null) return null;
+    if (typeof text !== 'string') throw new InvalidSnapshotError(conversationId, 'stored data is not text');
     return decodeSnapshot(conversationId, text);
   }
 
