@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
 import { fromPromise } from 'xstate';
+import { isChimeraError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CONVERSATION_MACHINE_VERSION, type ConversationInput } from '../machines/conversation.js';
 import type { Work } from '../machines/supervisor.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../persistence/snapshot-codec.js';
-import type { Clock, SnapshotStore, StoredSnapshot, Topic, TopicSource } from '../services/ports.js';
+import type {
+  Clock,
+  SnapshotStore,
+  StoredSnapshot,
+  Topic,
+  TopicDelivery,
+  TopicSource,
+} from '../services/ports.js';
 import type { ConversationPersister } from './persistence.js';
 
 /**
@@ -37,7 +45,15 @@ export interface NextWorkOptions {
    * @default 1000
    */
   adoptEveryMs?: number;
+  /**
+   * How long a topic whose conversation is leased elsewhere but not yet saved waits before the next try.
+   * @default the lease TTL, at most DEFAULT_PARK_MS
+   */
+  parkMs?: number;
 }
+
+/** A held-back topic is tried again this often: one lease check a second is cheap, and it starts soon after the lease lapses. */
+export const DEFAULT_PARK_MS = 1000;
 
 /**
  * The supervisor's intake: adopts an orphaned conversation (lease lapsed, not finished) when there is one,
@@ -47,6 +63,7 @@ export interface NextWorkOptions {
 export function nextWorkActor(options: NextWorkOptions) {
   const pollMs = options.pollMs ?? 500;
   const adoptEveryMs = options.adoptEveryMs ?? 1000;
+  const parkMs = options.parkMs ?? Math.min(options.leaseTtlMs, DEFAULT_PARK_MS);
   let lastScan = Number.NEGATIVE_INFINITY;
   let orphans: string[] = [];
 
@@ -94,8 +111,50 @@ export function nextWorkActor(options: NextWorkOptions) {
     return null;
   }
 
+  /**
+   * Topics whose conversation someone else holds a lease on but has never saved: that owner is starting
+   * it right now, or died between taking the lease and its first save. Acknowledging such a topic would
+   * lose it in the second case (nothing in the store to adopt), so it is kept, neither acknowledged nor
+   * released, and tried again once the lease may have lapsed.
+   */
+  let parked: Array<{ delivery: TopicDelivery; retryAt: number }> = [];
+  const wasParked = new WeakSet<TopicDelivery>();
+
+  function park(delivery: TopicDelivery, conversationId: string): void {
+    parked.push({ delivery, retryAt: options.clock.now() + parkMs });
+    if (wasParked.has(delivery)) return;
+    wasParked.add(delivery);
+    options.logger.info(
+      { conversationId, topicId: delivery.topic.id },
+      'topic leased elsewhere but not saved yet; holding it until that lease lapses',
+    );
+  }
+
+  /** Whether the conversation has a stored record; an unreadable one counts (adoption deals with it). */
+  async function saved(conversationId: string): Promise<boolean> {
+    try {
+      return (await options.store.load(conversationId)) !== null;
+    } catch (error) {
+      return isChimeraError(error) && error.code === 'invalid_snapshot';
+    }
+  }
+
+  /** Gives parked topics back to their sources (a drain); a process that dies leaves them to redelivery. */
+  async function releaseParked(): Promise<void> {
+    const all = parked;
+    parked = [];
+    await Promise.all(all.map(({ delivery }) => delivery.release().catch(() => undefined)));
+  }
+
+  async function nextDelivery(): Promise<TopicDelivery | null> {
+    const now = options.clock.now();
+    const due = parked.findIndex((entry) => entry.retryAt <= now);
+    if (due >= 0) return parked.splice(due, 1)[0]!.delivery;
+    return options.source.next(pollMs);
+  }
+
   async function fresh(signal: AbortSignal): Promise<Work | null> {
-    const delivery = await options.source.next(pollMs);
+    const delivery = await nextDelivery();
     if (!delivery) return null;
     if (signal.aborted) {
       await delivery.release();
@@ -104,8 +163,9 @@ export function nextWorkActor(options: NextWorkOptions) {
     const conversationId = conversationIdFor(delivery.topic.id);
     const lease = await options.store.acquireLease(conversationId, options.owner, options.leaseTtlMs);
     if (!lease) {
-      // Someone else runs this conversation already: the topic is theirs.
-      await delivery.ack();
+      // Someone else holds it. Once it is saved, it is theirs (or, if they die, an orphan to adopt).
+      if (await saved(conversationId)) await delivery.ack();
+      else park(delivery, conversationId);
       return null;
     }
     const existing = await options.store.load(conversationId).catch(() => null);
@@ -128,6 +188,7 @@ export function nextWorkActor(options: NextWorkOptions) {
   }
 
   return fromPromise<Work | null, { active: number }>(async ({ signal }) => {
+    signal.addEventListener('abort', () => void releaseParked(), { once: true });
     return (await adopt(signal)) ?? (await fresh(signal));
   });
 }

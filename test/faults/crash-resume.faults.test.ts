@@ -7,6 +7,8 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { conversationIdFor } from '../../src/actors/next-work.js';
+import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { Daemon, metricValue } from './support/daemon.js';
 import { produce } from './support/kafka-io.js';
 import {
@@ -124,5 +126,55 @@ describe('crash and resume', () => {
     // A drain at the end is clean: every daemon exits 0.
     await Promise.all(daemons.map((daemon) => daemon.stop()));
     for (const daemon of daemons) expect(daemon.exits.at(-1), daemon.name).toEqual({ code: 0, signal: null });
+  });
+
+  it('a topic whose conversation a dead daemon had leased but not yet saved runs once that lease lapses', async () => {
+    const names = scenarioNames(cleanups);
+    const brokers = inject('kafkaBrokers');
+    const env = daemonEnv(names, {
+      LEASE_TTL_SECONDS: '3',
+      SIMULATED_LATENCY_MS: '20',
+      MAX_CONVERSATION_TURNS: '4',
+      MIN_CONVERSATION_TURNS: '2',
+    });
+    const daemon = new Daemon({ name: 'survivor', env });
+    daemonsCleanup(cleanups, [daemon], 'crash-before-first-save');
+    await daemon.start();
+
+    // The state a daemon leaves when it dies between taking a conversation's lease and its first save.
+    const topics = topicMessages(names, 4, 'unsaved');
+    const store = new RedisSnapshotStore({ url: inject('redisUrl'), keyPrefix: names.prefix });
+    cleanups.add(() => store.close());
+    const ghosts = topics.slice(0, 2);
+    for (const topic of ghosts) {
+      expect(await store.acquireLease(conversationIdFor(topic.id), 'dead-daemon', 4_000)).not.toBeNull();
+    }
+    await produce(
+      brokers,
+      names.env.KAFKA_TOPIC_INPUT,
+      topics.map((t) => t.message),
+    );
+
+    const settleMs = await settled({
+      redisUrl: inject('redisUrl'),
+      prefix: names.prefix,
+      expected: topics.length,
+      timeoutMs: 60_000,
+    });
+    const { report, messages } = await verdict(
+      brokers,
+      names.env.KAFKA_TOPIC_EVENTS,
+      topics.map((t) => t.id),
+    );
+    publishFigures('crash-before-first-save', report, {
+      topics: topics.length,
+      leasedByADeadDaemon: ghosts.length,
+      heldBack: daemon.logged('topic leased elsewhere but not saved yet').length,
+      settleMs: settleMs ?? -1,
+      ...Object.fromEntries(Object.entries(outcomes(messages)).map(([k, v]) => [`outcome:${k}`, v])),
+    });
+    expect(report.lost).toEqual([]);
+    expect(report.unexpected).toEqual([]);
+    expect(daemon.logged('topic leased elsewhere but not saved yet').length).toBe(ghosts.length);
   });
 });

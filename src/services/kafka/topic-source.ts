@@ -8,6 +8,16 @@ import { OffsetTracker } from './offset-tracker.js';
 /** Messages read ahead of `next()`: enough to start a burst of conversations without a fetch round trip. */
 export const DEFAULT_TOPIC_BUFFER_SIZE = 32;
 
+/**
+ * How long the group waits for a silent member before giving its partitions to the others. A crashed
+ * daemon cannot leave the group, and the rebalance a restarted daemon's join starts holds every member's
+ * intake until the dead one is evicted: kafkajs' 30 s default stalled the whole group for that long after
+ * each crash. Ten seconds is well above any pause of a healthy daemon's event loop.
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+/** A third of the session timeout, as Kafka recommends. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+
 export interface KafkaTopicSourceOptions extends IntakeOptions {
   kafka: Kafka;
   /** The input topic's physical name (`config.kafka.topics.input`). */
@@ -22,7 +32,10 @@ export interface KafkaTopicSourceOptions extends IntakeOptions {
    * @default true
    */
   fromBeginning?: boolean;
-  /** Extra consumer settings (session timeout, fetch sizes). */
+  /**
+   * Extra consumer settings (fetch sizes, or a session timeout other than the default).
+   * @default { sessionTimeout: DEFAULT_SESSION_TIMEOUT_MS, heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL_MS }
+   */
   consumer?: Omit<ConsumerConfig, 'groupId'>;
   /** @default systemClock */
   clock?: Clock;
@@ -57,7 +70,12 @@ export class KafkaTopicSource implements TopicSource {
   private commits: Promise<void> = Promise.resolve();
 
   private constructor(private readonly options: KafkaTopicSourceOptions) {
-    this.consumer = options.kafka.consumer({ ...options.consumer, groupId: options.groupId });
+    this.consumer = options.kafka.consumer({
+      sessionTimeout: DEFAULT_SESSION_TIMEOUT_MS,
+      heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL_MS,
+      ...options.consumer,
+      groupId: options.groupId,
+    });
     this.bufferSize = options.bufferSize ?? DEFAULT_TOPIC_BUFFER_SIZE;
     this.clock = options.clock ?? systemClock;
   }

@@ -1,0 +1,53 @@
+import type { Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { InMemoryTopicClaims } from '../../../src/intake/topic-claims.js';
+import { createLogger } from '../../../src/logger.js';
+import { DEFAULT_SESSION_TIMEOUT_MS, KafkaTopicSource } from '../../../src/services/kafka/topic-source.js';
+import { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
+
+/**
+ * Found by the crash-resume fault scenario: with kafkajs' 30 s default session timeout, every SIGKILL of a
+ * daemon held the whole group's intake (and the restarted daemon's start-up) for about 30 s, because the
+ * rebalance its restart starts waits for the dead member to be evicted.
+ */
+describe('the input consumer of a daemon', () => {
+  /** Records the settings the source asks kafkajs for, and stops start-up right there. */
+  function recordingKafka() {
+    const configs: Array<Record<string, unknown>> = [];
+    const kafka = {
+      consumer(config: Record<string, unknown>) {
+        configs.push(config);
+        throw new Error('recorded');
+      },
+    } as unknown as Kafka;
+    return { kafka, configs };
+  }
+
+  const base = {
+    topic: 'input',
+    groupId: 'daemons',
+    bus: new InMemoryEventBus(),
+    claims: new InMemoryTopicClaims(),
+    maxTitleLength: 500,
+    logger: createLogger({ level: 'silent' }),
+  };
+
+  it('lets the group evict a crashed member after 10 s, a third of the kafkajs default', async () => {
+    const { kafka, configs } = recordingKafka();
+    await expect(KafkaTopicSource.start({ ...base, kafka })).rejects.toThrow('recorded');
+    expect(DEFAULT_SESSION_TIMEOUT_MS).toBe(10_000);
+    expect(configs[0]).toMatchObject({
+      groupId: 'daemons',
+      sessionTimeout: 10_000,
+      heartbeatInterval: 3_000,
+    });
+  });
+
+  it('keeps a session timeout given explicitly', async () => {
+    const { kafka, configs } = recordingKafka();
+    await expect(
+      KafkaTopicSource.start({ ...base, kafka, consumer: { sessionTimeout: 45_000 } }),
+    ).rejects.toThrow();
+    expect(configs[0]).toMatchObject({ sessionTimeout: 45_000 });
+  });
+});
