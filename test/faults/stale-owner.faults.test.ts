@@ -6,6 +6,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import type { Lease } from '../../src/services/ports.js';
+import { snapshotKeys } from '../../src/services/redis/keys.js';
+import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { Daemon, metricValue } from './support/daemon.js';
 import { produce } from './support/kafka-io.js';
 import {
@@ -17,7 +20,7 @@ import {
   topicMessages,
 } from './support/scenario.js';
 import { bySize } from './support/size.js';
-import { outcomes, publishFigures, settled, storeProgress, verdict } from './support/verdict.js';
+import { outcomes, publishFigures, settled, verdict } from './support/verdict.js';
 
 const cleanups = new Cleanups();
 afterAll(() => cleanups.run());
@@ -47,20 +50,27 @@ describe('stale owner', () => {
     cleanups.add(async () => redis.quit());
 
     const topics = topicMessages(names, CONVERSATIONS, 'stale');
-    await produce(
-      brokers,
-      names.env.KAFKA_TOPIC_INPUT,
-      topics.map((t) => t.message),
-    );
+    const perPause = Math.ceil(CONVERSATIONS / PAUSES);
 
     let pauses = 0;
     let inFlightAtPause = 0;
     let lostAfterWake = 0;
     for (let i = 0; i < PAUSES; i++) {
-      if ((await storeProgress(redis, names.prefix)).finished >= CONVERSATIONS) break;
+      // Each freeze gets fresh work, so the frozen daemon always leaves conversations behind.
+      const batch = topics.slice(i * perPause, (i + 1) * perPause);
+      await produce(
+        brokers,
+        names.env.KAFKA_TOPIC_INPUT,
+        batch.map((t) => t.message),
+      );
       const victim = daemons[i % daemons.length]!;
-      const before = await victim.metrics();
-      const active = metricValue(before, 'chimera_conversations_active');
+      let before = '';
+      let active = 0;
+      for (let tries = 0; tries < 200 && active === 0; tries++) {
+        before = await victim.metrics();
+        active = metricValue(before, 'chimera_conversations_active');
+        if (active === 0) await sleep(50);
+      }
       const lostBefore = metricValue(before, 'chimera_supervisor_conversations_total', { outcome: 'lost' });
       victim.pause();
       pauses += 1;
@@ -112,6 +122,82 @@ describe('stale owner', () => {
     expect(report.duplicateAfterDedup).toBe(0);
     expect(report.unexpected).toEqual([]);
     expect(Object.keys(ends).every((outcome) => outcome.startsWith('ended/'))).toBe(true);
+    expect(settleMs).not.toBeNull();
+  });
+
+  it('a daemon whose lease was taken over mid-conversation has its next write refused by the fence; the copy stops and the new owner carries on', async () => {
+    const names = scenarioNames(cleanups);
+    const brokers = inject('kafkaBrokers');
+    const env = daemonEnv(names, {
+      LEASE_TTL_SECONDS: '6',
+      // A step every 200 ms, the lease renewed every 2 s: the next write nearly always comes first.
+      SIMULATED_LATENCY_MS: '200',
+      MAX_CONVERSATION_TURNS: '12',
+      MIN_CONVERSATION_TURNS: '12',
+      MAX_CONCURRENT_CONVERSATIONS: '8',
+    });
+    const daemon = new Daemon({ name: 'fenced', env });
+    daemonsCleanup(cleanups, [daemon], 'stale-owner-takeover');
+    await daemon.start();
+    const topics = topicMessages(names, 8, 'takeover');
+    await produce(
+      brokers,
+      names.env.KAFKA_TOPIC_INPUT,
+      topics.map((t) => t.message),
+    );
+
+    // Another owner takes some running conversations over: what a daemon that adopted them after a
+    // lapse would hold. The running daemon has not noticed; it goes on writing with its old token.
+    const redis = new Redis(inject('redisUrl'));
+    cleanups.add(async () => redis.quit());
+    const store = new RedisSnapshotStore({ redis, keyPrefix: names.prefix });
+    const keys = snapshotKeys(names.prefix);
+    let running: string[] = [];
+    for (let tries = 0; tries < 200 && running.length < 4; tries++) {
+      running = await redis.zrange(keys.active, '0', '-1');
+      if (running.length < 4) await sleep(50);
+    }
+    const taken: Lease[] = [];
+    for (const conversationId of running.slice(0, 4)) {
+      await redis.del(keys.lease(conversationId));
+      const lease = await store.acquireLease(conversationId, 'new-owner', 6_000);
+      if (lease) taken.push(lease);
+    }
+    await sleep(2_000);
+    const fenced = daemon.logged('a newer owner holds this conversation').length;
+    const renewalLost = daemon.logged('could not persist conversation').length;
+    // The new owner lets go (as a daemon draining would): the conversations are adopted and finish.
+    for (const lease of taken) await store.releaseLease(lease);
+
+    const settleMs = await settled({
+      redisUrl: inject('redisUrl'),
+      prefix: names.prefix,
+      expected: topics.length,
+      timeoutMs: 60_000,
+    });
+    const { report, messages } = await verdict(
+      brokers,
+      names.env.KAFKA_TOPIC_EVENTS,
+      topics.map((t) => t.id),
+    );
+    publishFigures('stale-owner-takeover', report, {
+      conversations: topics.length,
+      takenOver: taken.length,
+      writesRefusedByFence: fenced,
+      copiesStoppedByRenewal: renewalLost,
+      readoptions: daemon.logged('adopting orphaned conversation').length,
+      settleMs: settleMs ?? -1,
+      ...Object.fromEntries(Object.entries(outcomes(messages)).map(([k, v]) => [`outcome:${k}`, v])),
+    });
+
+    expect(taken.length).toBeGreaterThan(0);
+    expect(fenced).toBeGreaterThan(0);
+    expect(fenced + renewalLost).toBe(taken.length);
+    expect(report.lost).toEqual([]);
+    expect(report.forked).toEqual([]);
+    expect(report.staleWrites).toEqual([]);
+    expect(report.conflictingFinals).toEqual([]);
+    expect(report.unexpected).toEqual([]);
     expect(settleMs).not.toBeNull();
   });
 });

@@ -101,6 +101,7 @@ export function publishFigures(name: string, report: CheckReport | undefined, fi
           duplicateAfterDedup: report.duplicateAfterDedup,
           forked: report.forked.length,
           conflictingFinals: report.conflictingFinals.length,
+          staleWrites: report.staleWrites.length,
           unexpected: report.unexpected.length,
         }
       : undefined;
