@@ -103,10 +103,20 @@ export class SlidingWindowQuota {
     };
   }
 
-  /** Adds the output tokens of an admitted request once they are known. */
-  addTokens(now: number, tokens: number): void {
-    const last = this.entries[this.entries.length - 1];
-    if (last && last.at === now) last.tokens += tokens;
-    else this.entries.push({ at: now, tokens });
+  /**
+   * Adds the output tokens of the request admitted at `at` once they are known, to that request's own
+   * entry: every entry is one request, so a separate entry would count as a second request against RPM.
+   * Requests admitted since then sit after it, so it is found from the newest back; once it has left the
+   * window its tokens are outside the window too.
+   */
+  addTokens(at: number, tokens: number): void {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const entry = this.entries[i]!;
+      if (entry.at === at) {
+        entry.tokens += tokens;
+        return;
+      }
+      if (entry.at < at) return;
+    }
   }
 }
