@@ -9,18 +9,25 @@
  *
  * Figures per provider, from the server's own request log over the steady window (from `--warmup-s`
  * after its first request to the end): answered requests per minute as a share of the quota, and the
- * 429s the server sent over the whole run.
+ * 429s the server sent over the whole run, daemons' drain included.
+ *
+ * Two runs, one after the other: the daemons' limit equal to the quota, and the limit less the limiter's
+ * burst and one request. Chimera's GCRA lets `DEFAULT_REQUEST_BURST` requests go back to back after an
+ * idle spell, so in the first full minute it can grant the quota plus that burst, which a strict sliding
+ * window refuses; the headroom run shows what leaving room for it costs. The quick sizes (30 s) end before
+ * the first full minute, so only the full run can show those 429s.
  *
  *   node --import tsx bench/rate-limit.ts [--quick] [--duration-s=N] [--daemons=N] [--quota-rpm=N]
- *     [--quota-tpm=N] [--limit-rpm=N] [--latency-ms=N] [--concurrency=N]
+ *     [--quota-tpm=N] [--limits=600,596] [--latency-ms=N] [--concurrency=N]
  */
 import { Redis } from 'ioredis';
+import { DEFAULT_REQUEST_BURST } from '../src/resilience/gcra.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../src/services/fake-provider/server.js';
 import { enqueueTopic } from '../src/services/redis/topic-queue.js';
 import type { Daemon } from './support/children.js';
 import { logDir, startCliDaemon } from './support/daemons.js';
 import { cleanup, infra, runNames } from './support/infra.js';
-import { intOption } from './support/options.js';
+import { intOption, option } from './support/options.js';
 import { emit, type Figure, note, printTable } from './support/report.js';
 
 const BENCH = 'rate-limit';
@@ -37,17 +44,25 @@ const sizes = {
    * tokens the providers report and Chimera settles with).
    */
   quotaTpm: intOption('quota-tpm', 5_000_000),
-  /** What the daemons are told; the quota itself unless asked otherwise. */
-  limitRpm: intOption('limit-rpm', 600),
   latencyMs: intOption('latency-ms', 100),
   /** Conversations per daemon: enough waiting turns that neither limiter ever idles. */
   concurrency: intOption('concurrency', 20),
 };
 
+/** The daemons' RPM per run: the quota itself, then the quota less the limiter's burst and one request. */
+const limits = (option('limits') ?? `${sizes.quotaRpm},${sizes.quotaRpm - DEFAULT_REQUEST_BURST - 1}`)
+  .split(',')
+  .map((value) => {
+    const limit = Number(value.trim());
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new Error(`--limits: expected whole numbers, got "${value}"`);
+    return limit;
+  });
+
 const SIDES = ['anthropic', 'gemini'] as const;
 type Side = (typeof SIDES)[number];
 
-function sideEnv(servers: Record<Side, FakeProviderServer>): Record<string, string> {
+function sideEnv(servers: Record<Side, FakeProviderServer>, limitRpm: number): Record<string, string> {
   return {
     // Fake keys: the fake servers accept any, and they never reach a real provider.
     ANTHROPIC_API_KEY: 'sk-ant-bench-0000000000000000',
@@ -55,8 +70,8 @@ function sideEnv(servers: Record<Side, FakeProviderServer>): Record<string, stri
     GOOGLE_API_KEY: 'AIza-bench-00000000000000000000000',
     GOOGLE_GEMINI_BASE_URL: servers.gemini.urls.gemini,
     CONVERSATION_PROVIDERS: 'anthropic,gemini',
-    ANTHROPIC_RPM: String(sizes.limitRpm),
-    GEMINI_RPM: String(sizes.limitRpm),
+    ANTHROPIC_RPM: String(limitRpm),
+    GEMINI_RPM: String(limitRpm),
     ANTHROPIC_TPM: String(sizes.quotaTpm),
     GEMINI_TPM: String(sizes.quotaTpm),
   };
@@ -69,6 +84,12 @@ function topicsNeeded(): number {
 }
 
 export async function main(): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const limit of limits) figures.push(...(await runWithLimit(limit)));
+  return figures;
+}
+
+async function runWithLimit(limitRpm: number): Promise<Figure[]> {
   const services = await infra();
   const names = runNames(BENCH);
   const dir = logDir(names.id);
@@ -91,10 +112,10 @@ export async function main(): Promise<Figure[]> {
         title: `The economics of grid-scale battery storage, case ${i}`,
       });
     }
-    note(`${count} topics queued; starting ${sizes.daemons} daemons (logs in ${dir})`);
+    note(`limit ${limitRpm}/min: ${count} topics queued; starting ${sizes.daemons} daemons (logs in ${dir})`);
     const env = {
       ...names.env,
-      ...sideEnv(servers),
+      ...sideEnv(servers, limitRpm),
       REDIS_URL: services.redisUrl,
       KAFKA_BOOTSTRAP_SERVERS: services.kafkaBrokers,
       MAX_CONVERSATION_TURNS: '10',
@@ -124,18 +145,18 @@ export async function main(): Promise<Figure[]> {
       figures.push(
         emit({
           bench: BENCH,
-          variant: side,
+          variant: `${side}, limit ${limitRpm}`,
           metric: 'requests_per_min',
           value: perMinute,
           unit: 'req/min',
           quotaRpm: sizes.quotaRpm,
-          limitRpm: sizes.limitRpm,
+          limitRpm,
           windowS: Math.round(windowMin * 60),
           daemons: sizes.daemons,
         }),
         emit({
           bench: BENCH,
-          variant: side,
+          variant: `${side}, limit ${limitRpm}`,
           metric: 'share_of_quota',
           value: share,
           unit: '%',
@@ -144,7 +165,7 @@ export async function main(): Promise<Figure[]> {
         }),
         emit({
           bench: BENCH,
-          variant: side,
+          variant: `${side}, limit ${limitRpm}`,
           metric: 'rate_limited_429',
           value: rejected,
           unit: 'responses',
