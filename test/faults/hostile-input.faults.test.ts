@@ -124,6 +124,11 @@ describe('hostile input', () => {
       const code = (letter.headers[EVENT_HEADERS.deadLetterReason] ?? '').split(':')[0]!;
       reasons[code] = (reasons[code] ?? 0) + 1;
     }
+    // How fast invalid input is cleared: a flood of it must not stall intake.
+    const letteredAt = daemon
+      .logged('topic message dead-lettered')
+      .map((line) => Date.parse(String(line.time)));
+    const letterSeconds = (Math.max(...letteredAt) - Math.min(...letteredAt)) / 1000;
     publishFigures('hostile-input', report, {
       hostile: hostile.length,
       valid: valid.length,
@@ -133,6 +138,8 @@ describe('hostile input', () => {
       deadLetters: dead.length,
       deadLettersFromQueue: fromQueue,
       deadLetterRepeats: unmatched.length,
+      deadLettersPerSecond:
+        letterSeconds > 0 ? Math.round(letteredAt.length / letterSeconds) : letteredAt.length,
       ...Object.fromEntries(Object.entries(reasons).map(([k, v]) => [`reason:${k}`, v])),
       daemonExits: daemon.exits.length,
       healthz: health,

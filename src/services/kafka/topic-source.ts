@@ -18,6 +18,14 @@ export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 /** A third of the session timeout, as Kafka recommends. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
 
+/**
+ * How long one fetch waits for new messages, and how long kafkajs sleeps while every partition is paused.
+ * The buffer pauses the consumer whenever it is full, so with kafkajs' 5 s default each refill of a backlog
+ * waited out that sleep: about 7 topics a second. At 250 ms a backlog flows at over 100 a second, for four
+ * cheap fetches a second when idle.
+ */
+export const DEFAULT_MAX_WAIT_TIME_MS = 250;
+
 export interface KafkaTopicSourceOptions extends IntakeOptions {
   kafka: Kafka;
   /** The input topic's physical name (`config.kafka.topics.input`). */
@@ -34,7 +42,7 @@ export interface KafkaTopicSourceOptions extends IntakeOptions {
   fromBeginning?: boolean;
   /**
    * Extra consumer settings (fetch sizes, or a session timeout other than the default).
-   * @default { sessionTimeout: DEFAULT_SESSION_TIMEOUT_MS, heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL_MS }
+   * @default { sessionTimeout: DEFAULT_SESSION_TIMEOUT_MS, heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL_MS, maxWaitTimeInMs: DEFAULT_MAX_WAIT_TIME_MS }
    */
   consumer?: Omit<ConsumerConfig, 'groupId'>;
   /** @default systemClock */
@@ -73,6 +81,7 @@ export class KafkaTopicSource implements TopicSource {
     this.consumer = options.kafka.consumer({
       sessionTimeout: DEFAULT_SESSION_TIMEOUT_MS,
       heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL_MS,
+      maxWaitTimeInMs: DEFAULT_MAX_WAIT_TIME_MS,
       ...options.consumer,
       groupId: options.groupId,
     });
