@@ -27,8 +27,11 @@ note(
 
 const all: Figure[] = [];
 const failed: string[] = [];
+/** The 1-minute load average before each benchmark: above the core count, something else was running. */
+const loads: string[] = [];
 for (const bench of listOption('only', BENCHES)) {
   const file = fileURLToPath(new URL(`./${bench}.ts`, import.meta.url));
+  loads.push(`${bench} ${loadavg()[0]!.toFixed(2)}`);
   note(`running ${bench} (load average ${loadavg()[0]!.toFixed(2)})`);
   try {
     all.push(...(await runFigures(file, quick ? ['--quick'] : [])));
@@ -41,6 +44,6 @@ for (const bench of listOption('only', BENCHES)) {
 const goals = all.filter((f) => f.pass !== undefined);
 const met = goals.filter((f) => f.pass).length;
 process.stdout.write(
-  `\nChimera benchmarks${quick ? ' (quick sizes)' : ''}: ${machine.cpus} CPUs, ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, Redis ${machine.redis}, Kafka ${machine.kafka}\n\n${renderTable(all)}\n\ngoals met: ${met} of ${goals.length}${failed.length > 0 ? `; failed to run: ${failed.join(', ')}` : ''}\n`,
+  `\nChimera benchmarks${quick ? ' (quick sizes)' : ''}: ${machine.cpus} CPUs, ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, Redis ${machine.redis}, Kafka ${machine.kafka}\n\n${renderTable(all)}\n\ngoals met: ${met} of ${goals.length}${failed.length > 0 ? `; failed to run: ${failed.join(', ')}` : ''}\n1-minute load average before each benchmark (${machine.cpus} CPUs): ${loads.join(', ')}; after: ${loadavg()[0]!.toFixed(2)}\n`,
 );
 if (failed.length > 0) process.exitCode = 1;
