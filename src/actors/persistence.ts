@@ -235,8 +235,21 @@ export class ConversationPersister {
     }
     this.trackers.delete(id);
     this.owned.delete(id);
+    this.giveBack(id, tracker.owned);
     this.options.onReleased?.(id);
     this.options.notify({ type: 'CONVERSATION_LOST', conversationId: id });
+  }
+
+  /**
+   * A conversation lost before its first save has nothing in the store for anyone to adopt: the topic it
+   * came from (not acknowledged yet) goes back to its source, to be started again.
+   */
+  private giveBack(id: string, owned: OwnedConversation): void {
+    const delivery = owned.delivery;
+    owned.delivery = undefined;
+    delivery?.release().catch((err: unknown) => {
+      this.options.logger.warn({ conversationId: id, err }, 'could not give an unstarted topic back');
+    });
   }
 
   /** Renews every held lease each third of the TTL; a lease that cannot be renewed is lost. */
@@ -258,7 +271,10 @@ export class ConversationPersister {
           }
           const tracker = this.trackers.get(id);
           if (tracker) this.lose(tracker, new Error('lease lost'));
-          else this.owned.delete(id);
+          else {
+            this.owned.delete(id);
+            this.giveBack(id, owned);
+          }
         } catch (err) {
           // Redis unreachable: keep the lease as it is; the fence rejects our writes if someone took it.
           this.options.logger.warn({ conversationId: id, err }, 'lease renewal failed; will retry');

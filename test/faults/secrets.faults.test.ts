@@ -19,6 +19,7 @@ import type { FakeBehaviour } from '../../src/services/fake-provider/behaviours.
 import { startFakeProviderServer } from '../../src/services/fake-provider/server.js';
 import { spawnCli } from '../support/cli.js';
 import { uniqueNames } from '../support/infra.js';
+import { check } from './checker.js';
 import { Daemon } from './support/daemon.js';
 import { produce, readAll } from './support/kafka-io.js';
 import { startPasswordRedis } from './support/own-redis.js';
@@ -231,7 +232,11 @@ describe('secrets', () => {
     const served = (status: number, dialect: string) =>
       generate.filter((r) => r.status === status && r.dialect === dialect).length;
     const errorCodes = [...new Set(records.flatMap((r) => (r.error ? [r.error.code] : [])))].sort();
-    publishFigures('secrets', undefined, {
+    const report = check(
+      topics.map((t) => t.id),
+      events,
+    );
+    publishFigures('secrets', report, {
       canaries: Object.keys(canary).length,
       placesSearched: Object.keys(places).length,
       bytesSearched: Object.values(places).reduce((sum, text) => sum + text.length, 0),
@@ -261,6 +266,8 @@ describe('secrets', () => {
     expect(deadLetters.length).toBeGreaterThan(0);
     expect(settleMs).not.toBeNull();
     expect(records).toHaveLength(CONVERSATIONS);
+    expect(report.lost).toEqual([]);
+    expect(report.unexpected).toEqual([]);
     expect(wrongKafka.code).not.toBe(0);
     expect(leaks).toEqual([]);
   });

@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.js';
+import { StaleLeaseError } from '../../../src/errors.js';
+import { conversationEventSchema } from '../../../src/events.js';
+import { InMemoryTopicClaims } from '../../../src/intake/topic-claims.js';
+import { createLogger } from '../../../src/logger.js';
+import { ChimeraRuntime, chooseSides } from '../../../src/runtime/runtime.js';
+import { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
+import { MemorySnapshotStore } from '../../../src/services/memory/snapshot-store.js';
+import { InMemoryTopicSource } from '../../../src/services/memory/topic-source.js';
+import { InMemoryTurnCache } from '../../../src/services/memory/turn-cache.js';
+import {
+  type Lease,
+  type OutboxEvent,
+  type SnapshotRecord,
+  systemClock,
+} from '../../../src/services/ports.js';
+import { SimulatedProvider } from '../../../src/services/providers/simulated.js';
+import { soleLeader } from '../../../src/services/redis/leader-lock.js';
+
+/**
+ * Found by the stale-owner fault scenario: a daemon frozen right after taking a new topic's lease woke up
+ * to find the lease lapsed; its first write was refused and its copy stopped, but the topic it came from
+ * was neither acknowledged nor given back, so it was never started: one topic in 120 lost.
+ */
+
+/** Refuses the first write of every conversation, as the fence does once the lease lapsed unnoticed. */
+class LapsedBeforeFirstSave extends MemorySnapshotStore {
+  readonly refused = new Set<string>();
+
+  override async save(lease: Lease, record: SnapshotRecord, events: OutboxEvent[]): Promise<void> {
+    if (!this.refused.has(lease.conversationId)) {
+      this.refused.add(lease.conversationId);
+      await this.releaseLease(lease);
+      throw new StaleLeaseError(lease.conversationId, lease.token);
+    }
+    return super.save(lease, record, events);
+  }
+}
+
+const logger = createLogger({ level: 'silent' });
+let runtime: ChimeraRuntime | undefined;
+afterEach(async () => {
+  await runtime?.drain();
+  runtime = undefined;
+});
+
+describe('a new conversation whose first write is refused', () => {
+  it('gives its topic back, and the topic is started again and ends', async () => {
+    const config = loadConfig({ MAX_CONVERSATION_TURNS: '4', MIN_CONVERSATION_TURNS: '2' });
+    const bus = new InMemoryEventBus({ logger });
+    const store = new LapsedBeforeFirstSave();
+    const source = new InMemoryTopicSource({
+      bus,
+      claims: new InMemoryTopicClaims(),
+      maxTitleLength: 500,
+      logger,
+    });
+    runtime = new ChimeraRuntime({
+      config,
+      logger,
+      clock: systemClock,
+      store,
+      bus,
+      source,
+      turnCache: new InMemoryTurnCache(),
+      providers: new Map([['simulated', new SimulatedProvider({ latencyMs: 1 })]]),
+      relayLock: soleLeader,
+      sides: chooseSides(config),
+      owner: 'frozen-daemon',
+      pollMs: 10,
+    }).start();
+    source.push({ id: 'topic-1', title: 'Offshore wind' });
+    source.push({ id: 'topic-2', title: 'Heat pumps' });
+
+    const ended = () =>
+      bus
+        .read('events')
+        .map((m) => conversationEventSchema.parse(JSON.parse(m.value.toString('utf8'))))
+        .filter((e) => e.type === 'conversation.ended');
+    const deadline = Date.now() + 10_000;
+    while (ended().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+
+    expect(store.refused.size).toBe(2);
+    expect(
+      ended()
+        .map((e) => (e.type === 'conversation.ended' ? e.record.topic.id : ''))
+        .sort(),
+    ).toEqual(['topic-1', 'topic-2']);
+  });
+});
