@@ -47,6 +47,11 @@ interface Subject {
   calls(): number;
   /** Conversations in flight now. */
   inFlight(): number;
+  /**
+   * Conversations given up since start because their lease lapsed (an event loop stalled past the lease
+   * renewal): each is adopted again and its in-flight call re-run. Undefined where there are no leases.
+   */
+  lost?(): number;
   /** Keeps work queued so the in-flight count stays at the target. */
   topUp(): Promise<void>;
   /** Ends the run at once. */
@@ -85,6 +90,7 @@ async function measure(variant: Variant, subject: Subject): Promise<void> {
   const calls = subject.calls() - callsBefore;
   const cpu = process.cpuUsage(cpuBefore);
   const peakRss = rss.peak;
+  const lost = subject.lost?.();
   rss.stop();
   lag.disable();
   await subject.end();
@@ -131,6 +137,8 @@ async function measure(variant: Variant, subject: Subject): Promise<void> {
     unit: 'ms',
   });
   emit({ bench: BENCH, variant, metric: 'event_loop_lag_p99', value: lag.percentile(99) / 1e6, unit: 'ms' });
+  if (lost !== undefined)
+    emit({ bench: BENCH, variant, metric: 'conversations_lost', value: lost, unit: 'conversations' });
 }
 
 async function runChimera(variant: 'chimera-redis-kafka' | 'chimera-embedded'): Promise<void> {
@@ -153,6 +161,7 @@ async function runChimera(variant: 'chimera-redis-kafka' | 'chimera-embedded'): 
     await measure(variant, {
       calls: () => bench.provider.completed,
       inFlight: () => bench.chimera.runtime.active,
+      lost: () => bench.chimera.runtime.supervisor.getSnapshot().context.lost,
       async topUp() {
         // Topics queued but not started yet; the supervisor's cap keeps in-flight at the target.
         const waiting = queued - bench.finished - bench.chimera.runtime.active;
