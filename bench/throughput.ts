@@ -149,7 +149,8 @@ export async function main(): Promise<Figure[]> {
   const variants = listOption('variants', VARIANTS) as Variant[];
   const self = fileURLToPath(import.meta.url);
   const figures: Figure[] = [];
-  for (const variant of variants) figures.push(...(await runFigures(self, [`--variant=${variant}`])));
+  for (const variant of variants)
+    figures.push(...(await runFigures(self, [...process.argv.slice(2), `--variant=${variant}`])));
   const peer = turnsPerS(figures, 'langgraph');
   for (const variant of ['chimera-redis-kafka', 'chimera-embedded'] as const) {
     const ours = turnsPerS(figures, variant);
