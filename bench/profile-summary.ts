@@ -7,7 +7,9 @@
  *
  * (The largest file is the benchmark's main thread; the small one is the tsx loader's worker.)
  */
+
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
   id: number;
@@ -90,7 +92,7 @@ export function summarise(profile: Profile, top = 25): string {
   return `self time by group (${(total / 1e6).toFixed(1)} s sampled)\n${lines(groups, GROUPS.length + 2)}\n\nheaviest functions (self time)\n${lines(functions, top)}`;
 }
 
-if (process.argv[1] === new URL(import.meta.url).pathname) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) throw new Error('usage: bench/profile-summary.ts <file.cpuprofile> [top]');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;

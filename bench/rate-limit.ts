@@ -20,6 +20,7 @@
  *   node --import tsx bench/rate-limit.ts [--quick] [--duration-s=N] [--daemons=N] [--quota-rpm=N]
  *     [--quota-tpm=N] [--limits=600,596] [--latency-ms=N] [--concurrency=N]
  */
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { DEFAULT_REQUEST_BURST } from '../src/resilience/gcra.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../src/services/fake-provider/server.js';
@@ -185,6 +186,6 @@ async function runWithLimit(limitRpm: number): Promise<Figure[]> {
   return figures;
 }
 
-if (process.argv[1] === new URL(import.meta.url).pathname) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   printTable('Rate-limit utilisation', await main());
 }

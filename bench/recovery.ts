@@ -8,7 +8,9 @@
  *
  *   node --import tsx bench/recovery.ts [--conversations=N] [--lease-ttl-s=N] [--latency-ms=N]
  */
+
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { conversationIdFor } from '../src/actors/next-work.js';
 import { snapshotKeys } from '../src/services/redis/keys.js';
@@ -189,6 +191,6 @@ export async function main(): Promise<Figure[]> {
   return figures;
 }
 
-if (process.argv[1] === new URL(import.meta.url).pathname) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   printTable('Recovery after SIGKILL', await main());
 }
