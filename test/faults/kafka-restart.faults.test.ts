@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { Daemon } from './support/daemon.js';
-import { produce } from './support/kafka-io.js';
+import { groupMembers, produce } from './support/kafka-io.js';
 import { startOwnBroker } from './support/own-broker.js';
 import {
   Cleanups,
@@ -77,6 +77,8 @@ describe('Kafka broker restart', () => {
       expected: CONVERSATIONS,
       timeoutMs: STUCK_AFTER_MS,
     });
+    // Every daemon is back in the input group: none was left without intake by the outage.
+    const members = await groupMembers(broker.url, names.env.KAFKA_CONSUMER_GROUP_ID);
     const { report, messages } = await verdict(
       broker.url,
       names.env.KAFKA_TOPIC_EVENTS,
@@ -95,12 +97,15 @@ describe('Kafka broker restart', () => {
       submittedAfterRestart: after.length,
       relayRetries: count('outbox relay could not publish'),
       consumerCrashes: count('topic consumer crashed'),
+      consumersRestartedByChimera: count('restarting the topic consumer'),
+      groupMembersAfter: members,
       daemonExits: daemons.reduce((sum, d) => sum + d.exits.length, 0),
       settleAfterFaultsMs: settleMs ?? -1,
       ...Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v])),
     });
 
     expect(whileDown.outbox).toBeGreaterThan(0);
+    expect(members).toBe(daemons.length);
     expect(daemons.every((daemon) => daemon.up && daemon.exits.length === 0)).toBe(true);
     expect(report.lost).toEqual([]);
     expect(report.stuck).toEqual([]);

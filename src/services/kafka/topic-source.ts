@@ -26,6 +26,10 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
  */
 export const DEFAULT_MAX_WAIT_TIME_MS = 250;
 
+/** First wait before restarting a consumer kafkajs gave up on; doubles up to the maximum. */
+export const CONSUMER_RESTART_BASE_MS = 1_000;
+export const CONSUMER_RESTART_MAX_MS = 30_000;
+
 export interface KafkaTopicSourceOptions extends IntakeOptions {
   kafka: Kafka;
   /** The input topic's physical name (`config.kafka.topics.input`). */
@@ -76,6 +80,8 @@ export class KafkaTopicSource implements TopicSource {
   private closed = false;
   /** Commits go out one at a time, so an older commit never lands after a newer one. */
   private commits: Promise<void> = Promise.resolve();
+  private restartDelayMs = CONSUMER_RESTART_BASE_MS;
+  private restartTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: KafkaTopicSourceOptions) {
     this.consumer = options.kafka.consumer({
@@ -99,10 +105,14 @@ export class KafkaTopicSource implements TopicSource {
   private async run(): Promise<void> {
     const { consumer } = this;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.restartDelayMs = CONSUMER_RESTART_BASE_MS;
       this.onAssignment(payload.memberAssignment[this.options.topic] ?? []);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.options.logger.error({ err: payload.error, restart: payload.restart }, 'topic consumer crashed');
+      // kafkajs restarts only after errors it deems retriable. Others (no group coordinator while a broker
+      // restarts) leave the consumer stopped for good, and this daemon without Kafka intake: restart it here.
+      if (!payload.restart) this.restartLater();
     });
     await consumer.connect();
     try {
@@ -110,28 +120,53 @@ export class KafkaTopicSource implements TopicSource {
         topics: [this.options.topic],
         fromBeginning: this.options.fromBeginning ?? true,
       });
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          if (this.closed) return;
-          if (!this.tracker.ensure(partition).track(message.offset)) return;
-          this.buffer.push({
-            key: message.key?.toString() ?? null,
-            value: message.value ?? Buffer.alloc(0),
-            from: { topic: this.options.topic, partition, offset: message.offset },
-            origin: `kafka:${this.options.topic}:${partition}:${message.offset}`,
-          });
-          // Pausing inside eachMessage makes kafkajs stop this batch here and fetch the rest after resume.
-          if (this.buffer.size >= this.bufferSize && !this.paused) {
-            this.paused = true;
-            consumer.pause([{ topic: this.options.topic }]);
-          }
-        },
-      });
+      await this.consume();
     } catch (error) {
       await consumer.disconnect().catch(() => undefined);
       throw error;
     }
+  }
+
+  private consume(): Promise<void> {
+    return this.consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        if (this.closed) return;
+        if (!this.tracker.ensure(partition).track(message.offset)) return;
+        this.buffer.push({
+          key: message.key?.toString() ?? null,
+          value: message.value ?? Buffer.alloc(0),
+          from: { topic: this.options.topic, partition, offset: message.offset },
+          origin: `kafka:${this.options.topic}:${partition}:${message.offset}`,
+        });
+        // Pausing inside eachMessage makes kafkajs stop this batch here and fetch the rest after resume.
+        if (this.buffer.size >= this.bufferSize && !this.paused) {
+          this.paused = true;
+          this.consumer.pause([{ topic: this.options.topic }]);
+        }
+      },
+    });
+  }
+
+  /** Connects and runs the stopped consumer again after a wait; a failed attempt crashes and comes back here. */
+  private restartLater(): void {
+    if (this.closed || this.restartTimer) return;
+    const delayMs = this.restartDelayMs;
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, CONSUMER_RESTART_MAX_MS);
+    this.options.logger.warn({ delayMs }, `restarting the topic consumer in ${delayMs}ms`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.closed) return;
+      // A new run starts unpaused; its first assignment drops the buffer, as after any rebalance.
+      this.paused = false;
+      this.consumer
+        .connect()
+        .then(() => this.consume())
+        .catch((error: unknown) => {
+          this.options.logger.error({ err: error }, 'topic consumer restart failed');
+          this.restartLater();
+        });
+    }, delayMs);
   }
 
   /** Messages read from Kafka and waiting for `next()`: at most the buffer size. */
@@ -155,7 +190,11 @@ export class KafkaTopicSource implements TopicSource {
   private maybeResume(): void {
     if (this.paused && this.buffer.size <= Math.floor(this.bufferSize / 2)) {
       this.paused = false;
-      this.consumer.resume([{ topic: this.options.topic }]);
+      try {
+        this.consumer.resume([{ topic: this.options.topic }]);
+      } catch {
+        // The consumer is stopped (crashed, restarting): its next run starts unpaused anyway.
+      }
     }
   }
 
@@ -221,6 +260,7 @@ export class KafkaTopicSource implements TopicSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.restartTimer);
     this.buffer.close();
     await this.commits;
     await this.consumer.disconnect();

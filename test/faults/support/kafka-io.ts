@@ -134,3 +134,15 @@ export async function deleteTopics(brokers: KafkaTarget, topics: readonly string
     await admin.disconnect();
   }
 }
+
+/** How many members a consumer group has now (a daemon whose input consumer died is not one). */
+export async function groupMembers(brokers: KafkaTarget, groupId: string): Promise<number> {
+  const admin = client(brokers).admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return groups[0]?.members.length ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
