@@ -21,7 +21,8 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
+/** True when a Redis at `url` answers PING within a second. */
+export async function redisAnswers(url: string): Promise<boolean> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1000,

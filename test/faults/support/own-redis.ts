@@ -4,32 +4,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
-import { freePort } from '../../../scripts/services.js';
+import { freePort, redisAnswers } from '../../../scripts/services.js';
 
 export interface PasswordRedis {
   port: number;
   /** `redis://:password@127.0.0.1:port` */
   url: string;
   stop(): Promise<void>;
-}
-
-async function answers(url: string): Promise<boolean> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
 }
 
 export async function startPasswordRedis(options: {
@@ -60,7 +41,7 @@ export async function startPasswordRedis(options: {
   );
   const url = `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
-  while (!(await answers(url))) {
+  while (!(await redisAnswers(url))) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
     if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
