@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fromPromise } from 'xstate';
-import { ChimeraError, isCircuitOpenError } from '../errors.js';
+import { ChimeraError } from '../errors.js';
 import type { Turn } from '../events.js';
 import type { CallModelInput } from '../machines/conversation.js';
 import { buildTurnRequest } from '../prompts/turn-request.js';
@@ -20,9 +19,10 @@ export interface CallModelOptions {
  * a second call, and the first recorded answer wins a race.
  *
  * Provider failure policy: when the provider's breaker is open, the turn waits for the breaker's probe
- * time if that comes before the conversation's deadline, then calls again; otherwise the error ends the
- * conversation as `provider_failed`. It never substitutes another provider: which two models talked is
- * part of the data, and a silent swap would mislabel it.
+ * if that comes before the conversation's deadline (`waitForBreakerUntil`), then calls again, within one
+ * retry budget for the whole turn; otherwise the error ends the conversation as `provider_failed`. It
+ * never substitutes another provider: which two models talked is part of the data, and a silent swap
+ * would mislabel it.
  */
 export function callModelActor(options: CallModelOptions) {
   return fromPromise<Turn, CallModelInput>(async ({ input, signal }) => {
@@ -44,26 +44,15 @@ export function callModelActor(options: CallModelOptions) {
       nudge: input.nudge ? REPETITION_NUDGE : undefined,
     });
 
-    let result: GenerateResult & { attempts?: number };
-    for (;;) {
-      try {
-        result = await provider.generate({
-          system,
-          messages,
-          maxTokens: input.maxTokens,
-          temperature: input.temperature,
-          signal,
-          idempotencyKey: `${input.conversationId}:${input.turnIndex}:${input.generation}`,
-        });
-        break;
-      } catch (error) {
-        if (isCircuitOpenError(error) && error.retryAt < input.deadlineAt && !signal.aborted) {
-          await sleep(Math.max(0, error.retryAt - options.clock.now()), undefined, { signal });
-          continue;
-        }
-        throw error;
-      }
-    }
+    const result: GenerateResult & { attempts?: number } = await provider.generate({
+      system,
+      messages,
+      maxTokens: input.maxTokens,
+      temperature: input.temperature,
+      signal,
+      idempotencyKey: `${input.conversationId}:${input.turnIndex}:${input.generation}`,
+      waitForBreakerUntil: input.deadlineAt,
+    });
     const turn: Turn = {
       index: input.turnIndex,
       speaker: input.speaker,

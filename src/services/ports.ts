@@ -173,6 +173,13 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Stable per (conversationId, turnIndex): a repeated call with the same key is the same logical request. */
   idempotencyKey?: string;
+  /**
+   * Epoch ms. When the provider's circuit breaker is open, a resilient provider waits for the breaker's
+   * probe if that comes before this time, instead of failing at once. The waits take none of the retry
+   * budget, and the budget is not renewed by them: a call gets `RETRY_MAX_ATTEMPTS` real attempts in
+   * all, however many times the breaker opened in between. @default fail at once while open
+   */
+  waitForBreakerUntil?: number;
 }
 
 export interface Usage {

@@ -109,5 +109,23 @@ describe.each(['anthropic', 'gemini', 'openai'] as const)(
       expect(breaker.state).toBe('closed');
       expect(generates()).toHaveLength(4);
     });
+
+    it('a call that may wait out the breaker, against a provider failing every request, makes its attempts once in all and fails with the provider error', async () => {
+      const { provider, breaker } = resilient(dialect, { maxAttempts: 5 });
+      server.respond((entry) =>
+        entry.operation === 'generate' ? { type: 'status', status: 500, message: 'down' } : undefined,
+      );
+      const error = await failure(
+        provider.generate({ ...request, waitForBreakerUntil: Date.now() + 60_000 }),
+      );
+      server.respond(undefined);
+      // Three failures open the breaker; the last two attempts are its probes, each after a cool-down.
+      expect(error.code).toBe('server_error');
+      expect(generates()).toHaveLength(5);
+      expect(breaker.state).toBe('open');
+      const sent = generates().map((r) => r.at);
+      expect(sent[3]! - sent[2]!).toBeGreaterThanOrEqual(400);
+      expect(sent[4]! - sent[3]!).toBeGreaterThanOrEqual(400);
+    });
   },
 );

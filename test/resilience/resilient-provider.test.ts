@@ -350,6 +350,79 @@ describe('withResilience', () => {
     expect(breaker.probing).toBe(false);
   });
 
+  describe('waiting out an open breaker (waitForBreakerUntil)', () => {
+    const patient = { ...request, waitForBreakerUntil: T0 + 10 * COOLDOWN };
+
+    it('a call against a provider that keeps failing gets its retry budget once in all, however often the breaker re-opens, and fails with the provider error', async () => {
+      const provider = new ScriptedProvider(Array.from({ length: 20 }, () => failure('server_error')));
+      const { resilient, breaker } = wrap(provider, { threshold: 2, retry: { maxAttempts: 4 } });
+      const { error } = await outcome(resilient.generate(patient));
+      expect(error?.code).toBe('server_error');
+      // Two failures open the breaker; each later attempt is the probe after a cool-down.
+      expect(provider.calls).toEqual([0, 0, COOLDOWN, 2 * COOLDOWN]);
+      expect(breaker.state).toBe('open');
+      const attempts = logLines.map((line) => JSON.parse(line)).filter((l) => l.attempt !== undefined);
+      expect(attempts.map((l) => l.attempt)).toEqual([1, 2, 3]);
+    });
+
+    it('a call waits for the probe and succeeds on it, its attempts counting only calls made', async () => {
+      const provider = new ScriptedProvider([failure('overloaded'), failure('overloaded')]);
+      const { resilient, breaker } = wrap(provider, { threshold: 2, retry: { maxAttempts: 4 } });
+      const { value } = await outcome(resilient.generate(patient));
+      expect(value?.attempts).toBe(3);
+      expect(provider.calls).toEqual([0, 0, COOLDOWN]);
+      expect(breaker.state).toBe('closed');
+    });
+
+    it('a probe time after waitForBreakerUntil fails the call at once with circuit_open', async () => {
+      const provider = new ScriptedProvider([failure('overloaded'), failure('overloaded')]);
+      const { resilient } = wrap(provider, { threshold: 2, retry: { maxAttempts: 4 } });
+      const { error } = await outcome(resilient.generate({ ...request, waitForBreakerUntil: T0 + 1_000 }));
+      expect(error?.code).toBe('circuit_open');
+      expect(provider.calls).toEqual([0, 0]);
+    });
+
+    it("while another caller's probe is in flight, a waiting call goes as soon as the probe closes the breaker", async () => {
+      const provider = new ScriptedProvider([failure('overloaded')]);
+      const { resilient, breaker } = wrap(provider, { threshold: 1, retry: { maxAttempts: 1 } });
+      await outcome(resilient.generate(request));
+      await vi.advanceTimersByTimeAsync(COOLDOWN);
+      let answerProbe = () => {};
+      provider.generate = () =>
+        new Promise<GenerateResult>((resolve) => {
+          answerProbe = () => resolve(ok());
+        });
+      const probe = resilient.generate(request);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(breaker.probing).toBe(true);
+      provider.generate = async () => ok();
+      let waiterDone = false;
+      const waiter = resilient.generate(patient).then((result) => {
+        waiterDone = true;
+        return result;
+      });
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(waiterDone).toBe(false);
+      answerProbe();
+      await probe;
+      // No timer needs to fire: the state change wakes the waiter.
+      await expect(waiter).resolves.toMatchObject({ attempts: 1 });
+      expect(breaker.state).toBe('closed');
+    });
+
+    it('an abort while waiting for the breaker rejects the call with the abort reason', async () => {
+      const provider = new ScriptedProvider([failure('overloaded')]);
+      const { resilient } = wrap(provider, { threshold: 1, retry: { maxAttempts: 1 } });
+      await outcome(resilient.generate(request));
+      const controller = new AbortController();
+      const pending = resilient.generate({ ...patient, signal: controller.signal }).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(1_000);
+      controller.abort(new Error('conversation cancelled'));
+      expect(await pending).toMatchObject({ message: 'conversation cancelled' });
+      expect(provider.calls).toHaveLength(1);
+    });
+  });
+
   it('passes name, model, start and health checks through', async () => {
     const provider = new ScriptedProvider();
     const { resilient } = wrap(provider);

@@ -181,6 +181,40 @@ describe('orchestration on real Redis and Kafka', () => {
     for (const [key, texts] of turnTexts(reader.events)) expect(texts.size, key).toBe(1);
   });
 
+  it('a provider failing every call while its breaker flaps fails each conversation after RETRY_MAX_ATTEMPTS calls, instead of retrying until the deadline', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const server = await fakeServer();
+    server.respond((entry) =>
+      entry.operation === 'generate' && entry.dialect === 'anthropic'
+        ? { type: 'status', status: 500, message: 'internal error' }
+        : undefined,
+    );
+    const env = infraEnv({
+      ...names.env,
+      ...providerEnv(server),
+      CIRCUIT_BREAKER_FAILURE_THRESHOLD: '2',
+      CIRCUIT_BREAKER_COOLDOWN_SECONDS: '1',
+      RETRY_MAX_ATTEMPTS: '3',
+      RETRY_BASE_DELAY_MS: '10',
+      CONVERSATION_TIMEOUT_SECONDS: '600',
+    });
+    const chimera = await daemon(env, { intake: 'none' });
+    const ids = await Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        chimera.startNewConversation({ id: `down-${i}`, title: `Provider down ${i}` }),
+      ),
+    );
+    const records = await Promise.all(ids.map((id) => chimera.waitFor(id, 30_000)));
+    for (const record of records) {
+      expect(record.status).toBe('failed');
+      expect(record.error?.code).toBe('server_error');
+    }
+    // Every real call counts against its turn's budget, probes included: three calls per conversation.
+    const calls = server.requests().filter((r) => r.operation === 'generate' && r.dialect === 'anthropic');
+    expect(calls).toHaveLength(3 * ids.length);
+  });
+
   it('a malformed message on the input topic lands in the dead-letter topic with its reason, and intake goes on', async () => {
     const names = uniqueNames();
     cleanups.push(() => deleteKeys(names.prefix));

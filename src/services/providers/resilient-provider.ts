@@ -1,9 +1,14 @@
-import { type ChimeraError, isChimeraError, type ProviderErrorCode } from '../../errors.js';
+import {
+  type ChimeraError,
+  isChimeraError,
+  isCircuitOpenError,
+  type ProviderErrorCode,
+} from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { BREAKER_STATE_VALUE, type ProviderMetrics } from '../../metrics.js';
 import type { CallTicket, CircuitBreaker } from '../../resilience/circuit-breaker.js';
 import { type RetryPolicy, retryAfterOf, withRetry } from '../../resilience/retry.js';
-import type { Sleep } from '../../resilience/sleep.js';
+import { abortReason, type Sleep, sleep as timerSleep } from '../../resilience/sleep.js';
 import {
   type Clock,
   type GenerateRequest,
@@ -182,6 +187,55 @@ export function withResilience(provider: LlmProvider, deps: ResilienceDeps): Res
     }
   }
 
+  /**
+   * Waits until the breaker may let a call through: its probe time when open, or its next state change
+   * while another caller's probe is in flight (the probe's outcome closes or re-opens it).
+   */
+  async function breakerWait(retryAt: number, until: number, signal: AbortSignal | undefined) {
+    const now = clock.now();
+    const waitMs = retryAt > now ? retryAt - now : until - now;
+    const changed = new AbortController();
+    const unsubscribe = breaker.subscribe(() => changed.abort());
+    const onAbort = () => changed.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await (deps.sleep ?? timerSleep)(waitMs, changed.signal);
+    } catch (error) {
+      // Woken early by a state change: go and look again. An abort of the call itself is passed on.
+      if (!changed.signal.aborted) throw error;
+    } finally {
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (signal?.aborted) throw abortReason(signal);
+  }
+
+  /**
+   * One attempt in the retry budget's sense: a call that reached the provider (or was refused for a
+   * reason other than an open breaker). Time spent waiting out an open breaker, when the request allows
+   * it, is not an attempt, so the breaker opening mid-call neither ends the call early nor hands it a
+   * fresh budget each time it re-opens.
+   */
+  async function attemptPastBreaker(request: GenerateRequest, reserved: number): Promise<GenerateResult> {
+    for (;;) {
+      try {
+        return await attempt(request, reserved);
+      } catch (error) {
+        const until = request.waitForBreakerUntil;
+        if (
+          until === undefined ||
+          !isCircuitOpenError(error) ||
+          error.retryAt >= until ||
+          clock.now() >= until ||
+          request.signal?.aborted
+        ) {
+          throw error;
+        }
+        await breakerWait(error.retryAt, until, request.signal);
+      }
+    }
+  }
+
   return {
     name: provider.name,
     model: provider.model,
@@ -189,7 +243,7 @@ export function withResilience(provider: LlmProvider, deps: ResilienceDeps): Res
     healthCheck: () => provider.healthCheck(),
     async generate(request: GenerateRequest): Promise<ResilientResult> {
       const reserved = estimateTokens(request);
-      const outcome = await withRetry(() => attempt(request, reserved), deps.retry, {
+      const outcome = await withRetry(() => attemptPastBreaker(request, reserved), deps.retry, {
         signal: request.signal,
         random: deps.random,
         sleep: deps.sleep,
