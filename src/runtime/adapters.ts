@@ -1,12 +1,13 @@
 /**
  * Picks each port's adapter from the configuration: Redis and Kafka when they are configured, the
  * in-memory adapters (the embedded default) when they are not. Providers get their rate limiter (shared
- * through Redis when there is one), breaker and retry policy here.
+ * through Redis when there is one), breaker (started open when Redis holds a recent open report for the
+ * provider, see `breaker-restore.ts`) and retry policy here.
  */
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import type { InspectionEvent } from 'xstate';
+import type { InspectionEvent, Snapshot } from 'xstate';
 import type { Config, ProviderName } from '../config.js';
 import { RedisTopicClaims } from '../intake/redis-topic-claims.js';
 import { InMemoryTopicClaims, type TopicClaims } from '../intake/topic-claims.js';
@@ -42,6 +43,7 @@ import { RedisRateLimiter } from '../services/redis/rate-limiter.js';
 import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
 import { RedisTopicQueue } from '../services/redis/topic-queue.js';
 import { RedisTurnCache } from '../services/redis/turn-cache.js';
+import { restoreBreakers } from './breaker-restore.js';
 
 export interface AdapterOptions {
   logger: Logger;
@@ -171,7 +173,20 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
   const limiters = new Map<string, RateLimiter>();
   // Every configured provider, not only this daemon's two sides: a conversation adopted from another daemon
   // goes on with the providers it started with.
-  for (const name of new Set([...options.providers, ...config.configuredProviders])) {
+  const providerNames = new Set([...options.providers, ...config.configuredProviders]);
+  // A provider that this daemon before a restart, or another daemon, just saw fail keeps its breaker open.
+  const breakerSnapshots = redis
+    ? await restoreBreakers({
+        redis,
+        keyPrefix: prefix,
+        providers: providerNames,
+        threshold: config.resilience.breakerFailureThreshold,
+        cooldownMs: config.resilience.breakerCooldownMs,
+        clock,
+        logger,
+      })
+    : new Map<string, Snapshot<unknown>>();
+  for (const name of providerNames) {
     const adapter = options.providerOverrides?.[name] ?? factory.get(name);
     const settings = rateLimitSettingsFor(config.providers[name]);
     const limiter: RateLimiter = redis
@@ -182,6 +197,7 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
       threshold: config.resilience.breakerFailureThreshold,
       cooldownMs: config.resilience.breakerCooldownMs,
       clock,
+      snapshot: breakerSnapshots.get(name),
       inspect: options.inspect,
     });
     await adapter.start();

@@ -1,14 +1,16 @@
 /**
- * Breaker states shared through Redis, so `chimera status` (another process) can show them: each daemon
- * writes every breaker's state to the hash `<prefix>:breakers` when it starts publishing and on every
- * change, one field per provider. Breakers are per process; with several daemons the field holds the
- * latest change any of them reported, with the reporting instance named. Best effort: a failed write is
- * logged and the next change writes again; it never affects a model call.
+ * Breaker states shared through Redis, so `chimera status` (another process) can show them and a daemon
+ * that starts later can start its breakers from them (`breaker-restore.ts`): each daemon writes every
+ * breaker's state to the hash `<prefix>:breakers` when it starts publishing and on every change, one field
+ * per provider. Breakers are per process; with several daemons the field holds the latest change any of
+ * them reported, with the reporting instance named. Best effort: a failed write is logged and the next
+ * change writes again; it never affects a model call.
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import type { CircuitBreakerState } from '../machines/circuit-breaker.js';
+import { versionedBreakerSnapshot } from '../resilience/breaker-snapshot.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { type Clock, systemClock } from '../services/ports.js';
 
@@ -29,6 +31,12 @@ export const breakerReportSchema = z.object({
   openedAt: z.number().nullable(),
   /** When an open breaker lets one probe through. */
   cooldownMs: z.number().nonnegative(),
+  /**
+   * The breaker's versioned persisted snapshot (`breaker-snapshot.ts`), validated only when a breaker is
+   * started from it, so a report from another build still shows in `status`. Absent in reports written
+   * before it was added.
+   */
+  persisted: z.unknown().optional(),
 });
 
 export type BreakerReport = z.infer<typeof breakerReportSchema>;
@@ -68,6 +76,7 @@ export function publishBreakerStates(options: BreakerPublisherOptions): BreakerP
       failures: breaker.context.failures,
       openedAt: breaker.context.openedAt,
       cooldownMs: breaker.context.cooldownMs,
+      persisted: versionedBreakerSnapshot(breaker),
     };
     // Chained, so one daemon's writes for a provider land in the order its states changed.
     pending = pending.then(async () => {

@@ -52,6 +52,12 @@ describe('breaker state publisher', () => {
         failures: 0,
         openedAt: null,
         cooldownMs: 30_000,
+        // What a daemon started later restores its breaker from (test/runtime/breaker-restore.int.test.ts).
+        persisted: {
+          schemaVersion: 1,
+          machineVersion: 'circuit-breaker@1',
+          snapshot: expect.objectContaining({ value: 'closed' }),
+        },
       },
     });
 
