@@ -14,7 +14,7 @@ export interface BudgetUse {
   perMinute: number;
   /** Requests (or tokens) still counted against the budget. */
   inUse: number;
-  /** What may go back to back from an idle budget. */
+  /** What may go back to back from an idle budget (the burst in effect, after `gcraParams` caps it). */
   burst: number;
   /** How long one more request would wait now (0 when it would go at once). */
   waitMs: number;
@@ -30,19 +30,20 @@ export interface RateLimitUse {
 const US_PER_MS = 1000;
 
 function budget(
-  tatMs: number,
-  nowMs: number,
-  intervalMs: number,
-  toleranceMs: number,
+  tatUs: number,
+  nowUs: number,
+  intervalUs: number,
+  toleranceUs: number,
+  burst: number,
   perMinute: number,
 ): BudgetUse {
-  const ahead = Math.max(0, tatMs - nowMs);
+  const aheadUs = Math.max(0, tatUs - nowUs);
   return {
     perMinute,
-    inUse: ahead / intervalMs,
-    burst: toleranceMs / intervalMs,
+    inUse: aheadUs / intervalUs,
+    burst,
     // One more unit is admitted once TAT - now <= tolerance - interval (see `earliest` in gcra.ts).
-    waitMs: Math.max(0, ahead - Math.max(0, toleranceMs - intervalMs)),
+    waitMs: Math.max(0, aheadUs - Math.max(0, toleranceUs - intervalUs)) / US_PER_MS,
   };
 }
 
@@ -60,21 +61,25 @@ export async function readRateLimitUse(
     redis.time(),
     redis.hmget(redisKey, 'rtat', 'ttat', 'penalty'),
   ]);
-  const nowMs = (Number(seconds) * 1_000_000 + Number(micros)) / US_PER_MS;
-  const [rtat, ttat, penalty] = values.map((v) => (v === null ? 0 : Number(v) / US_PER_MS)) as [
-    number,
-    number,
-    number,
-  ];
+  const nowUs = Number(seconds) * 1_000_000 + Number(micros);
+  const [rtat, ttat, penalty] = values.map((v) => (v === null ? 0 : Number(v))) as [number, number, number];
   return {
     requests: budget(
       rtat,
-      nowMs,
-      params.requestIntervalMs,
-      params.requestToleranceMs,
+      nowUs,
+      params.requestIntervalUs,
+      params.requestToleranceUs,
+      params.requestBurst,
       settings.requestsPerMinute,
     ),
-    tokens: budget(ttat, nowMs, params.tokenIntervalMs, params.tokenToleranceMs, settings.tokensPerMinute),
-    penaltyMs: Math.max(0, penalty - nowMs),
+    tokens: budget(
+      ttat,
+      nowUs,
+      params.tokenIntervalUs,
+      params.tokenToleranceUs,
+      params.tokenBurst,
+      settings.tokensPerMinute,
+    ),
+    penaltyMs: Math.max(0, penalty - nowUs) / US_PER_MS,
   };
 }

@@ -7,8 +7,8 @@ import type { Sleep } from './sleep.js';
 export interface GcraBackend {
   /** Reserves a slot within `maxWaitMs`, or confirms `previousSlot` when no penalty has since covered it. */
   reserve(request: RateLimitRequest & { maxWaitMs: number; previousSlot?: number }): Promise<Reservation>;
-  /** Adds `deltaTokens` (negative: a refund) to the token budget. */
-  settle(deltaTokens: number): Promise<void>;
+  /** Corrects the token budget from the tokens a grant reserved to those the call used (0: a refund). */
+  settle(reservedTokens: number, actualTokens: number): Promise<void>;
 }
 
 /** A granted slot; `grantedAt` is on the limiter's own time base (the Redis server's for the Redis limiter). */
@@ -26,8 +26,8 @@ export class GcraPermit implements RateLimitPermit {
   async settle(actualTokens: number): Promise<void> {
     if (this.settled) return;
     this.settled = true;
-    const delta = Math.max(0, actualTokens) - this.reservedTokens;
-    if (delta !== 0) await this.backend.settle(delta);
+    const actual = Math.max(0, actualTokens);
+    if (actual !== this.reservedTokens) await this.backend.settle(this.reservedTokens, actual);
   }
 }
 
@@ -70,7 +70,7 @@ export async function acquireSlot(
       await deps.sleep(Math.ceil(reservation.waitMs), options.signal);
     } catch (error) {
       // Give the tokens back; the request slot stays spent, which errs on the side of the provider.
-      await backend.settle(-request.tokens);
+      await backend.settle(request.tokens, 0);
       throw error;
     }
   }

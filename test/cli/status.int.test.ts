@@ -149,12 +149,13 @@ describe('chimera status', () => {
     const redis = redisClient();
     const [seconds] = await redis.time();
     const nowUs = Number(seconds) * 1_000_000;
-    // 1 rpm: one request a minute. Four requests in use: the TAT runs four minutes ahead (the child
-    // process takes a few seconds to start, a small fraction of an interval).
+    // 1 rpm: no room for a burst beyond the one request, which goes every two minutes, so no minute holds
+    // two. Four requests in use: the TAT runs eight minutes ahead (the child process takes a few seconds
+    // to start, a small fraction of an interval).
     await redis.hset(
       `${names.prefix}:ratelimit:{anthropic}`,
       'rtat',
-      String(nowUs + 240_000_000),
+      String(nowUs + 480_000_000),
       'ttat',
       '0',
       'penalty',
@@ -168,12 +169,12 @@ describe('chimera status', () => {
     const anthropic = report.providers.anthropic!;
     expect(anthropic.breaker).toBeNull();
     expect(anthropic.rateLimit.requests.perMinute).toBe(1);
-    expect(anthropic.rateLimit.requests.burst).toBe(3);
+    expect(anthropic.rateLimit.requests.burst).toBe(1);
     expect(anthropic.rateLimit.requests.inUse).toBeGreaterThan(3.5);
     expect(anthropic.rateLimit.requests.inUse).toBeLessThanOrEqual(4);
-    // Past the burst of three: the next request waits until only two intervals remain ahead (120 s).
-    expect(anthropic.rateLimit.requests.waitMs).toBeGreaterThan(90_000);
-    expect(anthropic.rateLimit.requests.waitMs).toBeLessThanOrEqual(120_000);
+    // Past the burst of one: the next request waits until the TAT itself (eight minutes).
+    expect(anthropic.rateLimit.requests.waitMs).toBeGreaterThan(450_000);
+    expect(anthropic.rateLimit.requests.waitMs).toBeLessThanOrEqual(480_000);
     expect(result.stdout).not.toContain('sk-ant-test');
   });
 

@@ -36,7 +36,8 @@ describe('MemoryRateLimiter', () => {
   it('grants exactly one request per interval after the burst, in the order they asked', async () => {
     const limiter = new MemoryRateLimiter({
       key: 'p',
-      settings: { requestsPerMinute: 120, tokensPerMinute: 1_000_000, requestBurst: 2 },
+      // The interval pays for the burst within the minute: 60 s / (122 - 2) = 500 ms.
+      settings: { requestsPerMinute: 122, tokensPerMinute: 1_000_000, requestBurst: 2 },
     });
     const start = Date.now();
     const granted: { index: number; at: number }[] = [];
@@ -59,7 +60,7 @@ describe('MemoryRateLimiter', () => {
   it('a permit reports the wait it took and when it was granted', async () => {
     const limiter = new MemoryRateLimiter({
       key: 'p',
-      settings: { requestsPerMinute: 60, tokensPerMinute: 1_000_000, requestBurst: 1 },
+      settings: { requestsPerMinute: 61, tokensPerMinute: 1_000_000, requestBurst: 1 }, // 1 s apart
     });
     await limiter.acquire({ requests: 1, tokens: 1 }, { maxWaitMs: 0 });
     await vi.advanceTimersByTimeAsync(250);
@@ -86,10 +87,50 @@ describe('MemoryRateLimiter', () => {
     expect(immediate).toBe(3);
   });
 
+  it.each([1, 2, 3, 7, 30])(
+    'rpm %i: callers arriving in clumps between idle spells for half an hour never get more than rpm calls out in any 60 s',
+    async (rpm) => {
+      const limiter = new MemoryRateLimiter({
+        key: 'p',
+        settings: { requestsPerMinute: rpm, tokensPerMinute: 1_000_000_000 },
+      });
+      let seed = rpm;
+      const random = () => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      const wentAt: number[] = [];
+      const calls: Promise<void>[] = [];
+      const end = Date.now() + 30 * 60_000;
+      while (Date.now() < end) {
+        const clump = 1 + Math.floor(random() * 4);
+        for (let i = 0; i < clump; i++) {
+          calls.push(
+            limiter.acquire({ requests: 1, tokens: 1 }, { maxWaitMs: 3_600_000 }).then(() => {
+              wentAt.push(Date.now());
+            }),
+          );
+        }
+        // Up to six minimal intervals: demand is sometimes above the quota, sometimes idle.
+        await vi.advanceTimersByTimeAsync(Math.floor((random() * 6 * 60_000) / rpm));
+      }
+      await settle(Promise.all(calls));
+      expect(wentAt.length).toBe(calls.length);
+      const sorted = [...wentAt].sort((a, b) => a - b);
+      let most = 0;
+      for (let i = 0, j = 0; i < sorted.length; i++) {
+        while (j < sorted.length && sorted[j]! <= sorted[i]! + 60_000) j++;
+        most = Math.max(most, j - i);
+      }
+      expect(most).toBeLessThanOrEqual(rpm);
+    },
+  );
+
   it('an abort while waiting gives the reserved tokens back', async () => {
     const limiter = new MemoryRateLimiter({
       key: 'p',
-      settings: { requestsPerMinute: 1_000_000, tokensPerMinute: 6_000, tokenBurst: 100 },
+      // 60 s / (6,100 - 100) = 10 ms a token: 100 tokens take a second to come back.
+      settings: { requestsPerMinute: 1_000_000, tokensPerMinute: 6_100, tokenBurst: 100 },
     });
     await limiter.acquire({ requests: 1, tokens: 100 }, { maxWaitMs: 0 });
     const controller = new AbortController();

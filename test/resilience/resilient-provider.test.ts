@@ -276,7 +276,8 @@ describe('withResilience', () => {
   it('time spent waiting for a rate-limit slot is recorded', async () => {
     const limiter = new MemoryRateLimiter({
       key: 'test',
-      settings: { requestsPerMinute: 60, tokensPerMinute: 10_000_000, requestBurst: 1 },
+      // One second apart: 60 s / (61 - the burst of 1).
+      settings: { requestsPerMinute: 61, tokensPerMinute: 10_000_000, requestBurst: 1 },
     });
     const { resilient } = wrap(new ScriptedProvider(), { limiter });
     await outcome(resilient.generate(request));

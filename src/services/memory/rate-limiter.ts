@@ -7,6 +7,9 @@ import {
   gcraReserve,
   gcraSettle,
   type RateLimitSettings,
+  type Reservation,
+  toMicroseconds,
+  toReservation,
 } from '../../resilience/gcra.js';
 import { acquireSlot, type GcraBackend, type GcraPermit } from '../../resilience/rate-limit-wait.js';
 import { type Sleep, sleep as timerSleep } from '../../resilience/sleep.js';
@@ -27,7 +30,10 @@ export interface MemoryRateLimiterOptions {
   sleep?: Sleep;
 }
 
-/** The embedded-mode limiter: the same GCRA over requests and tokens as the Redis one, on an injected clock. */
+/**
+ * The embedded-mode limiter: the same GCRA over requests and tokens as the Redis one (in whole microseconds
+ * too), on an injected clock.
+ */
 export class MemoryRateLimiter implements RateLimiter, GcraBackend {
   readonly key: string;
   private readonly params: GcraParams;
@@ -51,22 +57,37 @@ export class MemoryRateLimiter implements RateLimiter, GcraBackend {
   }
 
   async penalize(forMs: number): Promise<void> {
-    this.store.set(this.key, gcraPenalize(this.state(), this.clock.now(), forMs));
+    this.store.set(this.key, gcraPenalize(this.state(), this.nowUs(), toMicroseconds(forMs)));
   }
 
   /** @internal the backend side, called by `acquireSlot` and permits. */
-  async reserve(request: RateLimitRequest & { maxWaitMs: number; previousSlot?: number }) {
-    const { reservation, state } = gcraReserve(this.state(), this.params, this.clock.now(), request);
+  async reserve(
+    request: RateLimitRequest & { maxWaitMs: number; previousSlot?: number },
+  ): Promise<Reservation> {
+    const { reservation, state } = gcraReserve(this.state(), this.params, this.nowUs(), {
+      requests: request.requests,
+      tokens: request.tokens,
+      maxWaitUs: Math.floor(request.maxWaitMs * 1000),
+      previousSlotUs: request.previousSlot === undefined ? undefined : toMicroseconds(request.previousSlot),
+    });
     this.store.set(this.key, state);
-    return reservation;
+    return toReservation(reservation);
   }
 
   /** @internal */
-  async settle(deltaTokens: number): Promise<void> {
-    this.store.set(this.key, gcraSettle(this.state(), this.params, this.clock.now(), deltaTokens));
+  async settle(reservedTokens: number, actualTokens: number): Promise<void> {
+    this.store.set(
+      this.key,
+      gcraSettle(this.state(), this.params, this.nowUs(), reservedTokens, actualTokens),
+    );
   }
 
   private state(): GcraState {
     return this.store.get(this.key) ?? emptyGcraState();
+  }
+
+  /** Whole microseconds, as the Redis limiter has them from the server's TIME. */
+  private nowUs(): number {
+    return Math.floor(this.clock.now() * 1000);
   }
 }

@@ -4,6 +4,8 @@ import {
   gcraParams,
   type RateLimitSettings,
   type Reservation,
+  toMicroseconds,
+  toReservation,
 } from '../../resilience/gcra.js';
 import { acquireSlot, type GcraBackend, type GcraPermit } from '../../resilience/rate-limit-wait.js';
 import { type Sleep, sleep as timerSleep } from '../../resilience/sleep.js';
@@ -12,15 +14,18 @@ import { type Clock, type RateLimiter, type RateLimitRequest, systemClock } from
 /**
  * The GCRA of `src/resilience/gcra.ts` over both budgets in one Lua script, so a reservation is atomic
  * across every daemon sharing the Redis. Times come from the server's TIME, never from the callers'
- * clocks, so daemons with skewed clocks still agree. State is one hash per key (microseconds since the
- * epoch): `rtat`, `ttat` (the two budgets' theoretical arrival times) and `penalty` (no grant before).
+ * clocks, so daemons with skewed clocks still agree. State is one hash per key (whole microseconds since
+ * the epoch): `rtat`, `ttat` (the two budgets' theoretical arrival times) and `penalty` (no grant before).
  * The hash expires a minute after its furthest time: by then both budgets are full, which is what an
  * absent hash means.
+ *
+ * Every increment is a whole number of microseconds, rounded up as `gcra.ts` rounds it (the request
+ * interval and both tolerances arrive whole), so the stored times stay exact integers.
  *
  * ARGV[1] is the operation:
  *   acquire  rInterval rTolerance tInterval tTolerance requests tokens maxWait previousSlot(-1: none)
  *            -> {granted 0|1, wait, slot}
- *   settle   tInterval deltaTokens -> 1
+ *   settle   tInterval reservedTokens actualTokens -> 1
  *   penalize forUs -> 1
  */
 const GCRA_LUA = `
@@ -42,7 +47,7 @@ end
 
 if op == 'acquire' then
   local rinc = tonumber(ARGV[2]) * tonumber(ARGV[6])
-  local tinc = tonumber(ARGV[4]) * tonumber(ARGV[7])
+  local tinc = math.ceil(tonumber(ARGV[4]) * tonumber(ARGV[7]))
   local maxWait = tonumber(ARGV[8])
   local previous = tonumber(ARGV[9])
   if previous >= 0 and penalty <= previous then
@@ -60,7 +65,9 @@ if op == 'acquire' then
   store()
   return {1, wait, slot}
 elseif op == 'settle' then
-  ttat = math.max(math.max(ttat, now) + tonumber(ARGV[2]) * tonumber(ARGV[3]), now)
+  local interval = tonumber(ARGV[2])
+  local delta = math.ceil(interval * tonumber(ARGV[4])) - math.ceil(interval * tonumber(ARGV[3]))
+  ttat = math.max(math.max(ttat, now) + delta, now)
   store()
   return 1
 elseif op == 'penalize' then
@@ -86,16 +93,12 @@ function gcraCommand(redis: Redis): GcraCommand {
   return command.bind(redis);
 }
 
-const US_PER_MS = 1000;
-
-function toReservation(reply: unknown): Reservation & { slotAt: number } {
+function fromReply(reply: unknown): Reservation {
   if (!Array.isArray(reply) || reply.length !== 3) {
     throw new TypeError('unexpected reply from the rate limit script');
   }
   const [granted, waitUs, slotUs] = reply.map(Number) as [number, number, number];
-  const waitMs = Math.max(0, waitUs) / US_PER_MS;
-  const slotAt = slotUs / US_PER_MS;
-  return granted === 1 ? { granted: true, waitMs, slotAt } : { granted: false, waitMs, slotAt };
+  return toReservation(granted === 1 ? { granted: true, waitUs, slotUs } : { granted: false, waitUs });
 }
 
 export interface RedisRateLimiterOptions {
@@ -138,7 +141,7 @@ export class RedisRateLimiter implements RateLimiter, GcraBackend {
   }
 
   async penalize(forMs: number): Promise<void> {
-    await this.command(this.redisKey, 'penalize', Math.max(0, Math.round(forMs * US_PER_MS)));
+    await this.command(this.redisKey, 'penalize', Math.max(0, toMicroseconds(forMs)));
   }
 
   /** @internal the backend side, called by `acquireSlot` and permits. */
@@ -149,20 +152,20 @@ export class RedisRateLimiter implements RateLimiter, GcraBackend {
     const reply = await this.command(
       this.redisKey,
       'acquire',
-      p.requestIntervalMs * US_PER_MS,
-      p.requestToleranceMs * US_PER_MS,
-      p.tokenIntervalMs * US_PER_MS,
-      p.tokenToleranceMs * US_PER_MS,
+      p.requestIntervalUs,
+      p.requestToleranceUs,
+      p.tokenIntervalUs,
+      p.tokenToleranceUs,
       request.requests,
       request.tokens,
-      Math.floor(request.maxWaitMs * US_PER_MS),
-      request.previousSlot === undefined ? -1 : Math.round(request.previousSlot * US_PER_MS),
+      Math.floor(request.maxWaitMs * 1000),
+      request.previousSlot === undefined ? -1 : toMicroseconds(request.previousSlot),
     );
-    return toReservation(reply);
+    return fromReply(reply);
   }
 
   /** @internal */
-  async settle(deltaTokens: number): Promise<void> {
-    await this.command(this.redisKey, 'settle', this.params.tokenIntervalMs * US_PER_MS, deltaTokens);
+  async settle(reservedTokens: number, actualTokens: number): Promise<void> {
+    await this.command(this.redisKey, 'settle', this.params.tokenIntervalUs, reservedTokens, actualTokens);
   }
 }
