@@ -135,6 +135,8 @@ describe('chimera status', () => {
     expect(Object.keys(report.providers)).toEqual(['simulated']);
     const simulated = report.providers.simulated!;
     expect(simulated.breaker).toMatchObject({ state: 'closed', instance: 'daemon-1', failures: 0 });
+    // The stored machine snapshot is for restarting daemons, not part of the report.
+    expect(simulated.breaker).not.toHaveProperty('persisted');
     expect(simulated.rateLimit.requests.perMinute).toBe(config.providers.simulated.rpm);
     expect(simulated.rateLimit.tokens.perMinute).toBe(config.providers.simulated.tpm);
     expect(simulated.rateLimit.requests.waitMs).toBe(0);

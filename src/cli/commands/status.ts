@@ -38,6 +38,11 @@ function providersToShow(config: Readonly<Config>, reported: Record<string, Brea
   );
 }
 
+/** A report as `status` shows it: the machine snapshot is for a restarting daemon (breaker-restore.ts). */
+function withoutSnapshot({ persisted: _snapshot, ...report }: BreakerReport): BreakerReport {
+  return report;
+}
+
 async function collect(config: Readonly<Config>): Promise<StatusReport> {
   const redisConfig = config.redis!;
   const redis = await connectRedis(redisConfig.url);
@@ -54,8 +59,9 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
     ]);
     const providers: StatusReport['providers'] = {};
     for (const name of providersToShow(config, breakers)) {
+      const report = breakers[name];
       providers[name] = {
-        breaker: breakers[name] ?? null,
+        breaker: report ? withoutSnapshot(report) : null,
         rateLimit: await readRateLimitUse(redis, redisConfig.keyPrefix, config.providers[name]),
       };
     }
