@@ -12,10 +12,11 @@
  * 429s the server sent over the whole run, daemons' drain included.
  *
  * Two runs, one after the other: the daemons' limit equal to the quota, and the limit less the limiter's
- * burst and one request. Chimera's GCRA lets `DEFAULT_REQUEST_BURST` requests go back to back after an
- * idle spell, so in the first full minute it can grant the quota plus that burst, which a strict sliding
- * window refuses; the headroom run shows what leaving room for it costs. The quick sizes (30 s) end before
- * the first full minute, so only the full run can show those 429s.
+ * burst and one request, for comparison. Chimera's GCRA lets `DEFAULT_REQUEST_BURST` requests go back to
+ * back after an idle spell and pays for them within the minute (interval 60 s / (limit - burst)), so no
+ * 60-second window of grants holds more than the limit; what is left to measure is whether calls reach the
+ * server within the one interval of slack that leaves, and what the headroom run costs. The quick sizes
+ * (30 s) end before the first full minute, so only the full run can show a 429.
  *
  *   node --import tsx bench/rate-limit.ts [--quick] [--duration-s=N] [--daemons=N] [--quota-rpm=N]
  *     [--quota-tpm=N] [--limits=600,596] [--latency-ms=N] [--concurrency=N]
