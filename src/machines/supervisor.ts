@@ -1,7 +1,7 @@
 /**
- * The supervisor: takes work (new topics and orphaned conversations to adopt) and has one conversation
- * actor spawned per piece of work by the named source `conversation`, never runs more than `maxConcurrent`
- * at once, and drains on shutdown. Pure: getting work, persistence and leases are injected.
+ * The supervisor: takes work (new topics and orphaned conversations to adopt), has one conversation actor
+ * started per piece of work (by a shard, from the named source `conversation`), never runs more than
+ * `maxConcurrent` at once, and drains on shutdown. Pure: getting work, persistence and leases are injected.
  *
  * Conversations are not its own children: it spawns shards (`./supervisor-shard.ts`, source `shard`) of at
  * most `shardCapacity` conversations each, hands each new conversation to the first shard with room (a new

@@ -89,7 +89,12 @@ interface ShardView {
 function liveSupervisor() {
   const clock = new SimulatedClock();
   let pull: { resolve: (w: Work | null) => void; reject: (e: unknown) => void } | undefined;
-  const started: Array<{ id: string; shard: string | undefined; ref: AnyActorRef }> = [];
+  const started: Array<{
+    id: string;
+    shard: string | undefined;
+    ref: AnyActorRef;
+    input: ConversationSpawnInput;
+  }> = [];
   const crash = new Map<string, (error: Error) => void>();
   const machine = supervisorMachine.provide({
     actors: {
@@ -98,8 +103,8 @@ function liveSupervisor() {
       ),
       shard: supervisorShardMachine.provide({
         actors: {
-          conversation: fromPromise<unknown, ConversationSpawnInput>(({ self }) => {
-            started.push({ id: self.id, shard: self._parent?.id, ref: self });
+          conversation: fromPromise<unknown, ConversationSpawnInput>(({ self, input }) => {
+            started.push({ id: self.id, shard: self._parent?.id, ref: self, input });
             return new Promise((_, reject) => crash.set(self.id, reject));
           }),
         },
@@ -221,8 +226,8 @@ describe('supervisor machine, model-based', () => {
 });
 
 describe('supervisor shards', () => {
-  it('new work goes to the first shard with room, not to a new shard', async () => {
-    const { actor, shards, release, pull } = liveSupervisor();
+  it('new work goes to the first shard with room, not to a new shard; adopted work is resumed there', async () => {
+    const { actor, shards, release, pull, started } = liveSupervisor();
     await settle();
     for (const id of ['a', 'b', 'c']) {
       pull().resolve(work(id));
@@ -234,9 +239,11 @@ describe('supervisor shards', () => {
     });
     release({ type: 'SHARD_RELEASED', shard: 'shard-0', outcome: 'settled' });
     await settle();
-    pull().resolve(work('d'));
+    pull().resolve({ kind: 'resume', conversationId: 'd', snapshot: { persisted: 'd' } });
     await settle();
     expect(shards()['shard-0']).toEqual({ active: ['b', 'd'], children: ['b', 'd'] });
+    expect(started.find((s) => s.id === 'a')!.input).toEqual({ start: { conversationId: 'a' } });
+    expect(started.find((s) => s.id === 'd')!.input).toEqual({ resume: { persisted: 'd' } });
     expect(actor.getSnapshot().context.shards).toEqual({ 'shard-0': 2, 'shard-1': 1 });
     actor.stop();
   });
