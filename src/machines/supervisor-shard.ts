@@ -6,7 +6,8 @@
  *
  * Why shards: XState copies a machine's whole `children` map on every spawn and every stop, so one machine
  * with thousands of children pays for all of them each time a conversation starts or ends. A shard holds at
- * most a few hundred, and the supervisor a few dozen shards, which bounds both copies.
+ * most `DEFAULT_SHARD_CAPACITY` (100) and the supervisor one shard per hundred conversations, which bounds
+ * both copies.
  *
  *   running --SPAWN_CONVERSATION--> spawns
  *           --CONVERSATION_SETTLED | CONVERSATION_LOST (one of its own)--> stops it, reports SHARD_RELEASED
