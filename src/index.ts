@@ -91,7 +91,8 @@ export {
   type ConversationInput,
   conversationMachine,
 } from './machines/conversation.js';
-export { supervisorMachine } from './machines/supervisor.js';
+export { DEFAULT_SHARD_CAPACITY, supervisorMachine } from './machines/supervisor.js';
+export { supervisorShardMachine } from './machines/supervisor-shard.js';
 // State
 export {
   ConversationStateStore,

@@ -3,7 +3,7 @@ import { isStaleLeaseError } from '../errors.js';
 import type { ConversationRecord } from '../events.js';
 import type { Logger } from '../logger.js';
 import { CONVERSATION_MACHINE_VERSION, type ConversationContext } from '../machines/conversation.js';
-import type { SupervisorEvent } from '../machines/supervisor.js';
+import type { ConversationReport } from '../machines/supervisor.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../persistence/snapshot-codec.js';
 import { startedEvent, stepEvents, toRecord } from '../records.js';
 import type {
@@ -49,8 +49,8 @@ export interface PersisterOptions {
   clock: Clock;
   logger: Logger;
   leaseTtlMs: number;
-  /** Delivers supervisor events (settled, lost). */
-  notify: (event: SupervisorEvent) => void;
+  /** Delivers a conversation's settled or lost report to whoever supervises that conversation actor. */
+  notify: (event: ConversationReport, conversation: AnyActorRef) => void;
   /** Called once per conversation when its final record is durably saved. */
   onFinished?: (record: ConversationRecord) => void;
   /** Called when a conversation stops being ours (finished or lost), e.g. to drop cached turns. */
@@ -71,8 +71,8 @@ function contextOf(actor: AnyActorRef): ConversationContext {
  * turn of the event loop (`setImmediate`), so the steps one model reply sets off (the reply, its quality
  * verdict, the next call) leave as one write, and a backlog behind a slow write collapses into the newest
  * snapshot with all events. The persisted snapshot is computed only for what is written. It also keeps
- * leases alive, and tells the supervisor when a conversation is settled (final record saved) or lost (a
- * newer owner fenced us out).
+ * leases alive, and tells the conversation's supervisor (its shard) when it is settled (final record saved)
+ * or lost (a newer owner fenced us out).
  */
 export class ConversationPersister {
   private readonly owned = new Map<string, OwnedConversation>();
@@ -100,7 +100,9 @@ export class ConversationPersister {
         { conversationId: actor.id },
         'conversation started without a lease; stopping it',
       );
-      queueMicrotask(() => this.options.notify({ type: 'CONVERSATION_LOST', conversationId: actor.id }));
+      queueMicrotask(() =>
+        this.options.notify({ type: 'CONVERSATION_LOST', conversationId: actor.id }, actor),
+      );
       return;
     }
     const context = contextOf(actor);
@@ -215,7 +217,7 @@ export class ConversationPersister {
     this.owned.delete(id);
     if (tracker.context) this.options.onFinished?.(toRecord(tracker.context, this.options.clock.now()));
     this.options.onReleased?.(id);
-    this.options.notify({ type: 'CONVERSATION_SETTLED', conversationId: id });
+    this.options.notify({ type: 'CONVERSATION_SETTLED', conversationId: id }, tracker.actor);
   }
 
   private lose(tracker: Tracker, error: unknown): void {
@@ -237,7 +239,7 @@ export class ConversationPersister {
     this.owned.delete(id);
     this.giveBack(id, tracker.owned);
     this.options.onReleased?.(id);
-    this.options.notify({ type: 'CONVERSATION_LOST', conversationId: id });
+    this.options.notify({ type: 'CONVERSATION_LOST', conversationId: id }, tracker.actor);
   }
 
   /**

@@ -75,7 +75,7 @@ export function instrumentRuntime(options: ProcessMetricsOptions): ProcessMetric
     help: 'Conversations this process runs now',
     registers,
     collect() {
-      this.set(runtime.supervisor.getSnapshot().context.active.length);
+      this.set(runtime.supervisor.getSnapshot().context.active);
     },
   });
 

@@ -16,6 +16,7 @@ import type { ConversationRecord, Speaker, Topic } from '../events.js';
 import type { Logger } from '../logger.js';
 import { type ConversationInput, conversationMachine } from '../machines/conversation.js';
 import { supervisorMachine } from '../machines/supervisor.js';
+import { supervisorShardMachine } from '../machines/supervisor-shard.js';
 import { resolvePersonas } from '../prompts/personas.js';
 import type {
   Clock,
@@ -60,6 +61,11 @@ export interface RuntimeDeps {
    * @default 30000
    */
   drainTimeoutMs?: number;
+  /**
+   * Conversations one supervisor shard runs at most.
+   * @default DEFAULT_SHARD_CAPACITY
+   */
+  shardCapacity?: number;
 }
 
 /** Picks the two sides: configured pair first, else Anthropic vs Gemini, else what has credentials. */
@@ -91,7 +97,8 @@ export class ChimeraRuntime {
       clock,
       logger,
       leaseTtlMs: config.leaseTtlMs,
-      notify: (event) => this.supervisor.send(event),
+      // A conversation's supervisor is the shard that spawned it (its parent actor).
+      notify: (event, conversation) => conversation._parent?.send(event),
       onFinished: (record) => {
         this.relay.poke();
         deps.onFinished?.(record);
@@ -148,13 +155,13 @@ export class ChimeraRuntime {
           pollMs: deps.pollMs,
           adoptEveryMs: deps.adoptEveryMs,
         }),
-        conversation: conversation as never,
+        shard: supervisorShardMachine.provide({ actors: { conversation: conversation as never } }),
       },
       delays: { drainTimeout: deps.drainTimeoutMs ?? 30_000 },
     });
 
     this.supervisor = createActor(machine, {
-      input: { maxConcurrent: config.conversation.maxConcurrent },
+      input: { maxConcurrent: config.conversation.maxConcurrent, shardCapacity: deps.shardCapacity },
       inspect: deps.inspect,
     });
     this.done = new Promise((resolve) => {
@@ -183,7 +190,7 @@ export class ChimeraRuntime {
 
   /** Conversations running in this process now. */
   get active(): number {
-    return this.supervisor.getSnapshot().context.active.length;
+    return this.supervisor.getSnapshot().context.active;
   }
 
   /**

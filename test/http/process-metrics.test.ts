@@ -4,11 +4,11 @@ import type { ConversationRecord } from '../../src/events.js';
 import { instrumentRuntime, type ProcessMetricsOptions } from '../../src/runtime/process-metrics.js';
 import type { ConversationStatus } from '../../src/services/ports.js';
 
-type Context = { active: string[]; settled: number; lost: number; crashed: number };
+type Context = { active: number; settled: number; lost: number; crashed: number };
 
 /** A stand-in for the runtime: a supervisor whose snapshots the test pushes, and finished records. */
 function fakeRuntime() {
-  let context: Context = { active: [], settled: 0, lost: 0, crashed: 0 };
+  let context: Context = { active: 0, settled: 0, lost: 0, crashed: 0 };
   const snapshotListeners = new Set<(snapshot: { context: Context }) => void>();
   const finishedListeners = new Set<(record: ConversationRecord) => void>();
   const runtime = {
@@ -111,8 +111,8 @@ describe('process metrics', () => {
       runtime: fake.runtime,
       store: { outboxSize: async () => 0, counts: noCounts },
     });
-    fake.push({ active: ['a', 'b'], settled: 3 });
-    fake.push({ active: ['b'], settled: 4, lost: 1 });
+    fake.push({ active: 2, settled: 3 });
+    fake.push({ active: 1, settled: 4, lost: 1 });
     const text = await registry.metrics();
     expect(text).toMatch(/^chimera_conversations_active 1$/m);
     expect(text).toContain('chimera_supervisor_conversations_total{outcome="settled"} 4');

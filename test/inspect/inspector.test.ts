@@ -67,6 +67,8 @@ describe('Stately inspector', () => {
       'the conversation actor',
     );
     const actor = received.find((m) => m.type === '@xstate.actor' && m.name === conversationId)!;
+    // Its supervisor shard is shown too, between the supervisor and the conversations.
+    expect(received.some((m) => m.type === '@xstate.actor' && m.name === 'shard-0')).toBe(true);
     // The machine's definition travels with the registration: the inspector draws its statechart.
     expect(JSON.parse(actor.definition!)).toHaveProperty('states');
     await until(

@@ -1,40 +1,55 @@
 import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { type AnyActorRef, createActor, fromPromise, SimulatedClock } from 'xstate';
 import type { ConversationInput } from '../../src/machines/conversation.js';
-import { type ConversationSpawnInput, supervisorMachine, type Work } from '../../src/machines/supervisor.js';
+import {
+  type ConversationSpawnInput,
+  type ShardReleased,
+  supervisorMachine,
+  type Work,
+} from '../../src/machines/supervisor.js';
+import { supervisorShardMachine } from '../../src/machines/supervisor-shard.js';
 
-const MAX = 2;
+const MAX = 3;
+/** Small shards, so that paths fill one, open a second and route back into the first when it has room. */
+const SHARD_CAPACITY = 2;
 /** Bounds the graph: work is offered until this many conversations were spawned in total. */
-const MAX_SPAWNED = 3;
+const MAX_SPAWNED = 4;
 const BACKOFF_MS = 1000;
 const DRAIN_MS = 30_000;
+const OUTCOMES = ['settled', 'lost', 'crashed'] as const;
 
 type Snapshot = ReturnType<typeof supervisorMachine.transition>;
 type ModelEvent = Parameters<typeof supervisorMachine.transition>[1];
 
-const spawned = (s: Snapshot) =>
-  s.context.active.length + s.context.settled + s.context.lost + s.context.crashed;
+const spawned = (s: Snapshot) => s.context.active + s.context.settled + s.context.lost + s.context.crashed;
 
 function work(id: string): Work {
   return { kind: 'new', conversationId: id, input: { conversationId: id } as ConversationInput };
 }
 
+const never = () => new Promise<never>(() => {});
+
+/**
+ * The supervisor's graph: the shards' side is what they report (a conversation released from a given shard,
+ * with its outcome), and the live test below makes real shards report it by really settling, losing or
+ * crashing one of their conversations.
+ */
 const graphMachine = supervisorMachine.provide({
   actors: {
-    nextWork: fromPromise<Work | null, { active: number }>(() => new Promise(() => {})),
-    conversation: fromPromise<unknown, ConversationSpawnInput>(() => new Promise(() => {})),
+    nextWork: fromPromise<Work | null, { active: number }>(never),
+    shard: supervisorShardMachine.provide({
+      actors: { conversation: fromPromise<unknown, ConversationSpawnInput>(never) },
+    }),
   },
   delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS },
 });
 
 function eventsFor(s: Snapshot): ModelEvent[] {
   const events = [{ type: 'DRAIN' }] as ModelEvent[];
-  for (const id of s.context.active) {
-    events.push(
-      { type: 'CONVERSATION_SETTLED', conversationId: id },
-      { type: 'CONVERSATION_LOST', conversationId: id },
-    );
+  for (const [shard, count] of Object.entries(s.context.shards)) {
+    if (count === 0) continue;
+    for (const outcome of OUTCOMES) events.push({ type: 'SHARD_RELEASED', shard, outcome });
   }
   if (s.matches({ running: 'pulling' })) {
     if (spawned(s) < MAX_SPAWNED) {
@@ -59,41 +74,84 @@ const serialize = (s: Snapshot) =>
   JSON.stringify({
     value: s.value,
     active: s.context.active,
+    shards: s.context.shards,
     settled: s.context.settled,
     lost: s.context.lost,
+    crashed: s.context.crashed,
   });
 
+interface ShardView {
+  active: string[];
+  children: string[];
+}
+
+/** A running supervisor with real shards, whose conversations are promises the test settles or fails. */
 function liveSupervisor() {
   const clock = new SimulatedClock();
   let pull: { resolve: (w: Work | null) => void; reject: (e: unknown) => void } | undefined;
-  const started: string[] = [];
+  const started: Array<{
+    id: string;
+    shard: string | undefined;
+    ref: AnyActorRef;
+    input: ConversationSpawnInput;
+  }> = [];
+  const crash = new Map<string, (error: Error) => void>();
   const machine = supervisorMachine.provide({
     actors: {
       nextWork: fromPromise<Work | null, { active: number }>(
         () => new Promise((resolve, reject) => (pull = { resolve, reject })),
       ),
-      conversation: fromPromise<unknown, ConversationSpawnInput>(({ self }) => {
-        started.push(self.id);
-        return new Promise(() => {});
+      shard: supervisorShardMachine.provide({
+        actors: {
+          conversation: fromPromise<unknown, ConversationSpawnInput>(({ self, input }) => {
+            started.push({ id: self.id, shard: self._parent?.id, ref: self, input });
+            return new Promise((_, reject) => crash.set(self.id, reject));
+          }),
+        },
       }),
     },
     delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS },
   });
-  const actor = createActor(machine, { input: { maxConcurrent: MAX }, clock });
+  const actor = createActor(machine, {
+    input: { maxConcurrent: MAX, shardCapacity: SHARD_CAPACITY },
+    clock,
+  });
   actor.start();
-  return { actor, clock, started, pull: () => pull! };
+  const shardActor = (id: string) =>
+    (actor.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
+  /** What each live shard runs: its context and its actual child actors. */
+  const shards = (): Record<string, ShardView> => {
+    const view: Record<string, ShardView> = {};
+    for (const [id, child] of Object.entries(actor.getSnapshot().children)) {
+      if (!id.startsWith('shard-')) continue;
+      const snapshot = child!.getSnapshot() as { context: { active: string[] }; children: object };
+      view[id] = { active: snapshot.context.active, children: Object.keys(snapshot.children) };
+    }
+    return view;
+  };
+  /** Makes a real shard release one of its conversations the way the runtime would. */
+  const release = ({ shard, outcome }: ShardReleased) => {
+    const conversationId = shards()[shard]!.active[0]!;
+    if (outcome === 'crashed') crash.get(conversationId)!(new Error('bug in a conversation'));
+    else
+      shardActor(shard)!.send({
+        type: outcome === 'settled' ? 'CONVERSATION_SETTLED' : 'CONVERSATION_LOST',
+        conversationId,
+      });
+  };
+  return { actor, clock, started, shards, release, pull: () => pull! };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('supervisor machine, model-based', () => {
   const paths = getShortestPaths(graphMachine, {
-    input: { maxConcurrent: MAX },
+    input: { maxConcurrent: MAX, shardCapacity: SHARD_CAPACITY },
     events: eventsFor,
     serializeState: serialize,
   });
 
-  it('the generated paths cover being full, backing off, draining and stopping', () => {
+  it('the generated paths cover being full, backing off, a second shard, draining and stopping', () => {
     const values = new Set(paths.map((p) => JSON.stringify(p.state.value)));
     for (const v of [
       { running: 'pulling' },
@@ -104,17 +162,33 @@ describe('supervisor machine, model-based', () => {
     ]) {
       expect(values).toContain(JSON.stringify(v));
     }
-    // Never more than MAX at once on any path.
+    const states = paths.map((p) => p.state.context);
+    for (const outcome of OUTCOMES) expect(states.some((c) => c[outcome] > 0)).toBe(true);
+    // A second shard opens once the first is full.
+    expect(states.some((c) => (c.shards['shard-1'] ?? 0) > 0)).toBe(true);
     for (const path of paths)
-      for (const step of path.steps) expect(step.state.context.active.length).toBeLessThanOrEqual(MAX);
+      for (const { state } of path.steps) {
+        // Never more than MAX at once, nor more than a shard's capacity in one shard.
+        expect(state.context.active).toBeLessThanOrEqual(MAX);
+        const counts = Object.values(state.context.shards);
+        for (const count of counts) expect(count).toBeLessThanOrEqual(SHARD_CAPACITY);
+        expect(counts.reduce((a, b) => a + b, 0)).toBe(state.context.active);
+        // A new shard only when every other is full: never more than MAX / capacity, rounded up.
+        expect(counts.length).toBeLessThanOrEqual(Math.ceil(MAX / SHARD_CAPACITY));
+      }
   });
 
   for (const path of paths) {
     const name =
-      path.steps.map((s) => s.event.type.replace(/^xstate\.|\.supervisor.*$/g, '')).join(' > ') ||
-      '(initial)';
-    it(`a live supervisor follows the path: ${name}`, async () => {
-      const { actor, clock, started, pull } = liveSupervisor();
+      path.steps
+        .map((s) => {
+          const event = s.event as { type: string; shard?: string; outcome?: string };
+          if (event.type === 'SHARD_RELEASED') return `${event.outcome} in ${event.shard}`;
+          return event.type.replace(/^xstate\.|\.supervisor.*$/g, '');
+        })
+        .join(' > ') || '(initial)';
+    it(`a live supervisor with real shards follows the path: ${name}`, async () => {
+      const { actor, clock, started, shards, release, pull } = liveSupervisor();
       await settle();
       for (const step of path.steps) {
         const event = step.event as { type: string; output?: Work | null; error?: unknown };
@@ -122,17 +196,115 @@ describe('supervisor machine, model-based', () => {
         else if (event.type.startsWith('xstate.error.actor')) pull().reject(event.error);
         else if (event.type.includes('intakeBackoff')) clock.increment(BACKOFF_MS);
         else if (event.type.includes('drainTimeout')) clock.increment(DRAIN_MS);
+        else if (event.type === 'SHARD_RELEASED') release(step.event as ShardReleased);
         else actor.send(step.event);
         await settle();
-        expect(serialize(actor.getSnapshot())).toBe(serialize(step.state));
+        const snapshot = actor.getSnapshot();
+        expect(serialize(snapshot)).toBe(serialize(step.state));
+        // The counts are what the shards really run: each shard's conversations are its child actors.
+        const live = shards();
+        if (snapshot.status === 'active')
+          expect(Object.keys(live)).toEqual(Object.keys(snapshot.context.shards));
+        for (const [shard, count] of Object.entries(snapshot.context.shards)) {
+          expect(live[shard]!.active).toHaveLength(count);
+          expect(live[shard]!.children).toEqual(live[shard]!.active);
+        }
       }
-      // Every conversation the model spawned was really started as a child actor with its id.
-      const everActive = new Set(path.steps.flatMap((s) => s.state.context.active));
-      for (const id of everActive) expect(started).toContain(id);
-      // Children of a stopped supervisor are gone.
-      if (actor.getSnapshot().status === 'done')
+      // Every conversation the model spawned was really started, with its id, as a child of a shard.
+      const offered = path.steps.filter((s) => (s.event as { output?: Work | null }).output).length;
+      expect(started).toHaveLength(offered);
+      expect(started.map((s) => s.id)).toEqual(started.map((_, i) => `c${i}`));
+      for (const { shard } of started) expect(shard).toMatch(/^shard-\d$/);
+      // A stopped supervisor leaves no shard and no conversation running.
+      if (actor.getSnapshot().status === 'done') {
         expect(Object.keys(actor.getSnapshot().children)).toHaveLength(0);
+        for (const { ref } of started) expect(ref.getSnapshot().status).not.toBe('active');
+      }
       actor.stop();
     });
   }
+});
+
+describe('supervisor shards', () => {
+  it('new work goes to the first shard with room, not to a new shard; adopted work is resumed there', async () => {
+    const { actor, shards, release, pull, started } = liveSupervisor();
+    await settle();
+    for (const id of ['a', 'b', 'c']) {
+      pull().resolve(work(id));
+      await settle();
+    }
+    expect(shards()).toEqual({
+      'shard-0': { active: ['a', 'b'], children: ['a', 'b'] },
+      'shard-1': { active: ['c'], children: ['c'] },
+    });
+    release({ type: 'SHARD_RELEASED', shard: 'shard-0', outcome: 'settled' });
+    await settle();
+    pull().resolve({ kind: 'resume', conversationId: 'd', snapshot: { persisted: 'd' } });
+    await settle();
+    expect(shards()['shard-0']).toEqual({ active: ['b', 'd'], children: ['b', 'd'] });
+    expect(started.find((s) => s.id === 'a')!.input).toEqual({ start: { conversationId: 'a' } });
+    expect(started.find((s) => s.id === 'd')!.input).toEqual({ resume: { persisted: 'd' } });
+    expect(actor.getSnapshot().context.shards).toEqual({ 'shard-0': 2, 'shard-1': 1 });
+    actor.stop();
+  });
+
+  it('ignores settled and lost reports for conversations it does not run', async () => {
+    const { actor, shards, pull } = liveSupervisor();
+    await settle();
+    pull().resolve(work('a'));
+    await settle();
+    const shard = (actor.getSnapshot().children as Record<string, AnyActorRef>)['shard-0']!;
+    shard.send({ type: 'CONVERSATION_SETTLED', conversationId: 'b' });
+    shard.send({ type: 'CONVERSATION_LOST', conversationId: 'b' });
+    await settle();
+    expect(shards()['shard-0']).toEqual({ active: ['a'], children: ['a'] });
+    const { context } = actor.getSnapshot();
+    expect(context).toMatchObject({ active: 1, shards: { 'shard-0': 1 }, settled: 0, lost: 0 });
+    actor.stop();
+  });
+
+  it('a shard that throws fails the supervisor, as a bug in the supervisor itself would', async () => {
+    let pull: ((w: Work | null) => void) | undefined;
+    const actor = createActor(
+      supervisorMachine.provide({
+        actors: {
+          nextWork: fromPromise<Work | null, { active: number }>(() => new Promise((r) => (pull = r))),
+          shard: supervisorShardMachine.provide({
+            actors: { conversation: fromPromise<unknown, ConversationSpawnInput>(never) },
+            // A bug in the shard: releasing a conversation throws.
+            actions: {
+              release: () => {
+                throw new Error('bug in a shard');
+              },
+            },
+          }),
+        },
+      }),
+      { input: { maxConcurrent: MAX, shardCapacity: SHARD_CAPACITY } },
+    );
+    const failed = new Promise<unknown>((resolve) => actor.subscribe({ error: resolve }));
+    actor.start();
+    await settle();
+    pull!(work('a'));
+    await settle();
+    const shard = (actor.getSnapshot().children as Record<string, AnyActorRef>)['shard-0']!;
+    shard.send({ type: 'CONVERSATION_SETTLED', conversationId: 'a' });
+    expect(await failed).toMatchObject({ message: 'bug in a shard' });
+    expect(actor.getSnapshot().status).toBe('error');
+  });
+
+  it('an error from a conversation it already let go of does not fail the shard', async () => {
+    const { actor, release, pull } = liveSupervisor();
+    await settle();
+    pull().resolve(work('a'));
+    await settle();
+    const shard = (actor.getSnapshot().children as Record<string, AnyActorRef>)['shard-0']!;
+    release({ type: 'SHARD_RELEASED', shard: 'shard-0', outcome: 'settled' });
+    await settle();
+    shard.send({ type: 'xstate.error.actor.a', error: new Error('late') } as never);
+    await settle();
+    expect(shard.getSnapshot().status).toBe('active');
+    expect(actor.getSnapshot().context).toMatchObject({ active: 0, settled: 1, crashed: 0 });
+    actor.stop();
+  });
 });

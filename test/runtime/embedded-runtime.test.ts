@@ -22,7 +22,7 @@ afterEach(async () => {
 
 function embedded(
   env: Record<string, string> = {},
-  options: { latencyMs?: number; drainTimeoutMs?: number } = {},
+  options: { latencyMs?: number; drainTimeoutMs?: number; shardCapacity?: number } = {},
 ) {
   const config = loadConfig({ MAX_CONVERSATION_TURNS: '6', MIN_CONVERSATION_TURNS: '2', ...env });
   const bus = new InMemoryEventBus({ logger });
@@ -48,6 +48,7 @@ function embedded(
     owner: 'test-owner',
     pollMs: 20,
     drainTimeoutMs: options.drainTimeoutMs,
+    shardCapacity: options.shardCapacity,
   }).start();
   return { runtime, bus, store, source, config };
 }
@@ -101,11 +102,45 @@ describe('embedded runtime', () => {
     const { runtime, bus, source } = embedded({ MAX_CONCURRENT_CONVERSATIONS: '3' });
     let peak = 0;
     runtime.supervisor.subscribe((s) => {
-      peak = Math.max(peak, s.context.active.length);
+      peak = Math.max(peak, s.context.active);
     });
     for (let i = 0; i < 12; i++) source.push({ id: `c-${i}`, title: `Concurrency topic ${i}` });
     await until(() => events(bus).filter((e) => e.type === 'conversation.ended').length === 12);
     expect(peak).toBe(3);
+  });
+
+  it('spreads conversations over supervisor shards of at most their capacity, and frees their slots', async () => {
+    const { runtime, bus, source, store } = embedded(
+      { MAX_CONCURRENT_CONVERSATIONS: '5' },
+      { latencyMs: 5, shardCapacity: 2 },
+    );
+    let peak = 0;
+    let peakShard = 0;
+    const shardIds = new Set<string>();
+    runtime.supervisor.subscribe((s) => {
+      peak = Math.max(peak, s.context.active);
+      for (const [shard, count] of Object.entries(s.context.shards)) {
+        shardIds.add(shard);
+        peakShard = Math.max(peakShard, count);
+      }
+    });
+    for (let i = 0; i < 16; i++) source.push({ id: `s-${i}`, title: `Sharded topic ${i}` });
+    await until(() => events(bus).filter((e) => e.type === 'conversation.ended').length === 16);
+    await until(() => runtime.active === 0);
+
+    expect(peak).toBe(5);
+    expect(peakShard).toBe(2);
+    // Five at a time in shards of two: three shards, never a fourth, since a new one starts only when all are full.
+    expect([...shardIds].sort()).toEqual(['shard-0', 'shard-1', 'shard-2']);
+    const { context, children } = runtime.supervisor.getSnapshot();
+    expect(context.settled).toBe(16);
+    expect(Object.values(context.shards)).toEqual([0, 0, 0]);
+    // Each shard let go of its finished conversation actors.
+    for (const shard of shardIds) {
+      const child = children[shard as keyof typeof children]!;
+      expect(Object.keys((child.getSnapshot() as { children: object }).children)).toEqual([]);
+    }
+    expect((await store.counts()).ended).toBe(16);
   });
 
   it('the same topic id twice starts one conversation', async () => {
@@ -137,7 +172,8 @@ describe('embedded runtime', () => {
       bus,
     } = embedded(
       { MAX_CONVERSATION_TURNS: '12', MIN_CONVERSATION_TURNS: '12' },
-      { latencyMs: 150, drainTimeoutMs: 200 },
+      // Three conversations in shards of two: the drain timeout stops two shards.
+      { latencyMs: 150, drainTimeoutMs: 200, shardCapacity: 2 },
     );
     for (let i = 0; i < 3; i++) source.push({ id: `drain-${i}`, title: `Drain topic ${i}` });
     await until(async () => (await store.counts()).active === 3);

@@ -236,10 +236,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     clearTimeout(backstop);
     logger.info(
       {
-        inFlightAtSignal: before.active.length,
+        inFlightAtSignal: before.active,
         finishedDuringDrain: finished,
         // Stopped at their last saved step, leases released: the next daemon carries them on.
-        stoppedMidway: Math.max(0, before.active.length - finished),
+        stoppedMidway: Math.max(0, before.active - finished),
         settled: after.settled,
       },
       'chimera daemon stopped',
