@@ -235,6 +235,8 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
     kafka,
     async close() {
       for (const timer of timers) clearInterval(timer);
+      // An open breaker's cool-down timer would otherwise outlive the process's work.
+      for (const breaker of breakers.values()) breaker.stop();
       for (const close of closers.reverse()) {
         await close().catch((err: unknown) => logger.warn({ err }, 'error while closing an adapter'));
       }
