@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Snapshot } from 'xstate';
+import type { InspectionEvent, Snapshot } from 'xstate';
 import type { Config, ProviderConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ProviderMetrics } from '../metrics.js';
@@ -28,6 +28,8 @@ export interface ResilienceSetup {
   clock?: Clock;
   /** A breaker snapshot persisted by an earlier run, to keep an open breaker open across a restart. */
   breakerSnapshot?: Snapshot<unknown>;
+  /** Inspection observer for the breaker's actor (the Stately inspector). @default none */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 export function createRateLimiter(
@@ -58,11 +60,12 @@ export function makeResilient(
 ): { provider: ResilientProvider; breaker: CircuitBreaker; limiter: RateLimiter } {
   const limiter = createRateLimiter(config, setup);
   const breaker = new CircuitBreaker({
-    name: provider.name,
+    name: config.name,
     threshold: setup.resilience.breakerFailureThreshold,
     cooldownMs: setup.resilience.breakerCooldownMs,
     clock: setup.clock,
     snapshot: setup.breakerSnapshot,
+    inspect: setup.inspect,
   });
   const resilient = withResilience(provider, {
     limiter,

@@ -13,16 +13,15 @@ import { RedisTopicClaims } from '../intake/redis-topic-claims.js';
 import { InMemoryTopicClaims, type TopicClaims } from '../intake/topic-claims.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type ProviderMetrics } from '../metrics.js';
-import { CircuitBreaker } from '../resilience/circuit-breaker.js';
-import { rateLimitSettingsFor } from '../resilience/gcra.js';
-import { retryPolicyFromConfig } from '../resilience/retry.js';
+import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import { makeResilient } from '../resilience/compose.js';
 import { CompositeTopicSource } from '../services/composite-topic-source.js';
 import { createKafkaClient } from '../services/kafka/client.js';
 import { KafkaEventBus } from '../services/kafka/event-bus.js';
 import { KafkaTopicSource } from '../services/kafka/topic-source.js';
 import { ensureTopics } from '../services/kafka/topics.js';
 import { InMemoryEventBus } from '../services/memory/event-bus.js';
-import { MemoryRateLimiter, type MemoryRateLimitStore } from '../services/memory/rate-limiter.js';
+import type { MemoryRateLimitStore } from '../services/memory/rate-limiter.js';
 import { MemorySnapshotStore } from '../services/memory/snapshot-store.js';
 import { InMemoryTopicSource } from '../services/memory/topic-source.js';
 import { InMemoryTurnCache } from '../services/memory/turn-cache.js';
@@ -36,10 +35,9 @@ import type {
   TurnCache,
 } from '../services/ports.js';
 import { ProviderFactory } from '../services/providers/factory.js';
-import { type ResilientProvider, withResilience } from '../services/providers/resilient-provider.js';
+import type { ResilientProvider } from '../services/providers/resilient-provider.js';
 import { createRedis } from '../services/redis/client.js';
 import { type LeaderLock, RedisLeaderLock, soleLeader } from '../services/redis/leader-lock.js';
-import { RedisRateLimiter } from '../services/redis/rate-limiter.js';
 import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
 import { RedisTopicQueue } from '../services/redis/topic-queue.js';
 import { RedisTurnCache } from '../services/redis/turn-cache.js';
@@ -188,31 +186,18 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
     : new Map<string, Snapshot<unknown>>();
   for (const name of providerNames) {
     const adapter = options.providerOverrides?.[name] ?? factory.get(name);
-    const settings = rateLimitSettingsFor(config.providers[name]);
-    const limiter: RateLimiter = redis
-      ? new RedisRateLimiter(redis, { key: name, keyPrefix: prefix, settings, clock })
-      : new MemoryRateLimiter({ key: name, settings, store: memoryLimits, clock });
-    const breaker = new CircuitBreaker({
-      name,
-      threshold: config.resilience.breakerFailureThreshold,
-      cooldownMs: config.resilience.breakerCooldownMs,
+    const { provider, breaker, limiter } = makeResilient(adapter, config.providers[name], {
+      resilience: config.resilience,
+      redis: redis ? { client: redis, keyPrefix: prefix } : undefined,
+      memoryStore: memoryLimits,
+      metrics,
+      logger,
       clock,
-      snapshot: breakerSnapshots.get(name),
+      breakerSnapshot: breakerSnapshots.get(name),
       inspect: options.inspect,
     });
     await adapter.start();
-    providers.set(
-      name,
-      withResilience(adapter, {
-        limiter,
-        breaker,
-        retry: retryPolicyFromConfig(config.resilience),
-        metrics,
-        logger,
-        clock,
-        maxWaitMs: config.resilience.rateLimitMaxWaitMs,
-      }),
-    );
+    providers.set(name, provider);
     breakers.set(name, breaker);
     limiters.set(name, limiter);
   }
