@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { conversationIdFor } from '../../src/actors/next-work.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
-import { Daemon, metricValue } from './support/daemon.js';
+import { countLogged, Daemon, metricValue } from './support/daemon.js';
 import { produce } from './support/kafka-io.js';
 import {
   Cleanups,
@@ -20,7 +20,14 @@ import {
   topicMessages,
 } from './support/scenario.js';
 import { bySize } from './support/size.js';
-import { outcomes, publishFigures, settled, storeProgress, verdict } from './support/verdict.js';
+import {
+  outcomeFigures,
+  outcomes,
+  publishFigures,
+  settled,
+  storeProgress,
+  verdict,
+} from './support/verdict.js';
 
 const cleanups = new Cleanups();
 afterAll(() => cleanups.run());
@@ -92,8 +99,7 @@ describe('crash and resume', () => {
       names.env.KAFKA_TOPIC_EVENTS,
       topics.map((t) => t.id),
     );
-    const lines = daemons.flatMap((daemon) => daemon.lines);
-    const count = (prefix: string) => lines.filter((l) => String(l.msg).startsWith(prefix)).length;
+    const count = (prefix: string) => countLogged(daemons, prefix);
     const ends = outcomes(messages);
     publishFigures('crash-resume', report, {
       conversations: CONVERSATIONS,
@@ -107,7 +113,7 @@ describe('crash and resume', () => {
       settleAfterFaultsMs: settleMs ?? -1,
       staleWrites: report.staleWrites.length,
       events: messages.length,
-      ...Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(ends),
     });
 
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
@@ -171,7 +177,7 @@ describe('crash and resume', () => {
       leasedByADeadDaemon: ghosts.length,
       heldBack: daemon.logged('topic leased elsewhere but not saved yet').length,
       settleMs: settleMs ?? -1,
-      ...Object.fromEntries(Object.entries(outcomes(messages)).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(outcomes(messages)),
     });
     expect(report.lost).toEqual([]);
     expect(report.unexpected).toEqual([]);

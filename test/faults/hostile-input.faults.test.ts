@@ -13,7 +13,7 @@ import { type HostileMessage, hostileMessages, type ValidMessage, validMessages 
 import { produce, type ReadMessage, readAll } from './support/kafka-io.js';
 import { Cleanups, daemonEnv, daemonsCleanup, scenarioNames, sleep } from './support/scenario.js';
 import { bySize } from './support/size.js';
-import { outcomes, publishFigures, settled, verdict } from './support/verdict.js';
+import { outcomeFigures, outcomes, publishFigures, settled, verdict } from './support/verdict.js';
 
 const cleanups = new Cleanups();
 afterAll(() => cleanups.run());
@@ -144,7 +144,7 @@ describe('hostile input', () => {
       daemonExits: daemon.exits.length,
       healthz: health,
       settleMs: settleMs ?? -1,
-      ...Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(ends),
     });
 
     expect(daemon.up).toBe(true);

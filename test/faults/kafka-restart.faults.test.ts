@@ -6,7 +6,7 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { Daemon } from './support/daemon.js';
+import { countLogged, Daemon } from './support/daemon.js';
 import { groupMembers, produce } from './support/kafka-io.js';
 import { startOwnBroker } from './support/own-broker.js';
 import {
@@ -18,7 +18,14 @@ import {
   topicMessages,
 } from './support/scenario.js';
 import { bySize } from './support/size.js';
-import { outcomes, publishFigures, settled, storeProgress, verdict } from './support/verdict.js';
+import {
+  outcomeFigures,
+  outcomes,
+  publishFigures,
+  settled,
+  storeProgress,
+  verdict,
+} from './support/verdict.js';
 
 const cleanups = new Cleanups();
 afterAll(() => cleanups.run());
@@ -84,8 +91,7 @@ describe('Kafka broker restart', () => {
       names.env.KAFKA_TOPIC_EVENTS,
       topics.map((t) => t.id),
     );
-    const lines = daemons.flatMap((daemon) => daemon.lines);
-    const count = (prefix: string) => lines.filter((l) => String(l.msg).startsWith(prefix)).length;
+    const count = (prefix: string) => countLogged(daemons, prefix);
     const ends = outcomes(messages);
     publishFigures('kafka-restart', report, {
       conversations: CONVERSATIONS,
@@ -101,7 +107,7 @@ describe('Kafka broker restart', () => {
       groupMembersAfter: members,
       daemonExits: daemons.reduce((sum, d) => sum + d.exits.length, 0),
       settleAfterFaultsMs: settleMs ?? -1,
-      ...Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(ends),
     });
 
     expect(whileDown.outbox).toBeGreaterThan(0);

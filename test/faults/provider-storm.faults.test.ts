@@ -23,7 +23,14 @@ import {
   topicMessages,
 } from './support/scenario.js';
 import { bySize } from './support/size.js';
-import { finalRecords, outcomes, publishFigures, settled, verdict } from './support/verdict.js';
+import {
+  finalRecords,
+  outcomeFigures,
+  outcomes,
+  publishFigures,
+  settled,
+  verdict,
+} from './support/verdict.js';
 
 const cleanups = new Cleanups();
 afterAll(() => cleanups.run());
@@ -189,7 +196,7 @@ describe('provider fault storm', () => {
       breakerTransitions: breakerLog.join('>'),
       breakerGauge: breakerStates.join('>'),
       settleMs: settleMs ?? -1,
-      ...Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(ends),
     });
 
     expect(report.lost).toEqual([]);
@@ -271,7 +278,7 @@ describe('provider fault storm', () => {
       retriesSeen: metricValue(metrics, 'chimera_provider_retries_total'),
       breakerGaugeAtEnd: metricValue(metrics, 'chimera_provider_circuit_state', { provider: 'anthropic' }),
       settleMs: settleMs ?? -1,
-      ...Object.fromEntries(Object.entries(outcomes(messages)).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(outcomes(messages)),
     });
 
     expect(report.lost).toEqual([]);

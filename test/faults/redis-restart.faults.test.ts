@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type RunningService, startRedisServer } from '../../scripts/services.js';
-import { Daemon } from './support/daemon.js';
+import { countLogged, Daemon } from './support/daemon.js';
 import { produce } from './support/kafka-io.js';
 import {
   Cleanups,
@@ -22,7 +22,14 @@ import {
   topicMessages,
 } from './support/scenario.js';
 import { bySize } from './support/size.js';
-import { outcomes, publishFigures, settled, storeProgress, verdict } from './support/verdict.js';
+import {
+  outcomeFigures,
+  outcomes,
+  publishFigures,
+  settled,
+  storeProgress,
+  verdict,
+} from './support/verdict.js';
 
 const cleanups = new Cleanups();
 afterAll(() => cleanups.run());
@@ -89,8 +96,7 @@ describe('Redis restart', () => {
       names.env.KAFKA_TOPIC_EVENTS,
       topics.map((t) => t.id),
     );
-    const lines = daemons.flatMap((daemon) => daemon.lines);
-    const count = (prefix: string) => lines.filter((l) => String(l.msg).startsWith(prefix)).length;
+    const count = (prefix: string) => countLogged(daemons, prefix);
     const ends = outcomes(messages);
     publishFigures('redis-restart', report, {
       conversations: CONVERSATIONS,
@@ -103,7 +109,7 @@ describe('Redis restart', () => {
       copiesLetGo: count('could not persist conversation'),
       daemonExits: daemons.reduce((sum, d) => sum + d.exits.length, 0),
       settleAfterFaultsMs: settleMs ?? -1,
-      ...Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(ends),
     });
 
     expect(restarts).toBe(RESTARTS);

@@ -26,7 +26,7 @@ import { startPasswordRedis } from './support/own-redis.js';
 import { startSaslBroker } from './support/sasl-broker.js';
 import { Cleanups, daemonsCleanup, sleep } from './support/scenario.js';
 import { bySize } from './support/size.js';
-import { finalRecords, outcomes, publishFigures, settled } from './support/verdict.js';
+import { finalRecords, outcomeFigures, outcomes, publishFigures, settled } from './support/verdict.js';
 
 const cleanups = new Cleanups();
 afterAll(() => cleanups.run());
@@ -254,7 +254,7 @@ describe('secrets', () => {
       wrongRedisPasswordExit: wrongRedis.code ?? -1,
       settleMs: settleMs ?? -1,
       leaks: leaks.length,
-      ...Object.fromEntries(Object.entries(outcomes(events)).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(outcomes(events)),
     });
 
     // The canaries were live: the providers received them, and every failure path was taken.

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Lease } from '../../src/services/ports.js';
 import { snapshotKeys } from '../../src/services/redis/keys.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
-import { Daemon, metricValue } from './support/daemon.js';
+import { countLogged, Daemon, metricValue } from './support/daemon.js';
 import { produce } from './support/kafka-io.js';
 import {
   Cleanups,
@@ -20,7 +20,7 @@ import {
   topicMessages,
 } from './support/scenario.js';
 import { bySize } from './support/size.js';
-import { outcomes, publishFigures, settled, verdict } from './support/verdict.js';
+import { outcomeFigures, outcomes, publishFigures, settled, verdict } from './support/verdict.js';
 
 const cleanups = new Cleanups();
 afterAll(() => cleanups.run());
@@ -94,8 +94,7 @@ describe('stale owner', () => {
       names.env.KAFKA_TOPIC_EVENTS,
       topics.map((t) => t.id),
     );
-    const lines = daemons.flatMap((daemon) => daemon.lines);
-    const count = (prefix: string) => lines.filter((l) => String(l.msg).startsWith(prefix)).length;
+    const count = (prefix: string) => countLogged(daemons, prefix);
     const ends = outcomes(messages);
     publishFigures('stale-owner', report, {
       conversations: CONVERSATIONS,
@@ -108,7 +107,7 @@ describe('stale owner', () => {
       leasesFoundLost: count('could not persist conversation'),
       adoptions: count('adopting orphaned conversation'),
       settleAfterFaultsMs: settleMs ?? -1,
-      ...Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(ends),
     });
 
     expect(pauses).toBe(PAUSES);
@@ -187,7 +186,7 @@ describe('stale owner', () => {
       copiesStoppedByRenewal: renewalLost,
       readoptions: daemon.logged('adopting orphaned conversation').length,
       settleMs: settleMs ?? -1,
-      ...Object.fromEntries(Object.entries(outcomes(messages)).map(([k, v]) => [`outcome:${k}`, v])),
+      ...outcomeFigures(outcomes(messages)),
     });
 
     expect(taken.length).toBeGreaterThan(0);

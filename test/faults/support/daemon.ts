@@ -152,6 +152,11 @@ export class Daemon {
   }
 }
 
+/** Log lines of all `daemons` whose message starts with `prefix`. */
+export function countLogged(daemons: readonly Daemon[], prefix: string): number {
+  return daemons.reduce((sum, daemon) => sum + daemon.logged(prefix).length, 0);
+}
+
 function parseLine(text: string): LogLine {
   try {
     const value = JSON.parse(text) as unknown;

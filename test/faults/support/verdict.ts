@@ -109,6 +109,11 @@ export function publishFigures(name: string, report: CheckReport | undefined, fi
   }
 }
 
+/** Outcome counts as figures: `outcome:ended/max_turns=7`. */
+export function outcomeFigures(ends: Record<string, number>): Figures {
+  return Object.fromEntries(Object.entries(ends).map(([k, v]) => [`outcome:${k}`, v]));
+}
+
 /** Counts of final records by status and termination reason, e.g. `ended/max_turns=40`. */
 export function outcomes(messages: readonly ReadMessage[]): Record<string, number> {
   const byConversation = new Map<string, string>();
