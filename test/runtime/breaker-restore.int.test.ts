@@ -3,7 +3,15 @@ import { createLogger } from '../../src/logger.js';
 import { readBreakerStates } from '../../src/runtime/breaker-publisher.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../src/services/fake-provider/server.js';
 import type { GenerateRequest } from '../../src/services/ports.js';
-import { configFor, deleteKeys, infraEnv, startChimera, uniqueNames, until } from '../support/infra.js';
+import {
+  configFor,
+  deleteKeys,
+  fakeProviderEnv,
+  infraEnv,
+  startChimera,
+  uniqueNames,
+  until,
+} from '../support/infra.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -23,14 +31,7 @@ const request: GenerateRequest = {
 function env(names: ReturnType<typeof uniqueNames>, server: FakeProviderServer): Record<string, string> {
   const { KAFKA_BOOTSTRAP_SERVERS: _kafka, ...rest } = infraEnv({
     ...names.env,
-    ANTHROPIC_API_KEY: 'sk-ant-test-key-0000000000',
-    ANTHROPIC_BASE_URL: server.urls.anthropic,
-    GOOGLE_API_KEY: 'AIza-test-key-000000000000000000',
-    GOOGLE_GEMINI_BASE_URL: server.urls.gemini,
-    ANTHROPIC_RPM: '100000',
-    GEMINI_RPM: '100000',
-    ANTHROPIC_TPM: '100000000',
-    GEMINI_TPM: '100000000',
+    ...fakeProviderEnv(server),
     CIRCUIT_BREAKER_FAILURE_THRESHOLD: '2',
     CIRCUIT_BREAKER_COOLDOWN_SECONDS: String(COOLDOWN_MS / 1000),
     // One call per generate: each failure the breaker counts is one request the server saw.

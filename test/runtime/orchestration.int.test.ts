@@ -8,6 +8,7 @@ import {
   collectEvents,
   configFor,
   deleteKeys,
+  fakeProviderEnv,
   infraEnv,
   startChimera,
   turnTexts,
@@ -26,20 +27,6 @@ async function fakeServer(latencyMs = 0): Promise<FakeProviderServer> {
   return server;
 }
 
-function providerEnv(server: FakeProviderServer): Record<string, string> {
-  return {
-    ANTHROPIC_API_KEY: 'sk-ant-test-key-0000000000',
-    ANTHROPIC_BASE_URL: server.urls.anthropic,
-    GOOGLE_API_KEY: 'AIza-test-key-000000000000000000',
-    GOOGLE_GEMINI_BASE_URL: server.urls.gemini,
-    // The fake server has no quota of its own here: keep our limiter out of the way.
-    ANTHROPIC_RPM: '100000',
-    GEMINI_RPM: '100000',
-    ANTHROPIC_TPM: '100000000',
-    GEMINI_TPM: '100000000',
-  };
-}
-
 async function daemon(
   env: Record<string, string>,
   options: Parameters<typeof startChimera>[1] = {},
@@ -56,7 +43,7 @@ describe('orchestration on real Redis and Kafka', () => {
     const server = await fakeServer();
     const env = infraEnv({
       ...names.env,
-      ...providerEnv(server),
+      ...fakeProviderEnv(server),
       MAX_CONVERSATION_TURNS: '4',
       MIN_CONVERSATION_TURNS: '2',
       MAX_CONCURRENT_CONVERSATIONS: '20',
@@ -103,7 +90,7 @@ describe('orchestration on real Redis and Kafka', () => {
     const server = await fakeServer(60);
     const env = infraEnv({
       ...names.env,
-      ...providerEnv(server),
+      ...fakeProviderEnv(server),
       MAX_CONVERSATION_TURNS: '8',
       MIN_CONVERSATION_TURNS: '8',
       LEASE_TTL_SECONDS: '2',
@@ -150,7 +137,7 @@ describe('orchestration on real Redis and Kafka', () => {
     const server = await fakeServer(250);
     const env = infraEnv({
       ...names.env,
-      ...providerEnv(server),
+      ...fakeProviderEnv(server),
       MAX_CONVERSATION_TURNS: '12',
       MIN_CONVERSATION_TURNS: '12',
       LEASE_TTL_SECONDS: '2',
@@ -192,7 +179,7 @@ describe('orchestration on real Redis and Kafka', () => {
     );
     const env = infraEnv({
       ...names.env,
-      ...providerEnv(server),
+      ...fakeProviderEnv(server),
       CIRCUIT_BREAKER_FAILURE_THRESHOLD: '2',
       CIRCUIT_BREAKER_COOLDOWN_SECONDS: '1',
       RETRY_MAX_ATTEMPTS: '3',
@@ -221,7 +208,7 @@ describe('orchestration on real Redis and Kafka', () => {
     const server = await fakeServer();
     const env = infraEnv({
       ...names.env,
-      ...providerEnv(server),
+      ...fakeProviderEnv(server),
       MAX_CONVERSATION_TURNS: '2',
       MIN_CONVERSATION_TURNS: '1',
     });
@@ -261,7 +248,7 @@ describe('orchestration on real Redis and Kafka', () => {
     const names = uniqueNames();
     cleanups.push(() => deleteKeys(names.prefix));
     const server = await fakeServer();
-    const chimera = await daemon(infraEnv({ ...names.env, ...providerEnv(server) }), { intake: 'none' });
+    const chimera = await daemon(infraEnv({ ...names.env, ...fakeProviderEnv(server) }), { intake: 'none' });
     await until(
       async () => Object.keys(await readBreakerStates(chimera.adapters.redis!, names.prefix)).length >= 2,
       10_000,
@@ -294,7 +281,7 @@ describe('orchestration on real Redis and Kafka', () => {
     await until(() => reader.events.some((e) => e.type === 'turn.completed'), 20_000, 'a first turn');
     await first.kill();
     // The second daemon talks Anthropic <-> Gemini, but this conversation started simulated <-> simulated.
-    await daemon(infraEnv({ ...base, ...providerEnv(server) }), { intake: 'none' });
+    await daemon(infraEnv({ ...base, ...fakeProviderEnv(server) }), { intake: 'none' });
     await until(() => reader.ended().length >= 1, 30_000, 'the adopted conversation to end');
     const [final] = reader.ended();
     expect(final!.conversationId).toBe(id);

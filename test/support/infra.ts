@@ -6,6 +6,7 @@ import { Chimera, type ChimeraOptions } from '../../src/chimera.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type ConversationEvent, conversationEventSchema } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
+import type { FakeProviderServer } from '../../src/services/fake-provider/server.js';
 
 /** Names unique to one test: Redis key prefix, Kafka topics and group. */
 export function uniqueNames() {
@@ -30,6 +31,20 @@ export function infraEnv(extra: Record<string, string> = {}): Record<string, str
     KAFKA_BOOTSTRAP_SERVERS: inject('kafkaBrokers'),
     LOG_LEVEL: 'silent',
     ...extra,
+  };
+}
+
+/** Anthropic and Gemini pointed at the fake server, with our own limiter out of the way (it has no quota). */
+export function fakeProviderEnv(server: FakeProviderServer): Record<string, string> {
+  return {
+    ANTHROPIC_API_KEY: 'sk-ant-test-key-0000000000',
+    ANTHROPIC_BASE_URL: server.urls.anthropic,
+    GOOGLE_API_KEY: 'AIza-test-key-000000000000000000',
+    GOOGLE_GEMINI_BASE_URL: server.urls.gemini,
+    ANTHROPIC_RPM: '100000',
+    GEMINI_RPM: '100000',
+    ANTHROPIC_TPM: '100000000',
+    GEMINI_TPM: '100000000',
   };
 }
 
