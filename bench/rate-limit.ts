@@ -24,8 +24,8 @@
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { DEFAULT_REQUEST_BURST } from '../src/resilience/gcra.js';
-import { type FakeProviderServer, startFakeProviderServer } from '../src/services/fake-provider/server.js';
 import { enqueueTopic } from '../src/services/redis/topic-queue.js';
+import { type FakeProviderServer, startFakeProviderServer } from '../tools/fake-provider/server.js';
 import type { Daemon } from './support/children.js';
 import { logDir, startCliDaemon } from './support/daemons.js';
 import { cleanup, infra, runNames } from './support/infra.js';

@@ -7,7 +7,7 @@ import { Chimera } from '../../src/chimera.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { ConversationRecord, TerminationReason } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
-import { SimulatedProvider } from '../../src/services/providers/simulated.js';
+import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
 import { CountingProvider } from './counting-provider.js';
 
 export interface ChimeraBenchOptions {

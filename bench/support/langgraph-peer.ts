@@ -10,8 +10,8 @@ import { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
 import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
-import { generateDialogue } from '../../src/services/fake-provider/dialogue.js';
 import type { ChatMessage } from '../../src/services/ports.js';
+import { generateDialogue } from '../../src/services/providers/simulated/dialogue.js';
 
 type Side = 'questioner' | 'answerer';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isProviderError, type ProviderError } from '../../src/errors.js';
-import type { Dialect, FakeBehaviour } from '../../src/services/fake-provider/behaviours.js';
-import { type FakeProviderServer, startFakeProviderServer } from '../../src/services/fake-provider/server.js';
 import type { GenerateRequest, LlmProvider } from '../../src/services/ports.js';
+import type { Dialect, FakeBehaviour } from '../../tools/fake-provider/behaviours.js';
+import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 
 /**
  * The behaviour every SDK adapter of `LlmProvider` must show, checked against the fake provider server

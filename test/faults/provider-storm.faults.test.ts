@@ -7,9 +7,9 @@
  * every call with a spend-limit 429: each conversation fails cleanly after exactly one request.
  */
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { FakeBehaviour, ReceivedRequest } from '../../src/services/fake-provider/behaviours.js';
-import { createRandom } from '../../src/services/fake-provider/random.js';
-import { type FakeProviderServer, startFakeProviderServer } from '../../src/services/fake-provider/server.js';
+import { createRandom } from '../../src/services/providers/simulated/random.js';
+import type { FakeBehaviour, ReceivedRequest } from '../../tools/fake-provider/behaviours.js';
+import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 import { Daemon, metricValue } from './support/daemon.js';
 import { produce } from './support/kafka-io.js';
 import { bodyMentions, callsByTurn } from './support/requests.js';

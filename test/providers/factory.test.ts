@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { isConfigError } from '../../src/errors.js';
-import { type FakeProviderServer, startFakeProviderServer } from '../../src/services/fake-provider/server.js';
 import { AnthropicProvider } from '../../src/services/providers/anthropic.js';
 import { createProvider, ProviderFactory } from '../../src/services/providers/factory.js';
 import { GeminiProvider } from '../../src/services/providers/gemini.js';
 import { OpenAiProvider } from '../../src/services/providers/openai.js';
-import { SimulatedProvider } from '../../src/services/providers/simulated.js';
+import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
+import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 
 describe('provider factory', () => {
   let fake: FakeProviderServer;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QUOTA_WINDOW_MS, SlidingWindowQuota } from '../../src/services/fake-provider/quota.js';
+import { QUOTA_WINDOW_MS, SlidingWindowQuota } from '../../tools/fake-provider/quota.js';
 
 describe('fake provider quota', () => {
   it('output tokens of a reply that finishes after a later request was admitted do not count as another request', () => {

@@ -1,15 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  fakeProviderEnv,
-  parseFakeProviderArgs,
-  runFakeProvider,
-} from '../../src/services/fake-provider/main.js';
+import type { Clock } from '../../src/services/ports.js';
+import { fakeProviderEnv, parseFakeProviderArgs, runFakeProvider } from '../../tools/fake-provider/main.js';
 import {
   type FakeProviderServer,
   type FakeProviderServerOptions,
   startFakeProviderServer,
-} from '../../src/services/fake-provider/server.js';
-import type { Clock } from '../../src/services/ports.js';
+} from '../../tools/fake-provider/server.js';
 
 const OPENAI_BODY = {
   model: 'gpt-test',

@@ -5,10 +5,10 @@ import { isChimeraError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
-import { type FakeProviderServer, startFakeProviderServer } from '../../src/services/fake-provider/server.js';
 import { MemoryRateLimiter } from '../../src/services/memory/rate-limiter.js';
 import { createProvider } from '../../src/services/providers/factory.js';
 import { withResilience } from '../../src/services/providers/resilient-provider.js';
+import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 
 /**
  * The full call path a conversation uses (rate limiter, breaker, retries) over each real SDK adapter,

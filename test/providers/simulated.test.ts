@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { generateDialogue } from '../../src/services/fake-provider/dialogue.js';
 import type { ChatMessage, GenerateRequest } from '../../src/services/ports.js';
-import { SimulatedProvider } from '../../src/services/providers/simulated.js';
+import { generateDialogue } from '../../src/services/providers/simulated/dialogue.js';
+import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
 
 const TOPIC = 'Topic: The rise of community solar farms in rural Europe. Start the conversation.';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { readBreakerStates } from '../../src/runtime/breaker-publisher.js';
-import { type FakeProviderServer, startFakeProviderServer } from '../../src/services/fake-provider/server.js';
 import type { GenerateRequest } from '../../src/services/ports.js';
+import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 import {
   configFor,
   deleteKeys,

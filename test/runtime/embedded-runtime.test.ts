@@ -9,7 +9,7 @@ import { MemorySnapshotStore } from '../../src/services/memory/snapshot-store.js
 import { InMemoryTopicSource } from '../../src/services/memory/topic-source.js';
 import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
 import { systemClock } from '../../src/services/ports.js';
-import { SimulatedProvider } from '../../src/services/providers/simulated.js';
+import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
 import { soleLeader } from '../../src/services/redis/leader-lock.js';
 
 const logger = createLogger({ level: 'silent' });

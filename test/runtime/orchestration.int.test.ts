@@ -3,7 +3,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Chimera } from '../../src/chimera.js';
 import { EVENT_HEADERS } from '../../src/events.js';
 import { readBreakerStates } from '../../src/runtime/breaker-publisher.js';
-import { type FakeProviderServer, startFakeProviderServer } from '../../src/services/fake-provider/server.js';
+import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 import {
   collectEvents,
   configFor,

@@ -6,7 +6,7 @@ import { Chimera, type ChimeraOptions } from '../../src/chimera.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type ConversationEvent, conversationEventSchema } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
-import type { FakeProviderServer } from '../../src/services/fake-provider/server.js';
+import type { FakeProviderServer } from '../../tools/fake-provider/server.js';
 
 /** Names unique to one test: Redis key prefix, Kafka topics and group. */
 export function uniqueNames() {

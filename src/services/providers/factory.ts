@@ -5,7 +5,7 @@ import { AnthropicProvider, type AnthropicProviderOptions } from './anthropic.js
 import { GeminiProvider, type GeminiProviderOptions } from './gemini.js';
 import { OpenAiProvider } from './openai.js';
 import { type ProviderAdapterOptions, unhealthy } from './options.js';
-import { SimulatedProvider } from './simulated.js';
+import { SimulatedProvider } from './simulated/provider.js';
 
 export interface CreateProviderOptions extends ProviderAdapterOptions {
   /**

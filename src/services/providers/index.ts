@@ -28,4 +28,4 @@ export {
 } from './map-error.js';
 export { mapOpenAiError, OpenAiProvider, PLACEHOLDER_API_KEY, toOpenAiMessages } from './openai.js';
 export { DEFAULT_HEALTH_TIMEOUT_MS, normalizeStopReason, type ProviderAdapterOptions } from './options.js';
-export { SIMULATED_MODEL, SimulatedProvider, type SimulatedProviderOptions } from './simulated.js';
+export { SIMULATED_MODEL, SimulatedProvider, type SimulatedProviderOptions } from './simulated/provider.js';

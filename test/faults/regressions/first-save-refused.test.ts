@@ -15,7 +15,7 @@ import {
   type SnapshotRecord,
   systemClock,
 } from '../../../src/services/ports.js';
-import { SimulatedProvider } from '../../../src/services/providers/simulated.js';
+import { SimulatedProvider } from '../../../src/services/providers/simulated/provider.js';
 import { soleLeader } from '../../../src/services/redis/leader-lock.js';
 
 /**

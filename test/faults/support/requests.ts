@@ -4,7 +4,7 @@
  * grouped by their body, whatever the SDK.
  */
 import { createHash } from 'node:crypto';
-import type { ReceivedRequest } from '../../../src/services/fake-provider/behaviours.js';
+import type { ReceivedRequest } from '../../../tools/fake-provider/behaviours.js';
 
 /** Identifies the turn a model call is for: same dialect, path and body means a retry of the same call. */
 export function turnKeyOf(request: ReceivedRequest): string {

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Clock, systemClock } from '../ports.js';
+import { type Clock, systemClock } from '../../src/services/ports.js';
+import { estimateTokens, generateDialogue } from '../../src/services/providers/simulated/dialogue.js';
 import type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
 import { anthropicWire } from './dialects/anthropic.js';
 import { geminiWire } from './dialects/gemini.js';
 import { openaiWire } from './dialects/openai.js';
-import { estimateTokens, generateDialogue } from './dialogue.js';
 import { PromptCacheSimulator } from './prompt-cache.js';
 import { type QuotaDecision, type QuotaLimits, SlidingWindowQuota } from './quota.js';
 import {

@@ -1,5 +1,5 @@
-import { estimateTokens } from './dialogue.js';
-import { hashString } from './random.js';
+import { estimateTokens } from '../../src/services/providers/simulated/dialogue.js';
+import { hashString } from '../../src/services/providers/simulated/random.js';
 
 /**
  * Anthropic-style prompt caching, simulated: a request's blocks up to a `cache_control` breakpoint form a

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../ports.js';
+import type { ChatMessage } from '../../ports.js';
 import { createRandom, hashNumber, hashString, pick } from './random.js';
 
 /**

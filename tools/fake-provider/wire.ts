@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../ports.js';
+import type { ChatMessage } from '../../src/services/ports.js';
 import type { Dialect } from './behaviours.js';
 
 /** A generation request reduced to what the text generator needs, whatever dialect it came in. */

@@ -1,5 +1,10 @@
+export {
+  type DialogueReply,
+  type DialogueRequest,
+  estimateTokens,
+  generateDialogue,
+} from '../../src/services/providers/simulated/dialogue.js';
 export type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
-export { type DialogueReply, type DialogueRequest, estimateTokens, generateDialogue } from './dialogue.js';
 export { FAKE_PROVIDER_USAGE, fakeProviderEnv, parseFakeProviderArgs, runFakeProvider } from './main.js';
 export type { QuotaLimits } from './quota.js';
 export {

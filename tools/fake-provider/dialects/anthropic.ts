@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../ports.js';
+import type { ChatMessage } from '../../../src/services/ports.js';
 import {
   bearer,
   contentText,

@@ -4,8 +4,8 @@ import { type FakeProviderServer, startFakeProviderServer } from './server.js';
 
 /**
  * Runs the fake provider server on its own, for demos and manual runs against the real service:
- *   node --import tsx src/services/fake-provider/main.ts --port 8787 [--latency-ms 200] [--rpm 60] [--tpm 100000]
- * It prints the base URLs as environment lines to paste or `eval`. Exported for the CLI command.
+ *   node --import tsx tools/fake-provider/main.ts --port 8787 [--latency-ms 200] [--rpm 60] [--tpm 100000]
+ * It prints the base URLs as environment lines to paste or `eval` (`npm run fake-provider -- --port 8787`).
  */
 
 export interface FakeProviderCliOptions {

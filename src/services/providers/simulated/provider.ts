@@ -1,5 +1,3 @@
-import { estimateTokens, generateDialogue } from '../fake-provider/dialogue.js';
-import { hashNumber, hashString } from '../fake-provider/random.js';
 import {
   type Clock,
   type GenerateRequest,
@@ -7,8 +5,10 @@ import {
   type HealthStatus,
   type LlmProvider,
   systemClock,
-} from '../ports.js';
-import { abortReason } from './map-error.js';
+} from '../../ports.js';
+import { abortReason } from '../map-error.js';
+import { estimateTokens, generateDialogue } from './dialogue.js';
+import { hashNumber, hashString } from './random.js';
 
 export interface SimulatedProviderOptions {
   /**
