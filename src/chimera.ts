@@ -5,14 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
-import { conversationIdFor } from './actors/next-work.js';
-import type { Config, ProviderName } from './config.js';
-import { type ConversationRecord, deriveTopicId, type TopicMessage } from './events.js';
+import { type Config, chooseSides, type ProviderName } from './config.js';
+import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 import { registerSecrets } from './redact.js';
 import { type Adapters, createAdapters } from './runtime/adapters.js';
 import { type BreakerPublisher, publishBreakerStates } from './runtime/breaker-publisher.js';
-import { ChimeraRuntime, chooseSides } from './runtime/runtime.js';
+import { ChimeraRuntime } from './runtime/runtime.js';
 import { type Clock, type LlmProvider, systemClock } from './services/ports.js';
 
 export interface ChimeraOptions {

@@ -5,7 +5,7 @@
  * state store, when given, also receives each finished conversation's record as its saved state.
  */
 import { Chimera } from './chimera.js';
-import type { Config, ProviderName } from './config.js';
+import { type Config, chooseSides, type ProviderName } from './config.js';
 import { ChimeraError } from './errors.js';
 import type { ConversationRecord, TopicMessage } from './events.js';
 import { topicMessageSchema } from './events.js';
@@ -13,7 +13,6 @@ import { describeIssues } from './intake/event-codec.js';
 import type { Logger } from './logger.js';
 import type { ConversationStateStore } from './persistence/conversation-state-store.js';
 import { validateTopicTitle } from './prompts/topic-title.js';
-import { chooseSides } from './runtime/runtime.js';
 import type { Clock, LlmProvider } from './services/ports.js';
 import type { ProviderFactory } from './services/providers/factory.js';
 

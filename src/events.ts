@@ -154,6 +154,15 @@ export function deriveTopicId(message: Pick<TopicMessage, 'title' | 'source' | '
   return `t-${digest.slice(0, 32)}`;
 }
 
+/**
+ * A topic's conversation id is derived from the topic id, so the same topic delivered twice (a redelivery
+ * after a crash, a duplicate message, two daemons) maps to one conversation: whoever holds its lease runs
+ * it, and once its first snapshot exists it is never started again.
+ */
+export function conversationIdFor(topicId: string): string {
+  return `c-${createHash('sha256').update(topicId).digest('hex').slice(0, 24)}`;
+}
+
 /** Deterministic per (conversation, event name): a replayed step produces the same id, so consumers can dedupe. */
 export function eventIdFor(conversationId: string, name: string): string {
   return `${conversationId}:${name}`;

@@ -10,6 +10,7 @@ export { Chimera, type ChimeraOptions } from './chimera.js';
 // Configuration
 export {
   type Config,
+  chooseSides,
   DEFAULTS,
   type KafkaConfig,
   loadConfig,
@@ -103,7 +104,6 @@ export { toRecord } from './records.js';
 
 // Resilience
 export { CircuitBreaker, type CircuitBreakerOptions } from './resilience/circuit-breaker.js';
-export { chooseSides } from './runtime/runtime.js';
 export { MemorySnapshotStore } from './services/memory/snapshot-store.js';
 // Ports
 export type {

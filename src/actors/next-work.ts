@@ -1,28 +1,12 @@
-import { createHash } from 'node:crypto';
 import { fromPromise } from 'xstate';
 import { isChimeraError } from '../errors.js';
+import { conversationIdFor, type Topic } from '../events.js';
 import type { Logger } from '../logger.js';
 import { CONVERSATION_MACHINE_VERSION, type ConversationInput } from '../machines/conversation.js';
 import type { Work } from '../machines/supervisor.js';
 import { SNAPSHOT_SCHEMA_VERSION } from '../persistence/snapshot-codec.js';
-import type {
-  Clock,
-  SnapshotStore,
-  StoredSnapshot,
-  Topic,
-  TopicDelivery,
-  TopicSource,
-} from '../services/ports.js';
+import type { Clock, SnapshotStore, StoredSnapshot, TopicDelivery, TopicSource } from '../services/ports.js';
 import type { ConversationPersister } from './persistence.js';
-
-/**
- * A topic's conversation id is derived from the topic id, so the same topic delivered twice (a redelivery
- * after a crash, a duplicate message, two daemons) maps to one conversation: whoever holds its lease runs
- * it, and once its first snapshot exists it is never started again.
- */
-export function conversationIdFor(topicId: string): string {
-  return `c-${createHash('sha256').update(topicId).digest('hex').slice(0, 24)}`;
-}
 
 export interface NextWorkOptions {
   store: SnapshotStore;

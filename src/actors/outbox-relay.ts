@@ -1,7 +1,13 @@
 import type { EventTopics } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { EventBus, OutboxEntry, SnapshotStore } from '../services/ports.js';
-import type { LeaderLock } from '../services/redis/leader-lock.js';
+import {
+  type Clock,
+  type EventBus,
+  type LeaderLock,
+  type OutboxEntry,
+  type SnapshotStore,
+  systemClock,
+} from '../services/ports.js';
 
 export interface OutboxRelayOptions {
   store: SnapshotStore;
@@ -9,6 +15,8 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Only the holder relays, so one conversation's events leave in the order they were written. */
   lock: LeaderLock;
+  /** Bounds the final delivery in `stop`. @default the system clock */
+  clock?: Clock;
   /**
    * Entries per publish.
    * @default 500
@@ -118,9 +126,10 @@ export class OutboxRelay {
     this.running = false;
     this.wake?.();
     await this.loop;
-    const deadline = Date.now() + timeoutMs;
+    const clock = this.options.clock ?? systemClock;
+    const deadline = clock.now() + timeoutMs;
     try {
-      while (Date.now() < deadline && (await this.options.lock.tryHold()) && (await this.relayOnce()) > 0) {
+      while (clock.now() < deadline && (await this.options.lock.tryHold()) && (await this.relayOnce()) > 0) {
         // keep draining
       }
     } catch (err) {

@@ -99,7 +99,8 @@ export interface ConversationOutput {
   terminationReason: TerminationReason;
 }
 
-export type ConversationEvent =
+/** What the conversation machine reacts to (not the Kafka `ConversationEvent`s in `events.ts`). */
+export type ConversationMachineEvent =
   | { type: 'TIMEOUT' }
   | { type: 'CANCEL' }
   | { type: 'xstate.done.actor.callModel'; output: Turn }
@@ -129,7 +130,7 @@ export const conversationMachine = setup({
   types: {
     context: {} as ConversationContext,
     input: {} as ConversationInput,
-    events: {} as ConversationEvent,
+    events: {} as ConversationMachineEvent,
     output: {} as ConversationOutput,
   },
   actors: {

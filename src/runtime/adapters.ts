@@ -9,8 +9,6 @@ import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { InspectionEvent, Snapshot } from 'xstate';
 import type { Config, ProviderName } from '../config.js';
-import { RedisTopicClaims } from '../intake/redis-topic-claims.js';
-import { InMemoryTopicClaims, type TopicClaims } from '../intake/topic-claims.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type ProviderMetrics } from '../metrics.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
@@ -21,24 +19,29 @@ import { KafkaEventBus } from '../services/kafka/event-bus.js';
 import { KafkaTopicSource } from '../services/kafka/topic-source.js';
 import { ensureTopics } from '../services/kafka/topics.js';
 import { InMemoryEventBus } from '../services/memory/event-bus.js';
+import { MemoryLeaderLock } from '../services/memory/leader-lock.js';
 import type { MemoryRateLimitStore } from '../services/memory/rate-limiter.js';
 import { MemorySnapshotStore } from '../services/memory/snapshot-store.js';
+import { InMemoryTopicClaims } from '../services/memory/topic-claims.js';
 import { InMemoryTopicSource } from '../services/memory/topic-source.js';
 import { InMemoryTurnCache } from '../services/memory/turn-cache.js';
 import type {
   Clock,
   EventBus,
+  LeaderLock,
   LlmProvider,
   RateLimiter,
   SnapshotStore,
+  TopicClaims,
   TopicSource,
   TurnCache,
 } from '../services/ports.js';
 import { ProviderFactory } from '../services/providers/factory.js';
 import type { ResilientProvider } from '../services/providers/resilient-provider.js';
 import { createRedis } from '../services/redis/client.js';
-import { type LeaderLock, RedisLeaderLock, soleLeader } from '../services/redis/leader-lock.js';
+import { RedisLeaderLock } from '../services/redis/leader-lock.js';
 import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
+import { RedisTopicClaims } from '../services/redis/topic-claims.js';
 import { RedisTopicQueue } from '../services/redis/topic-queue.js';
 import { RedisTurnCache } from '../services/redis/turn-cache.js';
 import { restoreBreakers } from './breaker-restore.js';
@@ -72,7 +75,7 @@ export interface Adapters {
   source: TopicSource;
   /** The in-process topic queue (library `startNewConversation`, one-shot `generate`). */
   local: InMemoryTopicSource;
-  turnCache: TurnCache & { forget?(conversationId: string): unknown };
+  turnCache: TurnCache;
   relayLock: LeaderLock;
   factory: ProviderFactory;
   providers: Map<string, ResilientProvider>;
@@ -105,7 +108,7 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
   const turnCache = redis ? new RedisTurnCache(redis, prefix) : new InMemoryTurnCache();
   const relayLock = redis
     ? new RedisLeaderLock(redis, `${prefix}:outbox:relay`, owner, RELAY_LOCK_TTL_MS)
-    : soleLeader;
+    : new MemoryLeaderLock({ key: 'outbox:relay', owner, ttlMs: RELAY_LOCK_TTL_MS, clock });
   const claims: TopicClaims = redis
     ? new RedisTopicClaims({ redis, keyPrefix: prefix })
     : new InMemoryTopicClaims();
@@ -161,7 +164,7 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
       timers.push(recover);
     }
   }
-  const source = new CompositeTopicSource(sources);
+  const source = new CompositeTopicSource(sources, { clock });
   closers.push(() => source.close());
 
   const factory = new ProviderFactory(config, { clock });

@@ -21,12 +21,12 @@ import { resolvePersonas } from '../prompts/personas.js';
 import type {
   Clock,
   EventBus,
+  LeaderLock,
   LlmProvider,
   SnapshotStore,
   TopicSource,
   TurnCache,
 } from '../services/ports.js';
-import type { LeaderLock } from '../services/redis/leader-lock.js';
 
 export interface RuntimeDeps {
   config: Readonly<Config>;
@@ -35,7 +35,7 @@ export interface RuntimeDeps {
   store: SnapshotStore;
   bus: EventBus;
   source: TopicSource;
-  turnCache: TurnCache & { forget?(conversationId: string): unknown };
+  turnCache: TurnCache;
   /** Providers by name, already wrapped with rate limiting, retries and breakers. */
   providers: ReadonlyMap<string, LlmProvider>;
   relayLock: LeaderLock;
@@ -68,16 +68,6 @@ export interface RuntimeDeps {
   shardCapacity?: number;
 }
 
-/** Picks the two sides: configured pair first, else Anthropic vs Gemini, else what has credentials. */
-export function chooseSides(config: Readonly<Config>): [ProviderName, ProviderName] {
-  if (config.conversation.providers) return config.conversation.providers;
-  const real = config.configuredProviders.filter((p) => p !== 'simulated');
-  if (real.includes('anthropic') && real.includes('gemini')) return ['anthropic', 'gemini'];
-  if (real.length >= 2) return [real[0]!, real[1]!];
-  if (real.length === 1) return [real[0]!, real[0]!];
-  return ['simulated', 'simulated'];
-}
-
 export class ChimeraRuntime {
   readonly persister: ConversationPersister;
   readonly relay: OutboxRelay;
@@ -91,7 +81,7 @@ export class ChimeraRuntime {
     const personas = resolvePersonas(config.conversation);
     const [questioner, answerer] = deps.sides;
 
-    this.relay = new OutboxRelay({ store: deps.store, bus: deps.bus, logger, lock: deps.relayLock });
+    this.relay = new OutboxRelay({ store: deps.store, bus: deps.bus, logger, lock: deps.relayLock, clock });
     this.persister = new ConversationPersister({
       store: deps.store,
       clock,
@@ -104,7 +94,12 @@ export class ChimeraRuntime {
         deps.onFinished?.(record);
         for (const listener of this.finished) listener(record);
       },
-      onReleased: (id) => void deps.turnCache.forget?.(id),
+      onReleased: (id) => {
+        // A failed delete only leaves the entries to their TTL; it must not become an unhandled rejection.
+        deps.turnCache.forget(id).catch((err: unknown) => {
+          logger.warn({ conversationId: id, err }, 'could not drop the cached turns of a conversation');
+        });
+      },
     });
 
     const conversation = conversationLogic(

@@ -1,8 +1,10 @@
 /**
  * The ports: every way Chimera touches the world. Each has a real adapter (Redis, Kafka, an SDK) and an
  * in-memory one (the embedded default), and one contract suite in `test/contracts/` runs against both.
+ * Domain types (topics, turns, usage, records) come from the zod schemas in `events.ts`; this file only
+ * names the operations on them.
  */
-import type { EventTopics, RawTopic, Turn } from '../events.js';
+import type { EventTopics, RawTopic, Topic, Turn, Usage } from '../events.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Snapshots, leases and the outbox
@@ -135,14 +137,6 @@ export interface EventBus {
 // ---------------------------------------------------------------------------------------------------
 // Topic intake
 
-export interface Topic {
-  /** Stable id: the same id never starts a second conversation. */
-  id: string;
-  title: string;
-  source?: string;
-  url?: string;
-}
-
 /** A topic taken from a source, held until `ack` (conversation persisted) or returned by `release`. */
 export interface TopicDelivery {
   topic: Topic;
@@ -155,6 +149,24 @@ export interface TopicSource {
   /** Waits up to `waitMs` for the next topic; null when none came. Invalid input is dead-lettered inside. */
   next(waitMs: number): Promise<TopicDelivery | null>;
   close(): Promise<void>;
+}
+
+/**
+ * De-duplication of topics by id: the first delivery of an id claims it, and a later message with the
+ * same id is a duplicate. A claim remembers which message (`origin`) took it, so a redelivery of that
+ * same message (after a release, a crash or a rebalance, before its conversation was persisted) is let
+ * through instead of being lost as its own duplicate. Once `complete` is called (the conversation is
+ * persisted) every later delivery of the id is a duplicate, the same message included.
+ */
+export interface TopicClaims {
+  /**
+   * True when this delivery may start the topic: the id was unclaimed, or it is claimed by the same
+   * origin and not completed.
+   * @param origin identifies one message at its source (e.g. `kafka:topic:partition:offset`).
+   */
+  claim(id: string, origin: string): Promise<boolean>;
+  /** The topic's conversation is persisted: from now on the id is taken for good. */
+  complete(id: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -180,13 +192,6 @@ export interface GenerateRequest {
    * all, however many times the breaker opened in between. @default fail at once while open
    */
   waitForBreakerUntil?: number;
-}
-
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens?: number;
-  cacheWriteTokens?: number;
 }
 
 export interface GenerateResult {
@@ -265,6 +270,19 @@ export interface TurnCache {
   get(key: TurnKey): Promise<Turn | null>;
   /** Stores `turn` unless a result exists; resolves to the result that is kept. */
   putIfAbsent(key: TurnKey, turn: Turn): Promise<Turn>;
+  /** Drops a conversation's results once it is no longer ours (finished or lost): its turns live on in the snapshot. */
+  forget(conversationId: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Roles held by one process at a time
+
+/** Holds one named role (e.g. the outbox relay) for one process at a time across every daemon sharing a store. */
+export interface LeaderLock {
+  /** Takes or keeps the role; false while another process holds it. Call it at least once per TTL to keep it. */
+  tryHold(): Promise<boolean>;
+  /** Gives the role up (a no-op when not held), so another process takes it without waiting for the TTL. */
+  release(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { conversationIdFor } from '../../src/actors/next-work.js';
 import type { ConversationEvent } from '../../src/events.js';
-import { EVENT_HEADERS } from '../../src/events.js';
+import { conversationIdFor, EVENT_HEADERS } from '../../src/events.js';
 import { check, type OutputMessage } from './checker.js';
 
 const topic = (id: string) => ({ id, title: `Topic ${id}` });

@@ -2,8 +2,12 @@
  * The independent checker of the fault suite. It knows only what was submitted and what came out of the
  * events topic, read from the beginning: it shares no state with the daemons it judges.
  */
-import { conversationIdFor } from '../../src/actors/next-work.js';
-import { type ConversationEvent, conversationEventSchema, EVENT_HEADERS } from '../../src/events.js';
+import {
+  type ConversationEvent,
+  conversationEventSchema,
+  conversationIdFor,
+  EVENT_HEADERS,
+} from '../../src/events.js';
 
 export interface OutputMessage {
   key: string | null;

@@ -7,7 +7,7 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { conversationIdFor } from '../../src/actors/next-work.js';
+import { conversationIdFor } from '../../src/events.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { countLogged, Daemon, metricValue } from './support/daemon.js';
 import { produce } from './support/kafka-io.js';

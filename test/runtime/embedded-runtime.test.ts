@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { chooseSides, loadConfig } from '../../src/config.js';
 import { type ConversationEvent, conversationEventSchema } from '../../src/events.js';
-import { InMemoryTopicClaims } from '../../src/intake/topic-claims.js';
 import { createLogger } from '../../src/logger.js';
-import { ChimeraRuntime, chooseSides } from '../../src/runtime/runtime.js';
+import { ChimeraRuntime } from '../../src/runtime/runtime.js';
 import { InMemoryEventBus } from '../../src/services/memory/event-bus.js';
+import { MemoryLeaderLock } from '../../src/services/memory/leader-lock.js';
 import { MemorySnapshotStore } from '../../src/services/memory/snapshot-store.js';
+import { InMemoryTopicClaims } from '../../src/services/memory/topic-claims.js';
 import { InMemoryTopicSource } from '../../src/services/memory/topic-source.js';
 import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
 import { systemClock } from '../../src/services/ports.js';
 import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
-import { soleLeader } from '../../src/services/redis/leader-lock.js';
 
 const logger = createLogger({ level: 'silent' });
 let runtime: ChimeraRuntime | undefined;
@@ -43,7 +43,7 @@ function embedded(
     source,
     turnCache: new InMemoryTurnCache(),
     providers: new Map([['simulated', simulated]]),
-    relayLock: soleLeader,
+    relayLock: new MemoryLeaderLock({ key: 'outbox:relay', owner: 'test-owner', ttlMs: 10_000 }),
     sides: chooseSides(config),
     owner: 'test-owner',
     pollMs: 20,

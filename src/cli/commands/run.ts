@@ -3,10 +3,9 @@
  * one run. Bad flags and bad variables exit 2 with one line before anything starts.
  */
 import { type Command, Option } from 'commander';
-import type { Config, ProviderName } from '../../config.js';
+import { type Config, chooseSides, type ProviderName } from '../../config.js';
 import { DEFAULT_INSPECT_PORT } from '../../inspect/relay-server.js';
 import { createLogger } from '../../logger.js';
-import { chooseSides } from '../../runtime/runtime.js';
 import { loadCliConfig, providerFlag } from '../context.js';
 import { usageError } from '../errors.js';
 import { wholeNumber } from '../options.js';

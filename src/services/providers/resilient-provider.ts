@@ -4,6 +4,7 @@ import {
   isCircuitOpenError,
   type ProviderErrorCode,
 } from '../../errors.js';
+import type { Usage } from '../../events.js';
 import type { Logger } from '../../logger.js';
 import { BREAKER_STATE_VALUE, type ProviderMetrics } from '../../metrics.js';
 import type { CallTicket, CircuitBreaker } from '../../resilience/circuit-breaker.js';
@@ -17,7 +18,6 @@ import {
   type RateLimiter,
   type RateLimitPermit,
   systemClock,
-  type Usage,
 } from '../ports.js';
 
 /** Hold-off imposed on every limiter of the provider after a 429 that named no retry-after. */

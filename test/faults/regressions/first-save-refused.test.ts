@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config.js';
+import { chooseSides, loadConfig } from '../../../src/config.js';
 import { StaleLeaseError } from '../../../src/errors.js';
 import { conversationEventSchema } from '../../../src/events.js';
-import { InMemoryTopicClaims } from '../../../src/intake/topic-claims.js';
 import { createLogger } from '../../../src/logger.js';
-import { ChimeraRuntime, chooseSides } from '../../../src/runtime/runtime.js';
+import { ChimeraRuntime } from '../../../src/runtime/runtime.js';
 import { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
+import { MemoryLeaderLock } from '../../../src/services/memory/leader-lock.js';
 import { MemorySnapshotStore } from '../../../src/services/memory/snapshot-store.js';
+import { InMemoryTopicClaims } from '../../../src/services/memory/topic-claims.js';
 import { InMemoryTopicSource } from '../../../src/services/memory/topic-source.js';
 import { InMemoryTurnCache } from '../../../src/services/memory/turn-cache.js';
 import {
@@ -16,7 +17,6 @@ import {
   systemClock,
 } from '../../../src/services/ports.js';
 import { SimulatedProvider } from '../../../src/services/providers/simulated/provider.js';
-import { soleLeader } from '../../../src/services/redis/leader-lock.js';
 
 /**
  * Found by the stale-owner fault scenario: a daemon frozen right after taking a new topic's lease woke up
@@ -65,7 +65,7 @@ describe('a new conversation whose first write is refused', () => {
       source,
       turnCache: new InMemoryTurnCache(),
       providers: new Map([['simulated', new SimulatedProvider({ latencyMs: 1 })]]),
-      relayLock: soleLeader,
+      relayLock: new MemoryLeaderLock({ key: 'outbox:relay', owner: 'test-owner', ttlMs: 10_000 }),
       sides: chooseSides(config),
       owner: 'frozen-daemon',
       pollMs: 10,

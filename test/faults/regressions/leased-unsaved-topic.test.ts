@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
-import { conversationIdFor, nextWorkActor } from '../../../src/actors/next-work.js';
+import { nextWorkActor } from '../../../src/actors/next-work.js';
 import { ConversationPersister } from '../../../src/actors/persistence.js';
+import type { Topic } from '../../../src/events.js';
+import { conversationIdFor } from '../../../src/events.js';
 import { createLogger } from '../../../src/logger.js';
 import type { ConversationInput } from '../../../src/machines/conversation.js';
 import type { Work } from '../../../src/machines/supervisor.js';
 import { MemorySnapshotStore } from '../../../src/services/memory/snapshot-store.js';
-import type { Topic, TopicDelivery, TopicSource } from '../../../src/services/ports.js';
+import type { TopicDelivery, TopicSource } from '../../../src/services/ports.js';
 
 /**
  * Found by the crash-resume fault scenario ("a dead daemon's lease without a first save"): a topic whose

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { TopicClaims } from './topic-claims.js';
+import type { TopicClaims } from '../ports.js';
 
 /** Ids are remembered this long: far beyond any redelivery or a producer re-sending last month's feed. */
 export const DEFAULT_CLAIM_TTL_MS = 30 * 86_400_000;
