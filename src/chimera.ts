@@ -9,8 +9,8 @@ import { type Config, chooseSides, type ProviderName } from './config.js';
 import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 import { registerSecrets } from './redact.js';
+import { type BreakerPublisher, publishBreakerStates } from './resilience/breaker-publisher.js';
 import { type Adapters, createAdapters } from './runtime/adapters.js';
-import { type BreakerPublisher, publishBreakerStates } from './runtime/breaker-publisher.js';
 import { ChimeraRuntime } from './runtime/runtime.js';
 import { type Clock, type LlmProvider, systemClock } from './services/ports.js';
 
@@ -52,6 +52,7 @@ export class Chimera {
     readonly adapters: Adapters,
     readonly runtime: ChimeraRuntime,
     readonly logger: Logger,
+    private readonly clock: Clock,
     /** This process's lease owner id. */
     readonly owner: string,
   ) {
@@ -103,17 +104,17 @@ export class Chimera {
       pollMs: options.pollMs,
       adoptEveryMs: options.adoptEveryMs,
     });
-    return new Chimera(config, adapters, runtime, logger, owner);
+    return new Chimera(config, adapters, runtime, logger, clock, owner);
   }
 
   start(): this {
     this.runtime.start();
-    // Breaker states go to Redis so `chimera status` can show them for every daemon.
-    if (this.adapters.redis && this.config.redis && !this.breakerPublisher) {
+    // Breaker states are shared (in Redis) so `chimera status` can show them for every daemon.
+    if (!this.breakerPublisher) {
       this.breakerPublisher = publishBreakerStates({
-        redis: this.adapters.redis,
-        keyPrefix: this.config.redis.keyPrefix,
+        store: this.adapters.breakerStates,
         instance: this.owner,
+        clock: this.clock,
         breakers: this.adapters.breakers,
         logger: this.logger,
       });

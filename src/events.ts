@@ -119,6 +119,33 @@ export type ConversationRecord = z.infer<typeof conversationRecordSchema>;
 export type ConversationEvent = z.infer<typeof conversationEventSchema>;
 export type TopicMessage = z.infer<typeof topicMessageSchema>;
 
+/**
+ * A provider's circuit-breaker state as one daemon reported it, shared through the `BreakerStateStore`
+ * (in Redis, the hash `<prefix>:breakers`): `chimera status` shows it, and a daemon starting later starts
+ * its breaker from it (`resilience/breaker-restore.ts`).
+ */
+export const breakerReportSchema = z.object({
+  state: z.enum(['closed', 'open', 'halfOpen']),
+  /** Epoch ms of the report (the state change, or the start of publishing). */
+  since: z.number(),
+  /** The daemon that reported it (its lease owner id). */
+  instance: z.string(),
+  /** Consecutive retryable failures counted by that daemon's breaker. */
+  failures: z.number().int().nonnegative(),
+  /** Epoch ms the breaker last opened; null while closed. */
+  openedAt: z.number().nullable(),
+  /** When an open breaker lets one probe through. */
+  cooldownMs: z.number().nonnegative(),
+  /**
+   * The breaker's versioned persisted snapshot (`resilience/breaker-snapshot.ts`), validated only when a
+   * breaker is started from it, so a report from another build still shows in `status`. Absent in reports
+   * written before it was added.
+   */
+  persisted: z.unknown().optional(),
+});
+
+export type BreakerReport = z.infer<typeof breakerReportSchema>;
+
 /** Logical topic -> payload type. */
 export interface EventTopics {
   events: ConversationEvent;

@@ -103,7 +103,7 @@ export { validateTopicTitle } from './prompts/topic-title.js';
 export { toRecord } from './records.js';
 
 // Resilience
-export { CircuitBreaker, type CircuitBreakerOptions } from './resilience/circuit-breaker.js';
+export { ProviderBreaker, type ProviderBreakerOptions } from './resilience/provider-breaker.js';
 export { MemorySnapshotStore } from './services/memory/snapshot-store.js';
 // Ports
 export type {

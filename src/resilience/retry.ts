@@ -55,11 +55,6 @@ export interface RetryOptions {
   random?: () => number;
   /** @default a `setTimeout` wait (fake timers control it) */
   sleep?: Sleep;
-  /**
-   * Which errors to retry. @default a `ChimeraError` whose `retryable` is true; anything else (a bug, an
-   * abort, an unknown SDK error) is never retried.
-   */
-  isRetryable?: (error: unknown) => error is ChimeraError;
   /** Called before each retry's wait: for metrics and logs. */
   onRetry?: (event: RetryEvent) => void;
   /** Called once when the last error is passed on. */
@@ -74,7 +69,11 @@ export interface RetryOutcome<T> {
   totalDelayMs: number;
 }
 
-const isRetryableChimeraError = (error: unknown): error is ChimeraError =>
+/**
+ * The one retry predicate: a `ChimeraError` that says it is `retryable`. Anything else (a bug, an abort, an
+ * unknown SDK error, an open breaker, an exhausted rate-limit wait) is handed back as it is.
+ */
+export const isRetryable = (error: unknown): error is ChimeraError =>
   isChimeraError(error) && error.retryable;
 
 /** The provider's own wait request, when the error carries one (`ProviderError.retryAfterMs`). */
@@ -110,7 +109,6 @@ export async function withRetry<T>(
 ): Promise<RetryOutcome<T>> {
   const random = options.random ?? Math.random;
   const wait = options.sleep ?? timerSleep;
-  const isRetryable = options.isRetryable ?? isRetryableChimeraError;
   const { signal } = options;
   let totalDelayMs = 0;
 

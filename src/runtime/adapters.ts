@@ -7,25 +7,31 @@
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import type { InspectionEvent, Snapshot } from 'xstate';
+import type { InspectionEvent } from 'xstate';
 import type { Config, ProviderName } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type ProviderMetrics } from '../metrics.js';
-import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
-import { makeResilient } from '../resilience/compose.js';
+import { restoreBreakers } from '../resilience/breaker-restore.js';
+import { rateLimitSettingsFor } from '../resilience/gcra.js';
+import { makeResilient } from '../resilience/make-resilient.js';
+import type { ProviderBreaker } from '../resilience/provider-breaker.js';
+import type { ResilientProvider } from '../resilience/resilient-provider.js';
 import { CompositeTopicSource } from '../services/composite-topic-source.js';
 import { createKafkaClient } from '../services/kafka/client.js';
 import { KafkaEventBus } from '../services/kafka/event-bus.js';
 import { KafkaTopicSource } from '../services/kafka/topic-source.js';
 import { ensureTopics } from '../services/kafka/topics.js';
+import { MemoryBreakerStateStore } from '../services/memory/breaker-state-store.js';
 import { InMemoryEventBus } from '../services/memory/event-bus.js';
 import { MemoryLeaderLock } from '../services/memory/leader-lock.js';
 import type { MemoryRateLimitStore } from '../services/memory/rate-limiter.js';
+import { MemoryRateLimiter } from '../services/memory/rate-limiter.js';
 import { MemorySnapshotStore } from '../services/memory/snapshot-store.js';
 import { InMemoryTopicClaims } from '../services/memory/topic-claims.js';
 import { InMemoryTopicSource } from '../services/memory/topic-source.js';
 import { InMemoryTurnCache } from '../services/memory/turn-cache.js';
 import type {
+  BreakerStateStore,
   Clock,
   EventBus,
   LeaderLock,
@@ -37,14 +43,14 @@ import type {
   TurnCache,
 } from '../services/ports.js';
 import { ProviderFactory } from '../services/providers/factory.js';
-import type { ResilientProvider } from '../services/providers/resilient-provider.js';
+import { RedisBreakerStateStore } from '../services/redis/breaker-state-store.js';
 import { createRedis } from '../services/redis/client.js';
 import { RedisLeaderLock } from '../services/redis/leader-lock.js';
+import { RedisRateLimiter } from '../services/redis/rate-limiter.js';
 import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
 import { RedisTopicClaims } from '../services/redis/topic-claims.js';
 import { RedisTopicQueue } from '../services/redis/topic-queue.js';
 import { RedisTurnCache } from '../services/redis/turn-cache.js';
-import { restoreBreakers } from './breaker-restore.js';
 
 export interface AdapterOptions {
   logger: Logger;
@@ -79,7 +85,8 @@ export interface Adapters {
   relayLock: LeaderLock;
   factory: ProviderFactory;
   providers: Map<string, ResilientProvider>;
-  breakers: Map<string, CircuitBreaker>;
+  breakers: Map<string, ProviderBreaker>;
+  breakerStates: BreakerStateStore;
   limiters: Map<string, RateLimiter>;
   metrics: ProviderMetrics;
   registry: Registry;
@@ -170,29 +177,33 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
   const factory = new ProviderFactory(config, { clock });
   const memoryLimits: MemoryRateLimitStore = new Map();
   const providers = new Map<string, ResilientProvider>();
-  const breakers = new Map<string, CircuitBreaker>();
+  const breakers = new Map<string, ProviderBreaker>();
   const limiters = new Map<string, RateLimiter>();
   // Every configured provider, not only this daemon's two sides: a conversation adopted from another daemon
   // goes on with the providers it started with.
   const providerNames = new Set([...options.providers, ...config.configuredProviders]);
   // A provider that this daemon before a restart, or another daemon, just saw fail keeps its breaker open.
-  const breakerSnapshots = redis
-    ? await restoreBreakers({
-        redis,
-        keyPrefix: prefix,
-        providers: providerNames,
-        threshold: config.resilience.breakerFailureThreshold,
-        cooldownMs: config.resilience.breakerCooldownMs,
-        clock,
-        logger,
-      })
-    : new Map<string, Snapshot<unknown>>();
+  const breakerStates: BreakerStateStore = redis
+    ? new RedisBreakerStateStore(redis, prefix)
+    : new MemoryBreakerStateStore();
+  const breakerSnapshots = await restoreBreakers({
+    store: breakerStates,
+    providers: providerNames,
+    threshold: config.resilience.breakerFailureThreshold,
+    cooldownMs: config.resilience.breakerCooldownMs,
+    clock,
+    logger,
+  });
   for (const name of providerNames) {
     const adapter = options.providerOverrides?.[name] ?? factory.get(name);
-    const { provider, breaker, limiter } = makeResilient(adapter, config.providers[name], {
+    const settings = rateLimitSettingsFor(config.providers[name]);
+    // Shared through Redis, so every daemon draws on one budget per provider; in memory otherwise.
+    const limiter: RateLimiter = redis
+      ? new RedisRateLimiter(redis, { key: name, keyPrefix: prefix, settings, clock })
+      : new MemoryRateLimiter({ key: name, settings, store: memoryLimits, clock });
+    const { provider, breaker } = makeResilient(adapter, config.providers[name], {
       resilience: config.resilience,
-      redis: redis ? { client: redis, keyPrefix: prefix } : undefined,
-      memoryStore: memoryLimits,
+      limiter,
       metrics,
       logger,
       clock,
@@ -216,6 +227,7 @@ export async function createAdapters(config: Readonly<Config>, options: AdapterO
     factory,
     providers,
     breakers,
+    breakerStates,
     limiters,
     metrics,
     registry,

@@ -4,7 +4,7 @@
  * Domain types (topics, turns, usage, records) come from the zod schemas in `events.ts`; this file only
  * names the operations on them.
  */
-import type { EventTopics, RawTopic, Topic, Turn, Usage } from '../events.js';
+import type { BreakerReport, EventTopics, RawTopic, Topic, Turn, Usage } from '../events.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Snapshots, leases and the outbox
@@ -249,6 +249,20 @@ export interface RateLimiter {
   ): Promise<RateLimitPermit>;
   /** A 429 came back anyway: slow down for `forMs` (the provider's retry-after when it gave one). */
   penalize(forMs: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Circuit-breaker states shared between daemons
+
+/**
+ * Where every daemon reports its breakers' states, one report per provider (the latest write wins, naming
+ * the daemon): `chimera status` reads them, and a starting daemon starts its breakers from them.
+ */
+export interface BreakerStateStore {
+  /** Replaces the provider's report. */
+  write(provider: string, report: BreakerReport): Promise<void>;
+  /** Every provider's last report; an entry that does not parse as a report is left out. */
+  readAll(): Promise<Record<string, BreakerReport>>;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import kafkajs from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Chimera } from '../../src/chimera.js';
 import { EVENT_HEADERS } from '../../src/events.js';
-import { readBreakerStates } from '../../src/runtime/breaker-publisher.js';
+import { RedisBreakerStateStore } from '../../src/services/redis/breaker-state-store.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 import {
   collectEvents,
@@ -250,11 +250,13 @@ describe('orchestration on real Redis and Kafka', () => {
     const server = await fakeServer();
     const chimera = await daemon(infraEnv({ ...names.env, ...fakeProviderEnv(server) }), { intake: 'none' });
     await until(
-      async () => Object.keys(await readBreakerStates(chimera.adapters.redis!, names.prefix)).length >= 2,
+      async () =>
+        Object.keys(await new RedisBreakerStateStore(chimera.adapters.redis!, names.prefix).readAll())
+          .length >= 2,
       10_000,
       'both breakers reported',
     );
-    const states = await readBreakerStates(chimera.adapters.redis!, names.prefix);
+    const states = await new RedisBreakerStateStore(chimera.adapters.redis!, names.prefix).readAll();
     expect(states.anthropic?.state).toBe('closed');
     expect(states.gemini?.instance).toBe(chimera.owner);
   });

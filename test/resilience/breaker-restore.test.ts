@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CircuitOpenError, isCircuitOpenError, ProviderError } from '../../src/errors.js';
+import { type BreakerReport, breakerReportSchema } from '../../src/events.js';
+import { type BreakerStart, breakerStartFor } from '../../src/resilience/breaker-restore.js';
 import { versionedBreakerSnapshot } from '../../src/resilience/breaker-snapshot.js';
-import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
-import { type BreakerReport, breakerReportSchema } from '../../src/runtime/breaker-publisher.js';
-import { type BreakerStart, breakerStartFor } from '../../src/runtime/breaker-restore.js';
+import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
 
 const T0 = 1_700_000_000_000;
 const COOLDOWN = 30_000;
@@ -23,7 +23,7 @@ function circuitOpen(run: () => unknown): CircuitOpenError {
 }
 
 /** The report a publisher writes for `breaker` now, as it reads back from Redis. */
-function reportOf(breaker: CircuitBreaker, instance = 'daemon-a'): BreakerReport {
+function reportOf(breaker: ProviderBreaker, instance = 'daemon-a'): BreakerReport {
   const report = {
     state: breaker.state,
     since: Date.now(),
@@ -36,19 +36,19 @@ function reportOf(breaker: CircuitBreaker, instance = 'daemon-a'): BreakerReport
   return breakerReportSchema.parse(JSON.parse(JSON.stringify(report)));
 }
 
-function openedBreaker(options: { threshold?: number; cooldownMs?: number } = {}): CircuitBreaker {
-  const breaker = new CircuitBreaker({
+function openedBreaker(options: { threshold?: number; cooldownMs?: number } = {}): ProviderBreaker {
+  const breaker = new ProviderBreaker({
     name: 'p',
     threshold: options.threshold ?? THRESHOLD,
     cooldownMs: options.cooldownMs ?? COOLDOWN,
   });
-  while (breaker.state === 'closed') breaker.onFailure(overloaded(), breaker.beforeCall());
+  while (breaker.state === 'closed') breaker.onFailure(overloaded(), breaker.admit());
   return breaker;
 }
 
-function startedFrom(start: BreakerStart): CircuitBreaker {
+function startedFrom(start: BreakerStart): ProviderBreaker {
   if (start.start !== 'open') throw new Error(`expected an open start, got closed (${start.reason})`);
-  return new CircuitBreaker({
+  return new ProviderBreaker({
     name: 'p',
     threshold: THRESHOLD,
     cooldownMs: COOLDOWN,
@@ -78,13 +78,13 @@ describe('how a breaker starts from its provider’s stored report', () => {
     const breaker = startedFrom(start);
     expect(breaker.state).toBe('open');
     expect(breaker.context).toMatchObject({ openedAt: T0, failures: THRESHOLD });
-    expect(circuitOpen(() => breaker.beforeCall()).retryAt).toBe(T0 + COOLDOWN);
+    expect(circuitOpen(() => breaker.admit()).retryAt).toBe(T0 + COOLDOWN);
 
     vi.advanceTimersByTime(COOLDOWN - 5_000 - 1);
-    expect(circuitOpen(() => breaker.beforeCall()).retryAt).toBe(T0 + COOLDOWN);
+    expect(circuitOpen(() => breaker.admit()).retryAt).toBe(T0 + COOLDOWN);
     vi.advanceTimersByTime(1);
     expect(breaker.state).toBe('halfOpen');
-    const probe = breaker.beforeCall();
+    const probe = breaker.admit();
     expect(probe).toEqual({ probe: true });
     breaker.onSuccess(probe);
     expect(breaker.state).toBe('closed');
@@ -93,15 +93,15 @@ describe('how a breaker starts from its provider’s stored report', () => {
   it('a breaker restored open whose probe fails opens again for a full cool-down from the failure', () => {
     const breaker = startedFrom(breakerStartFor(reportOf(openedBreaker()), settings(T0)));
     vi.advanceTimersByTime(COOLDOWN);
-    breaker.onFailure(overloaded(), breaker.beforeCall());
+    breaker.onFailure(overloaded(), breaker.admit());
     expect(breaker.state).toBe('open');
-    expect(circuitOpen(() => breaker.beforeCall()).retryAt).toBe(T0 + 2 * COOLDOWN);
+    expect(circuitOpen(() => breaker.admit()).retryAt).toBe(T0 + 2 * COOLDOWN);
   });
 
   it('a report written while the other process was probing starts open, already past its cool-down: the first call here probes', () => {
     const other = openedBreaker();
     vi.advanceTimersByTime(COOLDOWN);
-    other.beforeCall(); // the other process's probe, never answered: it stopped
+    other.admit(); // the other process's probe, never answered: it stopped
     expect(other.probing).toBe(true);
     const report = reportOf(other);
     expect(report.state).toBe('halfOpen');
@@ -112,7 +112,7 @@ describe('how a breaker starts from its provider’s stored report', () => {
     const breaker = startedFrom(start);
     expect(breaker.state).toBe('halfOpen');
     expect(breaker.probing).toBe(false);
-    expect(breaker.beforeCall()).toEqual({ probe: true });
+    expect(breaker.admit()).toEqual({ probe: true });
   });
 
   it('is followed until one cool-down after its probe time, then it is too old to say anything', () => {
@@ -125,8 +125,8 @@ describe('how a breaker starts from its provider’s stored report', () => {
   });
 
   it('a closed report, or no report at all, starts the breaker closed', () => {
-    const closed = new CircuitBreaker({ name: 'p', threshold: THRESHOLD, cooldownMs: COOLDOWN });
-    closed.onFailure(overloaded(), closed.beforeCall());
+    const closed = new ProviderBreaker({ name: 'p', threshold: THRESHOLD, cooldownMs: COOLDOWN });
+    closed.onFailure(overloaded(), closed.admit());
     expect(breakerStartFor(reportOf(closed), settings(T0))).toEqual({
       start: 'closed',
       reason: 'reported closed',
@@ -178,7 +178,7 @@ describe('how a breaker starts from its provider’s stored report', () => {
     expect(start).toMatchObject({ start: 'open', openedAt: T0, probeAt: T0 + COOLDOWN });
     const breaker = startedFrom(start);
     expect(breaker.context).toMatchObject({ threshold: THRESHOLD, cooldownMs: COOLDOWN, openedAt: T0 });
-    expect(circuitOpen(() => breaker.beforeCall()).retryAt).toBe(T0 + COOLDOWN);
+    expect(circuitOpen(() => breaker.admit()).retryAt).toBe(T0 + COOLDOWN);
   });
 
   it('an openedAt ahead of this clock (a reporter whose clock runs fast) never keeps the breaker open past one cool-down', () => {

@@ -1,15 +1,8 @@
-import {
-  type ChimeraError,
-  isChimeraError,
-  isCircuitOpenError,
-  type ProviderErrorCode,
-} from '../../errors.js';
-import type { Usage } from '../../events.js';
-import type { Logger } from '../../logger.js';
-import { BREAKER_STATE_VALUE, type ProviderMetrics } from '../../metrics.js';
-import type { CallTicket, CircuitBreaker } from '../../resilience/circuit-breaker.js';
-import { type RetryPolicy, retryAfterOf, withRetry } from '../../resilience/retry.js';
-import { abortReason, type Sleep, sleep as timerSleep } from '../../resilience/sleep.js';
+import { DEFAULTS } from '../defaults.js';
+import { isChimeraError, isCircuitOpenError, type ProviderErrorCode } from '../errors.js';
+import type { Usage } from '../events.js';
+import type { Logger } from '../logger.js';
+import { BREAKER_STATE_VALUE, type ProviderMetrics } from '../metrics.js';
 import {
   type Clock,
   type GenerateRequest,
@@ -18,13 +11,13 @@ import {
   type RateLimiter,
   type RateLimitPermit,
   systemClock,
-} from '../ports.js';
+} from '../services/ports.js';
+import type { CallTicket, ProviderBreaker } from './provider-breaker.js';
+import { type RetryPolicy, retryAfterOf, withRetry } from './retry.js';
+import { abortReason, type Sleep, sleep as timerSleep } from './sleep.js';
 
 /** Hold-off imposed on every limiter of the provider after a 429 that named no retry-after. */
 export const DEFAULT_PENALTY_MS = 2_000; // providers that omit retry-after usually recover within seconds
-
-/** Longest wait for a rate-limit slot, per attempt. */
-export const DEFAULT_MAX_WAIT_MS = 120_000; // config RATE_LIMIT_MAX_WAIT_SECONDS's default
 
 /**
  * Errors after which the provider generated nothing, so the reserved tokens go back to the budget. After
@@ -40,13 +33,13 @@ const NOTHING_GENERATED: ReadonlySet<string> = new Set<ProviderErrorCode>([
 
 export interface ResilienceDeps {
   limiter: RateLimiter;
-  breaker: CircuitBreaker;
+  breaker: ProviderBreaker;
   retry: RetryPolicy;
   metrics: ProviderMetrics;
   logger: Logger;
   /** @default the system clock */
   clock?: Clock;
-  /** Longest wait for a rate-limit slot per attempt. @default 120000 (config `rateLimitMaxWaitMs`) */
+  /** Longest wait for a rate-limit slot per attempt. @default DEFAULTS.RATE_LIMIT_MAX_WAIT_SECONDS (120 s) */
   maxWaitMs?: number;
   /** Hold-off after a 429 without retry-after. @default 2000 */
   defaultPenaltyMs?: number;
@@ -85,19 +78,6 @@ function outcomeOf(error: unknown, signal: AbortSignal | undefined): string {
 }
 
 /**
- * Calls that fail this way are handed back at once: an open breaker must fail fast, and a rate-limit wait
- * that already ran out its allowance would only wait again.
- */
-function retryableHere(error: unknown): error is ChimeraError {
-  return (
-    isChimeraError(error) &&
-    error.retryable &&
-    error.code !== 'circuit_open' &&
-    error.code !== 'rate_limit_wait_exceeded'
-  );
-}
-
-/**
  * Wraps a provider with what every model call needs: a rate-limit slot (requests and tokens), the
  * breaker's verdict, the call, its outcome back to the breaker (only retryable failures count) and the
  * token budget (settled with actual usage), a hold-off for every daemon after a 429, retries with
@@ -105,7 +85,7 @@ function retryableHere(error: unknown): error is ChimeraError {
  */
 export function withResilience(provider: LlmProvider, deps: ResilienceDeps): ResilientProvider {
   const clock = deps.clock ?? systemClock;
-  const maxWaitMs = deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  const maxWaitMs = deps.maxWaitMs ?? DEFAULTS.RATE_LIMIT_MAX_WAIT_SECONDS * 1000;
   const penaltyMs = deps.defaultPenaltyMs ?? DEFAULT_PENALTY_MS;
   const { limiter, breaker, metrics, logger } = deps;
   const labels = { provider: provider.name };
@@ -142,7 +122,7 @@ export function withResilience(provider: LlmProvider, deps: ResilienceDeps): Res
     let ticket: CallTicket;
     try {
       // Fail fast before queueing for a slot; the probe slot is only taken once the call can go.
-      breaker.check();
+      breaker.admit({ claim: false });
       permit = await limiter.acquire(
         { requests: 1, tokens: reserved },
         { maxWaitMs, signal: request.signal },
@@ -153,7 +133,7 @@ export function withResilience(provider: LlmProvider, deps: ResilienceDeps): Res
       throw error;
     }
     try {
-      ticket = breaker.beforeCall();
+      ticket = breaker.admit();
     } catch (error) {
       await bestEffort('return unused tokens', () => permit.settle(0));
       metrics.requests.inc({ ...labels, outcome: outcomeOf(error, request.signal) });
@@ -247,7 +227,6 @@ export function withResilience(provider: LlmProvider, deps: ResilienceDeps): Res
         signal: request.signal,
         random: deps.random,
         sleep: deps.sleep,
-        isRetryable: retryableHere,
         onRetry: ({ attempt: failed, delayMs, error }) => {
           metrics.retries.inc({ ...labels, code: error.code });
           logger.warn(

@@ -4,9 +4,9 @@ import { loadConfig } from '../../src/config.js';
 import { ProviderError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
-import { makeResilient } from '../../src/resilience/compose.js';
+import { makeResilient } from '../../src/resilience/make-resilient.js';
 import { MemoryRateLimiter } from '../../src/services/memory/rate-limiter.js';
-import type { GenerateResult, LlmProvider } from '../../src/services/ports.js';
+import type { GenerateResult, LlmProvider, RateLimitRequest } from '../../src/services/ports.js';
 
 describe('makeResilient', () => {
   beforeEach(() => {
@@ -28,25 +28,37 @@ describe('makeResilient', () => {
     },
   };
 
-  it('without Redis, wires an in-memory limiter and a breaker and retry policy from the config', async () => {
+  it('wires the given limiter, and a breaker and retry policy from the config, around the provider', async () => {
     const config = loadConfig({
       CIRCUIT_BREAKER_FAILURE_THRESHOLD: '3',
       RETRY_MAX_ATTEMPTS: '2',
-      GEMINI_RPM: '600',
     });
-    const { provider, breaker, limiter } = makeResilient(failing, config.providers.gemini, {
+    const limiter = new MemoryRateLimiter({
+      key: 'gemini',
+      settings: { requestsPerMinute: 600, tokensPerMinute: 1_000_000 },
+    });
+    const asked: RateLimitRequest[] = [];
+    const acquire = limiter.acquire.bind(limiter);
+    limiter.acquire = (request, options) => {
+      asked.push(request);
+      return acquire(request, options);
+    };
+    const { provider, breaker } = makeResilient(failing, config.providers.gemini, {
       resilience: config.resilience,
+      limiter,
       metrics: createMetrics(new Registry()),
       logger: createLogger({ level: 'silent' }),
     });
-    expect(limiter).toBeInstanceOf(MemoryRateLimiter);
     const result = provider
       .generate({ system: '', messages: [], maxTokens: 16, temperature: 0 })
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     await vi.runAllTimersAsync();
-    // Two attempts (RETRY_MAX_ATTEMPTS), both counted by a breaker that opens at the third.
+    // Two attempts (RETRY_MAX_ATTEMPTS), each through the given limiter, both counted by a breaker that
+    // opens at the third.
     expect(await result).toMatchObject({ code: 'overloaded' });
     expect(calls).toBe(2);
+    expect(asked).toHaveLength(2);
+    expect(breaker.name).toBe('gemini');
     expect(breaker.context).toMatchObject({ failures: 2, threshold: 3 });
     expect(breaker.state).toBe('closed');
   });

@@ -1,3 +1,9 @@
+/**
+ * The breaker a provider's calls go through: it hosts one actor of the pure circuit-breaker machine
+ * (`machines/circuit-breaker.ts`), feeds it the time from the injected clock, and answers the one question
+ * a caller has, `admit`: may a call go now? The call's outcome goes back through `onSuccess` / `onFailure`.
+ * Observable, so metrics, logs and the shared breaker reports follow its state.
+ */
 import { type Actor, type ActorOptions, createActor, type InspectionEvent, type Snapshot } from 'xstate';
 import { CircuitOpenError, isChimeraError } from '../errors.js';
 import {
@@ -12,12 +18,12 @@ import { type Clock, systemClock } from '../services/ports.js';
 /** XState's timer clock (`setTimeout` / `clearTimeout`), which `SimulatedClock` implements. */
 export type TimerClock = NonNullable<ActorOptions<typeof circuitBreakerMachine>['clock']>;
 
-export interface CircuitBreakerOptions {
+export interface ProviderBreakerOptions {
   /** The provider this breaker guards; named in `CircuitOpenError`. */
   name: string;
-  /** Consecutive retryable failures that open it. @default 5 (config `breakerFailureThreshold`) */
+  /** Consecutive retryable failures that open it. @default DEFAULTS.CIRCUIT_BREAKER_FAILURE_THRESHOLD (5) */
   threshold?: number;
-  /** Time open before one probe may go. @default 30000 (config `breakerCooldownMs`) */
+  /** Time open before one probe may go. @default DEFAULTS.CIRCUIT_BREAKER_COOLDOWN_SECONDS (30 s) */
   cooldownMs?: number;
   /** Where `openedAt` and `at` come from. @default the system clock */
   clock?: Clock;
@@ -29,25 +35,20 @@ export interface CircuitBreakerOptions {
   inspect?: (event: InspectionEvent) => void;
 }
 
-/** Handed out by `beforeCall` and given back with the call's result. */
+/** Handed out by `admit` and given back with the call's result. */
 export interface CallTicket {
   /** True for the one call that probes a half-open breaker. */
   readonly probe: boolean;
 }
 
-/**
- * The breaker a provider wrapper talks to: `beforeCall` fails fast while open (or while a half-open probe
- * is in flight), and the call's outcome goes back through `onSuccess` / `onFailure`. Observable, so
- * metrics and `status` follow its state.
- */
-export class CircuitBreaker {
+export class ProviderBreaker {
   readonly name: string;
   private readonly clock: Clock;
   private readonly actor: Actor<typeof circuitBreakerMachine>;
   private readonly listeners = new Set<(state: CircuitBreakerState) => void>();
   private last: CircuitBreakerState;
 
-  constructor(options: CircuitBreakerOptions) {
+  constructor(options: ProviderBreakerOptions) {
     this.name = options.name;
     this.clock = options.clock ?? systemClock;
     this.actor = createActor(circuitBreakerMachine, {
@@ -83,37 +84,33 @@ export class CircuitBreaker {
   }
 
   /**
-   * Admits a call or fails fast. In half-open, the first caller becomes the probe.
-   * @throws {CircuitOpenError} while open, or half-open with a probe already in flight.
+   * May a call go now? It may while closed, and as the one probe once the cool-down is over; it may not
+   * while open or while another call's probe is in flight. `admit()` takes the admission (in half-open the
+   * caller becomes the probe) and returns the ticket to report the outcome with; `admit({ claim: false })`
+   * only asks, taking nothing: for a cheap check before a long wait (a rate-limit slot).
+   * @throws {CircuitOpenError} with the time a probe may go, when a call may not go.
    */
-  beforeCall(): CallTicket {
+  admit(): CallTicket;
+  admit(options: { claim: false }): void;
+  admit(options: { claim?: boolean } = {}): CallTicket | undefined {
+    const claim = options.claim ?? true;
     const now = this.clock.now();
     let snapshot = this.actor.getSnapshot();
     if (snapshot.matches('open')) {
       const allowedAt = probeAllowedAt(snapshot.context) ?? now;
       if (now < allowedAt) throw new CircuitOpenError(this.name, allowedAt);
+      if (!claim) return undefined;
       // The cool-down is over even if its timer has not fired yet (late timer, restored snapshot).
       this.actor.send({ type: 'TICK', at: now });
       snapshot = this.actor.getSnapshot();
     }
-    if (snapshot.matches('closed')) return { probe: false };
+    if (snapshot.matches('closed')) return claim ? { probe: false } : undefined;
     if (snapshot.matches({ halfOpen: 'idle' })) {
+      if (!claim) return undefined;
       this.actor.send({ type: 'PROBE' });
       return { probe: true };
     }
     throw new CircuitOpenError(this.name, now);
-  }
-
-  /** Throws like `beforeCall` but takes nothing: for a cheap check before a long wait (e.g. a rate limit). */
-  check(): void {
-    const snapshot = this.actor.getSnapshot();
-    const now = this.clock.now();
-    if (snapshot.matches('open')) {
-      const allowedAt = probeAllowedAt(snapshot.context) ?? now;
-      if (now < allowedAt) throw new CircuitOpenError(this.name, allowedAt);
-    } else if (snapshot.matches({ halfOpen: 'probing' })) {
-      throw new CircuitOpenError(this.name, now);
-    }
   }
 
   /** A call admitted with `ticket` succeeded. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { readBreakerStates } from '../../src/runtime/breaker-publisher.js';
 import type { GenerateRequest } from '../../src/services/ports.js';
+import { RedisBreakerStateStore } from '../../src/services/redis/breaker-state-store.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 import {
   configFor,
@@ -97,11 +97,15 @@ describe('breaker state across a daemon restart (real Redis)', () => {
     ]);
     // B reports the same opening as its own.
     await until(
-      async () => (await readBreakerStates(b.adapters.redis!, names.prefix)).anthropic?.instance === b.owner,
+      async () =>
+        (await new RedisBreakerStateStore(b.adapters.redis!, names.prefix).readAll()).anthropic?.instance ===
+        b.owner,
       10_000,
       "B's breaker report",
     );
-    expect((await readBreakerStates(b.adapters.redis!, names.prefix)).anthropic).toMatchObject({
+    expect(
+      (await new RedisBreakerStateStore(b.adapters.redis!, names.prefix).readAll()).anthropic,
+    ).toMatchObject({
       state: 'open',
       openedAt,
     });
@@ -124,7 +128,9 @@ describe('breaker state across a daemon restart (real Redis)', () => {
     expect(modelCalls(server)).toBe(3);
     expect(breaker.state).toBe('closed');
     await until(
-      async () => (await readBreakerStates(b.adapters.redis!, names.prefix)).anthropic?.state === 'closed',
+      async () =>
+        (await new RedisBreakerStateStore(b.adapters.redis!, names.prefix).readAll()).anthropic?.state ===
+        'closed',
       10_000,
       'the closed breaker reported',
     );

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { type CircuitOpenError, isCircuitOpenError, ProviderError } from '../../src/errors.js';
 import type { CircuitBreakerState } from '../../src/machines/circuit-breaker.js';
-import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
 
 const COOLDOWN = 10_000;
 const T0 = 1_700_000_000_000;
@@ -20,7 +20,7 @@ function circuitOpen(run: () => unknown): CircuitOpenError {
   throw new Error('expected a CircuitOpenError');
 }
 
-describe('CircuitBreaker', () => {
+describe('ProviderBreaker', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: T0 });
   });
@@ -28,15 +28,15 @@ describe('CircuitBreaker', () => {
     vi.useRealTimers();
   });
 
-  const create = (threshold = 2) => new CircuitBreaker({ name: 'p', threshold, cooldownMs: COOLDOWN });
+  const create = (threshold = 2) => new ProviderBreaker({ name: 'p', threshold, cooldownMs: COOLDOWN });
 
-  function trip(breaker: CircuitBreaker, times = 2): void {
-    for (let i = 0; i < times; i++) breaker.onFailure(overloaded(), breaker.beforeCall());
+  function trip(breaker: ProviderBreaker, times = 2): void {
+    for (let i = 0; i < times; i++) breaker.onFailure(overloaded(), breaker.admit());
   }
 
   it('lets calls through while closed', () => {
     const breaker = create();
-    expect(breaker.beforeCall()).toEqual({ probe: false });
+    expect(breaker.admit()).toEqual({ probe: false });
     expect(breaker.state).toBe('closed');
   });
 
@@ -44,16 +44,17 @@ describe('CircuitBreaker', () => {
     const breaker = create();
     trip(breaker);
     expect(breaker.state).toBe('open');
-    const error = circuitOpen(() => breaker.beforeCall());
+    const error = circuitOpen(() => breaker.admit());
     expect(error.provider).toBe('p');
     expect(error.retryAt).toBe(T0 + COOLDOWN);
-    expect(error.retryable).toBe(true);
+    // Waiting out the breaker is the resilient provider's job (waitForBreakerUntil); a retry would be refused too.
+    expect(error.retryable).toBe(false);
   });
 
   it('a non-retryable error does not count against the provider', () => {
     const breaker = create();
-    for (let i = 0; i < 5; i++) breaker.onFailure(invalid(), breaker.beforeCall());
-    breaker.onFailure(new Error('a bug, not the provider'), breaker.beforeCall());
+    for (let i = 0; i < 5; i++) breaker.onFailure(invalid(), breaker.admit());
+    breaker.onFailure(new Error('a bug, not the provider'), breaker.admit());
     expect(breaker.state).toBe('closed');
   });
 
@@ -62,37 +63,37 @@ describe('CircuitBreaker', () => {
     trip(breaker);
     vi.advanceTimersByTime(COOLDOWN);
     expect(breaker.state).toBe('halfOpen');
-    expect(breaker.beforeCall()).toEqual({ probe: true });
+    expect(breaker.admit()).toEqual({ probe: true });
     expect(breaker.probing).toBe(true);
-    expect(circuitOpen(() => breaker.beforeCall()).retryAt).toBe(T0 + COOLDOWN);
+    expect(circuitOpen(() => breaker.admit()).retryAt).toBe(T0 + COOLDOWN);
   });
 
   it('a good probe closes the breaker', () => {
     const breaker = create();
     trip(breaker);
     vi.advanceTimersByTime(COOLDOWN);
-    breaker.onSuccess(breaker.beforeCall());
+    breaker.onSuccess(breaker.admit());
     expect(breaker.state).toBe('closed');
-    expect(breaker.beforeCall()).toEqual({ probe: false });
+    expect(breaker.admit()).toEqual({ probe: false });
   });
 
   it('a failed probe opens it again for another cool-down', () => {
     const breaker = create();
     trip(breaker);
     vi.advanceTimersByTime(COOLDOWN);
-    const probe = breaker.beforeCall();
+    const probe = breaker.admit();
     vi.advanceTimersByTime(300);
     breaker.onFailure(overloaded(), probe);
     expect(breaker.state).toBe('open');
-    expect(circuitOpen(() => breaker.beforeCall()).retryAt).toBe(T0 + COOLDOWN + 300 + COOLDOWN);
+    expect(circuitOpen(() => breaker.admit()).retryAt).toBe(T0 + COOLDOWN + 300 + COOLDOWN);
   });
 
   it('a call admitted before the breaker opened cannot close it when it finishes during half-open', () => {
     const breaker = create();
-    const early = breaker.beforeCall();
+    const early = breaker.admit();
     trip(breaker);
     vi.advanceTimersByTime(COOLDOWN);
-    const probe = breaker.beforeCall();
+    const probe = breaker.admit();
     breaker.onSuccess(early);
     expect(breaker.state).toBe('halfOpen');
     expect(breaker.probing).toBe(true);
@@ -103,31 +104,31 @@ describe('CircuitBreaker', () => {
   it('admits a probe once the cool-down is over even if the timer has not fired', () => {
     const clock = { now: () => T0 };
     const timers = new SimulatedClock(); // never advanced: the timer never fires
-    const breaker = new CircuitBreaker({ name: 'p', threshold: 1, cooldownMs: COOLDOWN, clock, timers });
-    breaker.onFailure(overloaded(), breaker.beforeCall());
+    const breaker = new ProviderBreaker({ name: 'p', threshold: 1, cooldownMs: COOLDOWN, clock, timers });
+    breaker.onFailure(overloaded(), breaker.admit());
     clock.now = () => T0 + COOLDOWN;
-    expect(breaker.beforeCall()).toEqual({ probe: true });
+    expect(breaker.admit()).toEqual({ probe: true });
   });
 
-  it('check() fails fast like beforeCall() but does not take the probe slot', () => {
+  it('admit({ claim: false }) fails fast like admit() but does not take the probe slot', () => {
     const breaker = create();
     trip(breaker);
-    expect(() => breaker.check()).toThrow(/circuit for provider p is open/);
+    expect(() => breaker.admit({ claim: false })).toThrow(/circuit for provider p is open/);
     vi.advanceTimersByTime(COOLDOWN);
-    breaker.check();
+    breaker.admit({ claim: false });
     expect(breaker.probing).toBe(false);
-    breaker.beforeCall();
-    expect(() => breaker.check()).toThrow(/circuit for provider p is open/);
+    breaker.admit();
+    expect(() => breaker.admit({ claim: false })).toThrow(/circuit for provider p is open/);
   });
 
   it('subscribers see every change of state and nothing else', () => {
     const breaker = create();
     const seen: CircuitBreakerState[] = [];
     const unsubscribe = breaker.subscribe((state) => seen.push(state));
-    breaker.onFailure(overloaded(), breaker.beforeCall());
+    breaker.onFailure(overloaded(), breaker.admit());
     trip(breaker, 1);
     vi.advanceTimersByTime(COOLDOWN);
-    breaker.onSuccess(breaker.beforeCall());
+    breaker.onSuccess(breaker.admit());
     unsubscribe();
     trip(breaker);
     expect(seen).toEqual(['open', 'halfOpen', 'closed']);
@@ -140,9 +141,9 @@ describe('CircuitBreaker', () => {
     breaker.stop();
 
     vi.setSystemTime(T0 + 4_000); // the process was down for four seconds
-    const restored = new CircuitBreaker({ name: 'p', snapshot: persisted });
+    const restored = new ProviderBreaker({ name: 'p', snapshot: persisted });
     expect(restored.state).toBe('open');
-    expect(circuitOpen(() => restored.beforeCall()).retryAt).toBe(T0 + COOLDOWN);
+    expect(circuitOpen(() => restored.admit()).retryAt).toBe(T0 + COOLDOWN);
     vi.advanceTimersByTime(COOLDOWN - 4_000 - 1);
     expect(restored.state).toBe('open');
     vi.advanceTimersByTime(1);

@@ -1,18 +1,17 @@
 /**
- * How each provider's breaker starts when a process starts with Redis: from the last report published for
- * that provider in `<prefix>:breakers` (see `breaker-publisher.ts`). A breaker that this daemon before a
+ * How each provider's breaker starts: from the last report published for that provider in the
+ * `BreakerStateStore` (see `breaker-publisher.ts`; with Redis, the hash `<prefix>:breakers`). A breaker that this daemon before a
  * restart, or another daemon, saw open starts open with the same `openedAt`, so the new process does not
  * send a burst of calls to a provider known to be down; it half-opens at `openedAt` + cool-down and probes
  * as usual. Anything else starts closed: no report, a closed one, an old one, one without a snapshot
- * (written before reports carried it) or with a snapshot this build cannot read. Without Redis (the
- * embedded mode) nothing is read and every breaker starts closed.
+ * (written before reports carried it) or with a snapshot this build cannot read. In the embedded mode
+ * the store is the process's own, empty at start, so every breaker starts closed.
  */
-import type { Redis } from 'ioredis';
 import type { Snapshot } from 'xstate';
+import type { BreakerReport } from '../events.js';
 import type { Logger } from '../logger.js';
-import { openSnapshotFrom, parseVersionedBreakerSnapshot } from '../resilience/breaker-snapshot.js';
-import type { Clock } from '../services/ports.js';
-import { type BreakerReport, readBreakerStates } from './breaker-publisher.js';
+import type { BreakerStateStore, Clock } from '../services/ports.js';
+import { openSnapshotFrom, parseVersionedBreakerSnapshot } from './breaker-snapshot.js';
 
 /** How long past its probe time a stored opening is still followed, in cool-downs. */
 export const STALE_AFTER_COOLDOWNS = 1; // that recently down, the provider gets one probe before a burst; older says nothing of now
@@ -73,9 +72,7 @@ export function breakerStartFor(
 }
 
 export interface RestoreBreakersOptions {
-  redis: Redis;
-  /** `config.redis.keyPrefix`. */
-  keyPrefix: string;
+  store: BreakerStateStore;
   /** The providers whose breakers are being built. */
   providers: Iterable<string>;
   threshold: number;
@@ -86,7 +83,7 @@ export interface RestoreBreakersOptions {
 
 /**
  * Snapshots to start breakers from, by provider: only providers whose breaker starts open are present.
- * Reading is best effort, like publishing: if Redis does not answer, every breaker starts closed.
+ * Reading is best effort, like publishing: if the store does not answer, every breaker starts closed.
  */
 export async function restoreBreakers(
   options: RestoreBreakersOptions,
@@ -95,7 +92,7 @@ export async function restoreBreakers(
   const snapshots = new Map<string, Snapshot<unknown>>();
   let reports: Record<string, BreakerReport>;
   try {
-    reports = await readBreakerStates(options.redis, options.keyPrefix);
+    reports = await options.store.readAll();
   } catch (err) {
     logger.warn({ err }, 'could not read the stored breaker states; every breaker starts closed');
     return snapshots;
