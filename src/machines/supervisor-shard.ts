@@ -1,21 +1,33 @@
 /**
- * A supervisor shard: runs a share of the conversations for the supervisor, each one a child actor spawned
- * by the named source `conversation`. The supervisor decides which shard gets a conversation and never sends
- * a shard more than its capacity; the shard spawns it, stops it once persistence says it is settled or lost,
- * and reports every conversation it let go of to the supervisor, which keeps the counts.
+ * A supervisor shard: runs a share of the conversations for the supervisor. For each piece of work it
+ * spawns two children side by side: the conversation (named source `conversation`, id = conversation id)
+ * and its persister (source `persister`), which follows the conversation's steps, writes them under the
+ * conversation's lease, and reports back here once the conversation is settled (final step saved) or lost
+ * (a newer owner fenced us out). The supervisor decides which shard gets a conversation and never sends a
+ * shard more than its capacity; the shard stops both children when the conversation is done with, and
+ * reports every conversation it let go of to the supervisor, which keeps the counts.
  *
  * Why shards: XState copies a machine's whole `children` map on every spawn and every stop, so one machine
  * with thousands of children pays for all of them each time a conversation starts or ends. A shard holds at
- * most `DEFAULT_SHARD_CAPACITY` (100) and the supervisor one shard per hundred conversations, which bounds
+ * most `DEFAULT_SHARD_CAPACITY` (100) conversations and the supervisor one shard per hundred, which bounds
  * both copies.
  *
- *   running --SPAWN_CONVERSATION--> spawns
- *           --CONVERSATION_SETTLED | CONVERSATION_LOST (one of its own)--> stops it, reports SHARD_RELEASED
- *           --error of one of its conversations--> stops it, reports SHARD_RELEASED (crashed)
+ *   running --SPAWN_CONVERSATION--> spawns conversation + persister
+ *           --CONVERSATION_SETTLED | CONVERSATION_LOST (one of its own)--> stops both, reports SHARD_RELEASED
+ *           --error of a conversation or its persister--> stops both, reports SHARD_RELEASED (crashed)
  *   Reports and errors about a conversation it no longer runs are ignored.
  */
-import { enqueueActions, fromPromise, setup } from 'xstate';
-import type { ConversationReport, ConversationSpawnInput, ShardReleased, Work } from './supervisor.js';
+import { assign, type EventObject, enqueueActions, fromCallback, setup } from 'xstate';
+import { conversationMachine } from './conversation.js';
+import {
+  type ConversationReport,
+  type ConversationView,
+  conversationIdOfChild,
+  type PersisterInput,
+  persisterIdOf,
+  type ShardReleased,
+  type Work,
+} from './supervision.js';
 
 export interface ShardInput {
   /** The shard's actor id, named in its reports. */
@@ -45,15 +57,19 @@ export const supervisorShardMachine = setup({
     events: {} as ShardEvent,
   },
   actors: {
-    conversation: fromPromise<unknown, ConversationSpawnInput>(unbound('conversation')),
+    /** Provide it with its effects bound: `conversationMachine.provide({ actors: { callModel, ... } })`. */
+    conversation: conversationMachine,
+    /** Follows one conversation and persists its steps; sends `ConversationReport`s back to the shard. */
+    persister: fromCallback<EventObject, PersisterInput>(unbound('persister')),
   },
   actions: {
-    /** Drops one of its conversations and tells the supervisor why it is gone. */
+    /** Drops one of its conversations (and its persister) and tells the supervisor why it is gone. */
     release: enqueueActions(
       (
         { enqueue, context },
         { conversationId, outcome }: { conversationId: string; outcome: ShardReleased['outcome'] },
       ) => {
+        enqueue.stopChild(persisterIdOf(conversationId));
         enqueue.stopChild(conversationId);
         enqueue.assign({ active: context.active.filter((id) => id !== conversationId) });
         enqueue.sendParent({ type: 'SHARD_RELEASED', shard: context.id, outcome } satisfies ShardReleased);
@@ -69,13 +85,22 @@ export const supervisorShardMachine = setup({
   context: ({ input }) => ({ id: input.id, active: [] }),
   on: {
     SPAWN_CONVERSATION: {
-      actions: enqueueActions(({ enqueue, context, event }) => {
+      // Both children in one assign: the children map is copied once for the pair.
+      actions: assign(({ context, event, spawn }) => {
         const { work } = event;
-        enqueue.spawnChild('conversation', {
+        const conversation = spawn('conversation', {
           id: work.conversationId,
-          input: work.kind === 'new' ? { start: work.input } : { resume: work.snapshot },
+          input: work.kind === 'new' ? work.input : { restore: work.context },
         });
-        enqueue.assign({ active: [...context.active, work.conversationId] });
+        const view: ConversationView = {
+          getSnapshot: () => conversation.getSnapshot(),
+          subscribe: (observer) => conversation.subscribe(observer),
+        };
+        spawn('persister', {
+          id: persisterIdOf(work.conversationId),
+          input: { conversation: view, ownership: work.ownership, resumed: work.kind === 'resume' },
+        });
+        return { active: [...context.active, work.conversationId] };
       }),
     },
     CONVERSATION_SETTLED: {
@@ -92,18 +117,21 @@ export const supervisorShardMachine = setup({
         params: ({ event }) => ({ conversationId: event.conversationId, outcome: 'lost' }),
       },
     },
-    // A conversation actor that threw (a bug, not a provider failure); its last snapshot stays adoptable.
-    // An error left unhandled would fail the shard, so one from a child it already let go of is taken too.
+    // A conversation actor (or its persister) that threw: a bug, not a provider failure; the last saved
+    // snapshot stays adoptable. An error left unhandled would fail the shard, so one from a child it
+    // already let go of is taken too.
     'xstate.error.actor.*': [
       {
         guard: {
           type: 'runs',
-          params: ({ event }: { event: { type: string } }) => ({ conversationId: failedChild(event) }),
+          params: ({ event }: { event: { type: string } }) => ({
+            conversationId: conversationIdOfChild(failedChild(event)),
+          }),
         },
         actions: {
           type: 'release',
           params: ({ event }: { event: { type: string } }) => ({
-            conversationId: failedChild(event),
+            conversationId: conversationIdOfChild(failedChild(event)),
             outcome: 'crashed',
           }),
         },

@@ -19,6 +19,19 @@ export interface Lease {
   expiresAt: number;
 }
 
+/**
+ * What this process holds for one conversation it runs: the lease (its fencing token goes with every
+ * write) and, for a new conversation, the topic delivery it came from, acknowledged by the first save and
+ * given back if the conversation is lost before it. Made by the intake when it takes the lease, handed with
+ * the work to the shard and from there to the conversation's persister: the ownership travels with the
+ * conversation, never looked up. Not part of machine context (not serialisable).
+ */
+export interface Ownership {
+  readonly conversationId: string;
+  lease: Lease;
+  delivery?: TopicDelivery;
+}
+
 export type ConversationStatus = 'active' | 'ended' | 'failed' | 'timedOut';
 
 /** What is persisted for one conversation: a versioned actor snapshot plus what indexes need. */

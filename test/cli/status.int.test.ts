@@ -97,9 +97,9 @@ describe('chimera status', () => {
     const config = configFor(env);
     const daemon = await startChimera(config, { intake: 'none' });
     const publisher = publishBreakerStates({
-      store: new RedisBreakerStateStore(daemon.adapters.redis!, names.prefix),
+      store: new RedisBreakerStateStore(daemon.parts.redis!, names.prefix),
       instance: 'daemon-1',
-      breakers: daemon.adapters.breakers,
+      breakers: daemon.parts.breakers,
     });
     const ids = await Promise.all(
       [0, 1, 2].map((i) => daemon.startNewConversation({ id: `status-${i}`, title: `Status topic ${i}` })),

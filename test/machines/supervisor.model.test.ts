@@ -1,14 +1,27 @@
 import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
-import { type AnyActorRef, createActor, fromPromise, SimulatedClock } from 'xstate';
-import type { ConversationInput } from '../../src/machines/conversation.js';
 import {
-  type ConversationSpawnInput,
+  type AnyActorRef,
+  createActor,
+  type EventObject,
+  fromCallback,
+  fromPromise,
+  SimulatedClock,
+} from 'xstate';
+import type {
+  ConversationInput,
+  ConversationMachine,
+  ConversationStart,
+} from '../../src/machines/conversation.js';
+import {
+  type PersisterInput,
+  persisterIdOf,
   type ShardReleased,
-  supervisorMachine,
   type Work,
-} from '../../src/machines/supervisor.js';
+} from '../../src/machines/supervision.js';
+import { supervisorMachine } from '../../src/machines/supervisor.js';
 import { supervisorShardMachine } from '../../src/machines/supervisor-shard.js';
+import { activeContext } from '../support/conversations.js';
 
 const MAX = 3;
 /** Small shards, so that paths fill one, open a second and route back into the first when it has room. */
@@ -24,11 +37,26 @@ type ModelEvent = Parameters<typeof supervisorMachine.transition>[1];
 
 const spawned = (s: Snapshot) => s.context.active + s.context.settled + s.context.lost + s.context.crashed;
 
+const ownership = (id: string) => ({
+  conversationId: id,
+  lease: { conversationId: id, owner: 'test', token: 1, expiresAt: 0 },
+});
+
 function work(id: string): Work {
-  return { kind: 'new', conversationId: id, input: { conversationId: id } as ConversationInput };
+  return {
+    kind: 'new',
+    conversationId: id,
+    input: { conversationId: id } as ConversationInput,
+    ownership: ownership(id),
+  };
 }
 
 const never = () => new Promise<never>(() => {});
+
+/** A stand-in conversation: a promise the test settles or fails, instead of the real machine. */
+const fakeConversation = (run: Parameters<typeof fromPromise<unknown, ConversationStart>>[0]) =>
+  fromPromise<unknown, ConversationStart>(run) as unknown as ConversationMachine;
+const idlePersister = fromCallback<EventObject, PersisterInput>(() => {});
 
 /**
  * The supervisor's graph: the shards' side is what they report (a conversation released from a given shard,
@@ -39,7 +67,7 @@ const graphMachine = supervisorMachine.provide({
   actors: {
     nextWork: fromPromise<Work | null, { active: number }>(never),
     shard: supervisorShardMachine.provide({
-      actors: { conversation: fromPromise<unknown, ConversationSpawnInput>(never) },
+      actors: { conversation: fakeConversation(never), persister: idlePersister },
     }),
   },
   delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS },
@@ -82,7 +110,10 @@ const serialize = (s: Snapshot) =>
 
 interface ShardView {
   active: string[];
+  /** Its conversation actors. */
   children: string[];
+  /** Its persister actors, one beside each conversation. */
+  persisters: string[];
 }
 
 /** A running supervisor with real shards, whose conversations are promises the test settles or fails. */
@@ -93,9 +124,14 @@ function liveSupervisor() {
     id: string;
     shard: string | undefined;
     ref: AnyActorRef;
-    input: ConversationSpawnInput;
+    input: ConversationStart;
   }> = [];
   const crash = new Map<string, (error: Error) => void>();
+  /** What each conversation's persister was given, and its way to report to the shard. */
+  const persisters = new Map<
+    string,
+    { input: PersisterInput; report: (event: { type: string; conversationId: string }) => void }
+  >();
   const machine = supervisorMachine.provide({
     actors: {
       nextWork: fromPromise<Work | null, { active: number }>(
@@ -103,9 +139,12 @@ function liveSupervisor() {
       ),
       shard: supervisorShardMachine.provide({
         actors: {
-          conversation: fromPromise<unknown, ConversationSpawnInput>(({ self, input }) => {
+          conversation: fakeConversation(({ self, input }) => {
             started.push({ id: self.id, shard: self._parent?.id, ref: self, input });
             return new Promise((_, reject) => crash.set(self.id, reject));
+          }),
+          persister: fromCallback<EventObject, PersisterInput>(({ input, sendBack }) => {
+            persisters.set(input.ownership.conversationId, { input, report: sendBack });
           }),
         },
       }),
@@ -117,29 +156,32 @@ function liveSupervisor() {
     clock,
   });
   actor.start();
-  const shardActor = (id: string) =>
-    (actor.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
   /** What each live shard runs: its context and its actual child actors. */
   const shards = (): Record<string, ShardView> => {
     const view: Record<string, ShardView> = {};
     for (const [id, child] of Object.entries(actor.getSnapshot().children)) {
       if (!id.startsWith('shard-')) continue;
       const snapshot = child!.getSnapshot() as { context: { active: string[] }; children: object };
-      view[id] = { active: snapshot.context.active, children: Object.keys(snapshot.children) };
+      const children = Object.keys(snapshot.children);
+      view[id] = {
+        active: snapshot.context.active,
+        children: children.filter((c) => !c.startsWith('persist:')),
+        persisters: children.filter((c) => c.startsWith('persist:')),
+      };
     }
     return view;
   };
-  /** Makes a real shard release one of its conversations the way the runtime would. */
+  /** Makes a real shard release one of its conversations: its persister reports it, as in the service. */
   const release = ({ shard, outcome }: ShardReleased) => {
     const conversationId = shards()[shard]!.active[0]!;
     if (outcome === 'crashed') crash.get(conversationId)!(new Error('bug in a conversation'));
     else
-      shardActor(shard)!.send({
+      persisters.get(conversationId)!.report({
         type: outcome === 'settled' ? 'CONVERSATION_SETTLED' : 'CONVERSATION_LOST',
         conversationId,
       });
   };
-  return { actor, clock, started, shards, release, pull: () => pull! };
+  return { actor, clock, started, persisters, shards, release, pull: () => pull! };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -188,7 +230,7 @@ describe('supervisor machine, model-based', () => {
         })
         .join(' > ') || '(initial)';
     it(`a live supervisor with real shards follows the path: ${name}`, async () => {
-      const { actor, clock, started, shards, release, pull } = liveSupervisor();
+      const { actor, clock, started, persisters, shards, release, pull } = liveSupervisor();
       await settle();
       for (const step of path.steps) {
         const event = step.event as { type: string; output?: Work | null; error?: unknown };
@@ -208,13 +250,20 @@ describe('supervisor machine, model-based', () => {
         for (const [shard, count] of Object.entries(snapshot.context.shards)) {
           expect(live[shard]!.active).toHaveLength(count);
           expect(live[shard]!.children).toEqual(live[shard]!.active);
+          // Each conversation has its persister beside it, and nothing else runs in the shard.
+          expect(live[shard]!.persisters).toEqual(live[shard]!.active.map(persisterIdOf));
         }
       }
-      // Every conversation the model spawned was really started, with its id, as a child of a shard.
+      // Every conversation the model spawned was really started, with its id, as a child of a shard, and
+      // its persister was handed the work's ownership.
       const offered = path.steps.filter((s) => (s.event as { output?: Work | null }).output).length;
       expect(started).toHaveLength(offered);
       expect(started.map((s) => s.id)).toEqual(started.map((_, i) => `c${i}`));
       for (const { shard } of started) expect(shard).toMatch(/^shard-\d$/);
+      for (const { id } of started) {
+        expect(persisters.get(id)!.input.ownership).toEqual(ownership(id));
+        expect(persisters.get(id)!.input.resumed).toBe(false);
+      }
       // A stopped supervisor leaves no shard and no conversation running.
       if (actor.getSnapshot().status === 'done') {
         expect(Object.keys(actor.getSnapshot().children)).toHaveLength(0);
@@ -227,23 +276,29 @@ describe('supervisor machine, model-based', () => {
 
 describe('supervisor shards', () => {
   it('new work goes to the first shard with room, not to a new shard; adopted work is resumed there', async () => {
-    const { actor, shards, release, pull, started } = liveSupervisor();
+    const { actor, shards, release, pull, started, persisters } = liveSupervisor();
     await settle();
     for (const id of ['a', 'b', 'c']) {
       pull().resolve(work(id));
       await settle();
     }
     expect(shards()).toEqual({
-      'shard-0': { active: ['a', 'b'], children: ['a', 'b'] },
-      'shard-1': { active: ['c'], children: ['c'] },
+      'shard-0': { active: ['a', 'b'], children: ['a', 'b'], persisters: ['persist:a', 'persist:b'] },
+      'shard-1': { active: ['c'], children: ['c'], persisters: ['persist:c'] },
     });
     release({ type: 'SHARD_RELEASED', shard: 'shard-0', outcome: 'settled' });
     await settle();
-    pull().resolve({ kind: 'resume', conversationId: 'd', snapshot: { persisted: 'd' } });
+    const restored = activeContext({ conversationId: 'd' });
+    pull().resolve({ kind: 'resume', conversationId: 'd', context: restored, ownership: ownership('d') });
     await settle();
-    expect(shards()['shard-0']).toEqual({ active: ['b', 'd'], children: ['b', 'd'] });
-    expect(started.find((s) => s.id === 'a')!.input).toEqual({ start: { conversationId: 'a' } });
-    expect(started.find((s) => s.id === 'd')!.input).toEqual({ resume: { persisted: 'd' } });
+    expect(shards()['shard-0']).toEqual({
+      active: ['b', 'd'],
+      children: ['b', 'd'],
+      persisters: ['persist:b', 'persist:d'],
+    });
+    expect(started.find((s) => s.id === 'a')!.input).toEqual({ conversationId: 'a' });
+    expect(started.find((s) => s.id === 'd')!.input).toEqual({ restore: restored });
+    expect(persisters.get('d')!.input).toMatchObject({ ownership: ownership('d'), resumed: true });
     expect(actor.getSnapshot().context.shards).toEqual({ 'shard-0': 2, 'shard-1': 1 });
     actor.stop();
   });
@@ -257,7 +312,7 @@ describe('supervisor shards', () => {
     shard.send({ type: 'CONVERSATION_SETTLED', conversationId: 'b' });
     shard.send({ type: 'CONVERSATION_LOST', conversationId: 'b' });
     await settle();
-    expect(shards()['shard-0']).toEqual({ active: ['a'], children: ['a'] });
+    expect(shards()['shard-0']).toEqual({ active: ['a'], children: ['a'], persisters: ['persist:a'] });
     const { context } = actor.getSnapshot();
     expect(context).toMatchObject({ active: 1, shards: { 'shard-0': 1 }, settled: 0, lost: 0 });
     actor.stop();
@@ -270,7 +325,7 @@ describe('supervisor shards', () => {
         actors: {
           nextWork: fromPromise<Work | null, { active: number }>(() => new Promise((r) => (pull = r))),
           shard: supervisorShardMachine.provide({
-            actors: { conversation: fromPromise<unknown, ConversationSpawnInput>(never) },
+            actors: { conversation: fakeConversation(never), persister: idlePersister },
             // A bug in the shard: releasing a conversation throws.
             actions: {
               release: () => {

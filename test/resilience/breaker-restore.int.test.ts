@@ -60,12 +60,12 @@ describe('breaker state across a daemon restart (real Redis)', () => {
     let aStopped = false;
     cleanups.push(async () => aStopped || a.stop());
     server.script({ type: 'overloaded' }, { type: 'overloaded' });
-    const anthropicA = a.adapters.providers.get('anthropic')!;
+    const anthropicA = a.parts.providers.get('anthropic')!;
     await expect(anthropicA.generate(request)).rejects.toMatchObject({ code: 'overloaded' });
     await expect(anthropicA.generate(request)).rejects.toMatchObject({ code: 'overloaded' });
     expect(modelCalls(server)).toBe(2);
-    expect(a.adapters.breakers.get('anthropic')!.state).toBe('open');
-    const openedAt = a.adapters.breakers.get('anthropic')!.context.openedAt!;
+    expect(a.parts.breakers.get('anthropic')!.state).toBe('open');
+    const openedAt = a.parts.breakers.get('anthropic')!.context.openedAt!;
     expect(openedAt).toBe(now);
     await a.stop();
     aStopped = true;
@@ -79,10 +79,10 @@ describe('breaker state across a daemon restart (real Redis)', () => {
     });
     const b = await startChimera(config, { intake: 'none', clock, logger });
     cleanups.push(() => b.stop());
-    const breaker = b.adapters.breakers.get('anthropic')!;
+    const breaker = b.parts.breakers.get('anthropic')!;
     expect(breaker.state).toBe('open');
     expect(breaker.context.openedAt).toBe(openedAt);
-    expect(b.adapters.breakers.get('gemini')!.state).toBe('closed');
+    expect(b.parts.breakers.get('gemini')!.state).toBe('closed');
     const restored = lines
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((entry) => entry.msg === 'circuit breaker for anthropic starts open from its stored state');
@@ -98,20 +98,20 @@ describe('breaker state across a daemon restart (real Redis)', () => {
     // B reports the same opening as its own.
     await until(
       async () =>
-        (await new RedisBreakerStateStore(b.adapters.redis!, names.prefix).readAll()).anthropic?.instance ===
+        (await new RedisBreakerStateStore(b.parts.redis!, names.prefix).readAll()).anthropic?.instance ===
         b.owner,
       10_000,
       "B's breaker report",
     );
     expect(
-      (await new RedisBreakerStateStore(b.adapters.redis!, names.prefix).readAll()).anthropic,
+      (await new RedisBreakerStateStore(b.parts.redis!, names.prefix).readAll()).anthropic,
     ).toMatchObject({
       state: 'open',
       openedAt,
     });
 
     // Until openedAt + cool-down, calls fail fast and never reach the provider.
-    const anthropicB = b.adapters.providers.get('anthropic')!;
+    const anthropicB = b.parts.providers.get('anthropic')!;
     await expect(anthropicB.generate(request)).rejects.toMatchObject({
       code: 'circuit_open',
       retryAt: openedAt + COOLDOWN_MS,
@@ -129,7 +129,7 @@ describe('breaker state across a daemon restart (real Redis)', () => {
     expect(breaker.state).toBe('closed');
     await until(
       async () =>
-        (await new RedisBreakerStateStore(b.adapters.redis!, names.prefix).readAll()).anthropic?.state ===
+        (await new RedisBreakerStateStore(b.parts.redis!, names.prefix).readAll()).anthropic?.state ===
         'closed',
       10_000,
       'the closed breaker reported',
@@ -147,17 +147,17 @@ describe('breaker state across a daemon restart (real Redis)', () => {
 
     const a = await startChimera(config, { intake: 'none', clock });
     server.script({ type: 'overloaded' }, { type: 'overloaded' });
-    const anthropicA = a.adapters.providers.get('anthropic')!;
+    const anthropicA = a.parts.providers.get('anthropic')!;
     await expect(anthropicA.generate(request)).rejects.toMatchObject({ code: 'overloaded' });
     await expect(anthropicA.generate(request)).rejects.toMatchObject({ code: 'overloaded' });
-    expect(a.adapters.breakers.get('anthropic')!.state).toBe('open');
+    expect(a.parts.breakers.get('anthropic')!.state).toBe('open');
     await a.stop();
 
     now += 2 * COOLDOWN_MS;
     const b = await startChimera(config, { intake: 'none', clock });
     cleanups.push(() => b.stop());
-    expect(b.adapters.breakers.get('anthropic')!.state).toBe('closed');
-    const answer = await b.adapters.providers.get('anthropic')!.generate(request);
+    expect(b.parts.breakers.get('anthropic')!.state).toBe('closed');
+    const answer = await b.parts.providers.get('anthropic')!.generate(request);
     expect(answer.attempts).toBe(1);
     expect(modelCalls(server)).toBe(3);
   });

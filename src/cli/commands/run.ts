@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import { type Config, chooseSides, type ProviderName } from '../../config.js';
+import { DEFAULTS } from '../../defaults.js';
 import { DEFAULT_INSPECT_PORT } from '../../inspect/relay-server.js';
 import { createLogger } from '../../logger.js';
 import { loadCliConfig, providerFlag } from '../context.js';
@@ -18,9 +19,6 @@ export interface RunFlags {
   httpPort?: number;
   drainTimeout: number;
 }
-
-/** Kubernetes' default termination grace period: the drain finishes before the kubelet's SIGKILL. */
-export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
 
 /**
  * The two sides for a daemon: `--provider` for both, else the configured pair or what has credentials.
@@ -60,7 +58,7 @@ export function registerRun(program: Command): void {
       '--drain-timeout <seconds>',
       'on SIGTERM/SIGINT, how long in-flight conversations may finish before they stop where they are',
       wholeNumber(0, 3600),
-      DEFAULT_DRAIN_TIMEOUT_SECONDS,
+      DEFAULTS.DRAIN_TIMEOUT_SECONDS,
     )
     .option(
       '--inspect',

@@ -1,17 +1,17 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { instrumentService, type ServiceMetricsOptions } from '../../src/app/service-metrics.js';
 import type { ConversationRecord } from '../../src/events.js';
-import { instrumentRuntime, type ProcessMetricsOptions } from '../../src/runtime/process-metrics.js';
 import type { ConversationStatus } from '../../src/services/ports.js';
 
 type Context = { active: number; settled: number; lost: number; crashed: number };
 
-/** A stand-in for the runtime: a supervisor whose snapshots the test pushes, and finished records. */
+/** A stand-in for the service: a supervisor whose snapshots the test pushes, and finished records. */
 function fakeRuntime() {
   let context: Context = { active: 0, settled: 0, lost: 0, crashed: 0 };
   const snapshotListeners = new Set<(snapshot: { context: Context }) => void>();
   const finishedListeners = new Set<(record: ConversationRecord) => void>();
-  const runtime = {
+  const service = {
     supervisor: {
       getSnapshot: () => ({ context }),
       subscribe: (listener: (snapshot: { context: Context }) => void) => {
@@ -23,9 +23,9 @@ function fakeRuntime() {
       finishedListeners.add(listener);
       return () => finishedListeners.delete(listener);
     },
-  } as unknown as ProcessMetricsOptions['runtime'];
+  } as unknown as Pick<ServiceMetricsOptions, 'supervisor' | 'onFinished'>;
   return {
-    runtime,
+    service,
     push(next: Partial<Context>) {
       context = { ...context, ...next };
       for (const listener of snapshotListeners) listener({ context });
@@ -81,13 +81,13 @@ function record(overrides: Partial<ConversationRecord> = {}): ConversationRecord
   };
 }
 
-describe('process metrics', () => {
+describe('service metrics', () => {
   it('counts finished conversations by status and reason, with their turns, tokens and turn latency', async () => {
     const registry = new Registry();
     const fake = fakeRuntime();
-    instrumentRuntime({
+    instrumentService({
       registry,
-      runtime: fake.runtime,
+      ...fake.service,
       store: { outboxSize: async () => 0, counts: noCounts },
     });
     fake.finish(record());
@@ -106,9 +106,9 @@ describe('process metrics', () => {
   it('follows the supervisor: active conversations and settled, lost and crashed counts', async () => {
     const registry = new Registry();
     const fake = fakeRuntime();
-    instrumentRuntime({
+    instrumentService({
       registry,
-      runtime: fake.runtime,
+      ...fake.service,
       store: { outboxSize: async () => 0, counts: noCounts },
     });
     fake.push({ active: 2, settled: 3 });
@@ -133,7 +133,7 @@ describe('process metrics', () => {
         return new Promise<number>((resolve) => (answer = resolve));
       },
     };
-    instrumentRuntime({ registry, runtime: fakeRuntime().runtime, store, sampleTimeoutMs: 10 });
+    instrumentService({ registry, ...fakeRuntime().service, store, sampleTimeoutMs: 10 });
 
     expect(await registry.metrics()).toMatch(/^chimera_outbox_backlog 7$/m);
     expect(await registry.metrics()).toMatch(/^chimera_outbox_backlog 7$/m);

@@ -1,17 +1,20 @@
 /**
  * Metrics of the running service beyond the provider calls (those are in `src/metrics.ts`): conversations
- * by state and termination reason, turns, tokens and turn latency, the outbox backlog, and the Node.js
- * process (event-loop lag, memory, GC). Kept outside the pure machines: it listens to the runtime's
+ * by state and termination reason, turns, tokens and turn latency, the outbox backlog; and, for a daemon,
+ * the Node.js process (event-loop lag, memory, GC). Kept outside the pure machines: it listens to the
  * finished records and the supervisor's snapshots, and samples the store when Prometheus scrapes.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Actor } from 'xstate';
 import type { ConversationRecord } from '../events.js';
+import type { SupervisorMachine } from '../machines/supervisor.js';
 import type { ConversationStatus, SnapshotStore } from '../services/ports.js';
-import type { ChimeraRuntime } from './runtime.js';
 
-export interface ProcessMetricsOptions {
+export interface ServiceMetricsOptions {
   registry: Registry;
-  runtime: Pick<ChimeraRuntime, 'onFinished' | 'supervisor'>;
+  /** Subscribes to final records once they are saved; returns the unsubscribe. */
+  onFinished(listener: (record: ConversationRecord) => void): () => void;
+  supervisor: Pick<Actor<SupervisorMachine>, 'getSnapshot' | 'subscribe'>;
   store: Pick<SnapshotStore, 'outboxSize' | 'counts'>;
   /**
    * Longest a scrape waits for the store (outbox length, counts by status); past it the last sample is
@@ -58,24 +61,23 @@ function sampler<T>(read: () => Promise<T>, timeoutMs: number): () => Promise<T 
   };
 }
 
-export interface ProcessMetrics {
-  /** Stops listening to the runtime (the metrics stay registered with their last values). */
+export interface ServiceMetrics {
+  /** Stops listening to the service (the metrics stay registered with their last values). */
   stop(): void;
 }
 
-/** Registers the conversation, outbox and process metrics for one running service. */
-export function instrumentRuntime(options: ProcessMetricsOptions): ProcessMetrics {
-  const { registry, runtime, store } = options;
+/** Registers the conversation and outbox metrics of one service. */
+export function instrumentService(options: ServiceMetricsOptions): ServiceMetrics {
+  const { registry, supervisor, store } = options;
   const timeoutMs = options.sampleTimeoutMs ?? DEFAULT_SAMPLE_TIMEOUT_MS;
   const registers = [registry];
-  collectProcessMetrics(registry);
 
   new Gauge({
     name: 'chimera_conversations_active',
     help: 'Conversations this process runs now',
     registers,
     collect() {
-      this.set(runtime.supervisor.getSnapshot().context.active);
+      this.set(supervisor.getSnapshot().context.active);
     },
   });
 
@@ -111,7 +113,7 @@ export function instrumentRuntime(options: ProcessMetricsOptions): ProcessMetric
   });
   const seen = { settled: 0, lost: 0, crashed: 0 };
   for (const outcome of Object.keys(seen)) outcomes.inc({ outcome }, 0);
-  const supervision = runtime.supervisor.subscribe((snapshot) => {
+  const supervision = supervisor.subscribe((snapshot) => {
     for (const outcome of ['settled', 'lost', 'crashed'] as const) {
       const now = snapshot.context[outcome];
       if (now > seen[outcome]) outcomes.inc({ outcome }, now - seen[outcome]);
@@ -171,7 +173,7 @@ export function instrumentRuntime(options: ProcessMetricsOptions): ProcessMetric
       turnLatency.observe({ provider: turn.provider }, turn.latencyMs / 1000);
     }
   }
-  const unsubscribe = runtime.onFinished(record);
+  const unsubscribe = options.onFinished(record);
 
   return {
     stop() {

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { DEFAULTS } from '../config.js';
+import { DEFAULTS } from '../defaults.js';
 import { ChimeraError, ConfigError, InvalidSnapshotError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { checkWholeMs, DEFAULT_FINISHED_TTL_MS } from '../persistence/retention.js';
 import { createRedis } from '../services/redis/client.js';
 import { conversationStateKey } from '../services/redis/keys.js';
-import { checkWholeMs, DEFAULT_FINISHED_TTL_MS } from './retention.js';
 
 export interface ConversationStateStoreOptions {
   /** `redis://` or `rediss://` URL (`REDIS_URL`). */
@@ -21,7 +21,7 @@ export interface ConversationStateStoreOptions {
 type Settings = ConversationStateStoreOptions | Pick<Config, 'redis' | 'finishedTtlMs'>;
 
 /**
- * A plain JSON key-value store for one state object per conversation, for library users who want the
+ * Compatibility: a plain JSON key-value store for one state object per conversation, for library users who want the
  * save/load shape of the service this replaces. It is separate from the fenced snapshot store: no leases,
  * no outbox, last write wins. Each save restarts the TTL.
  */

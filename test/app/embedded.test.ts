@@ -1,56 +1,37 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chooseSides, loadConfig } from '../../src/config.js';
+import { Chimera } from '../../src/chimera.js';
+import { loadConfig } from '../../src/config.js';
 import { type ConversationEvent, conversationEventSchema } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
-import { ChimeraRuntime } from '../../src/runtime/runtime.js';
-import { InMemoryEventBus } from '../../src/services/memory/event-bus.js';
-import { MemoryLeaderLock } from '../../src/services/memory/leader-lock.js';
-import { MemorySnapshotStore } from '../../src/services/memory/snapshot-store.js';
-import { InMemoryTopicClaims } from '../../src/services/memory/topic-claims.js';
-import { InMemoryTopicSource } from '../../src/services/memory/topic-source.js';
-import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
-import { systemClock } from '../../src/services/ports.js';
+import type { InMemoryEventBus } from '../../src/services/memory/event-bus.js';
 import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
 
 const logger = createLogger({ level: 'silent' });
-let runtime: ChimeraRuntime | undefined;
+let running: Chimera | undefined;
 
 afterEach(async () => {
-  await runtime?.drain();
-  runtime = undefined;
+  await running?.stop();
+  running = undefined;
 });
 
-function embedded(
+/** The embedded mode (no Redis, no Kafka): the in-process topic queue, store and event bus. */
+async function embedded(
   env: Record<string, string> = {},
   options: { latencyMs?: number; drainTimeoutMs?: number; shardCapacity?: number } = {},
 ) {
   const config = loadConfig({ MAX_CONVERSATION_TURNS: '6', MIN_CONVERSATION_TURNS: '2', ...env });
-  const bus = new InMemoryEventBus({ logger });
-  const store = new MemorySnapshotStore();
-  const source = new InMemoryTopicSource({
-    bus,
-    claims: new InMemoryTopicClaims(),
-    maxTitleLength: config.conversation.topicMaxLength,
+  const chimera = await Chimera.create(config, {
     logger,
-  });
-  const simulated = new SimulatedProvider({ latencyMs: options.latencyMs ?? 1 });
-  runtime = new ChimeraRuntime({
-    config,
-    logger,
-    clock: systemClock,
-    store,
-    bus,
-    source,
-    turnCache: new InMemoryTurnCache(),
-    providers: new Map([['simulated', simulated]]),
-    relayLock: new MemoryLeaderLock({ key: 'outbox:relay', owner: 'test-owner', ttlMs: 10_000 }),
-    sides: chooseSides(config),
     owner: 'test-owner',
+    intake: 'none',
+    providerOverrides: { simulated: new SimulatedProvider({ latencyMs: options.latencyMs ?? 1 }) },
     pollMs: 20,
     drainTimeoutMs: options.drainTimeoutMs,
     shardCapacity: options.shardCapacity,
-  }).start();
-  return { runtime, bus, store, source, config };
+  });
+  running = chimera.start();
+  const { parts } = chimera;
+  return { chimera, bus: parts.bus as InMemoryEventBus, store: parts.store, source: parts.local, config };
 }
 
 function events(bus: InMemoryEventBus): ConversationEvent[] {
@@ -65,9 +46,9 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10
   }
 }
 
-describe('embedded runtime', () => {
+describe('the embedded mode', () => {
   it('runs every topic to an ended record with its turns, events in order per conversation', async () => {
-    const { bus, source, store } = embedded();
+    const { bus, source, store } = await embedded();
     const titles = Array.from({ length: 20 }, (_, i) => `Topic number ${i}: grid-scale batteries`);
     for (const [i, title] of titles.entries()) source.push({ id: `t-${i}`, title });
 
@@ -99,9 +80,9 @@ describe('embedded runtime', () => {
   });
 
   it('never runs more conversations at once than MAX_CONCURRENT_CONVERSATIONS', async () => {
-    const { runtime, bus, source } = embedded({ MAX_CONCURRENT_CONVERSATIONS: '3' });
+    const { chimera, bus, source } = await embedded({ MAX_CONCURRENT_CONVERSATIONS: '3' });
     let peak = 0;
-    runtime.supervisor.subscribe((s) => {
+    chimera.parts.supervisor.subscribe((s) => {
       peak = Math.max(peak, s.context.active);
     });
     for (let i = 0; i < 12; i++) source.push({ id: `c-${i}`, title: `Concurrency topic ${i}` });
@@ -110,14 +91,14 @@ describe('embedded runtime', () => {
   });
 
   it('spreads conversations over supervisor shards of at most their capacity, and frees their slots', async () => {
-    const { runtime, bus, source, store } = embedded(
+    const { chimera, bus, source, store } = await embedded(
       { MAX_CONCURRENT_CONVERSATIONS: '5' },
       { latencyMs: 5, shardCapacity: 2 },
     );
     let peak = 0;
     let peakShard = 0;
     const shardIds = new Set<string>();
-    runtime.supervisor.subscribe((s) => {
+    chimera.parts.supervisor.subscribe((s) => {
       peak = Math.max(peak, s.context.active);
       for (const [shard, count] of Object.entries(s.context.shards)) {
         shardIds.add(shard);
@@ -126,16 +107,16 @@ describe('embedded runtime', () => {
     });
     for (let i = 0; i < 16; i++) source.push({ id: `s-${i}`, title: `Sharded topic ${i}` });
     await until(() => events(bus).filter((e) => e.type === 'conversation.ended').length === 16);
-    await until(() => runtime.active === 0);
+    await until(() => chimera.active === 0);
 
     expect(peak).toBe(5);
     expect(peakShard).toBe(2);
     // Five at a time in shards of two: three shards, never a fourth, since a new one starts only when all are full.
     expect([...shardIds].sort()).toEqual(['shard-0', 'shard-1', 'shard-2']);
-    const { context, children } = runtime.supervisor.getSnapshot();
+    const { context, children } = chimera.parts.supervisor.getSnapshot();
     expect(context.settled).toBe(16);
     expect(Object.values(context.shards)).toEqual([0, 0, 0]);
-    // Each shard let go of its finished conversation actors.
+    // Each shard let go of its finished conversation actors and their persisters.
     for (const shard of shardIds) {
       const child = children[shard as keyof typeof children]!;
       expect(Object.keys((child.getSnapshot() as { children: object }).children)).toEqual([]);
@@ -144,7 +125,7 @@ describe('embedded runtime', () => {
   });
 
   it('the same topic id twice starts one conversation', async () => {
-    const { bus, source } = embedded();
+    const { bus, source } = await embedded();
     source.push({ id: 'same', title: 'Offshore wind' });
     source.push({ id: 'same', title: 'Offshore wind' });
     source.push({ id: 'other', title: 'Tidal power' });
@@ -154,7 +135,7 @@ describe('embedded runtime', () => {
   });
 
   it('a malformed topic goes to the dead-letter topic and intake goes on', async () => {
-    const { bus, source } = embedded();
+    const { bus, source } = await embedded();
     source.push('{"title": ');
     source.push({ id: 'ok', title: 'Carbon capture' });
     await until(() => events(bus).some((e) => e.type === 'conversation.ended'));
@@ -166,11 +147,11 @@ describe('embedded runtime', () => {
 
   it('draining stops intake, keeps what in-flight conversations did and releases their leases at once', async () => {
     const {
-      runtime: live,
+      chimera: live,
       source,
       store,
       bus,
-    } = embedded(
+    } = await embedded(
       { MAX_CONVERSATION_TURNS: '12', MIN_CONVERSATION_TURNS: '12' },
       // Three conversations in shards of two: the drain timeout stops two shards.
       { latencyMs: 150, drainTimeoutMs: 200, shardCapacity: 2 },
@@ -178,8 +159,8 @@ describe('embedded runtime', () => {
     for (let i = 0; i < 3; i++) source.push({ id: `drain-${i}`, title: `Drain topic ${i}` });
     await until(async () => (await store.counts()).active === 3);
     await until(() => events(bus).filter((e) => e.type === 'turn.completed').length >= 3);
-    await live.drain();
-    runtime = undefined;
+    await live.stop();
+    running = undefined;
 
     expect(live.active).toBe(0);
     // Unfinished conversations are adoptable immediately, with their turns so far persisted.

@@ -66,7 +66,7 @@ describe('Kafka outage', () => {
     const finished = Promise.all(ids.map((id) => chimera.waitFor(id, 120_000)));
 
     // Let some events through, then take the broker away while conversations are mid-flight.
-    const { store } = chimera.adapters;
+    const { store } = chimera.parts;
     await until(async () => (await store.counts()).active > 0, 20_000, 'conversations running');
     await new Promise((r) => setTimeout(r, 400));
     await broker.stop();

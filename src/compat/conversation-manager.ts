@@ -1,20 +1,21 @@
 /**
- * The library shape of the service this replaces: `new ConversationManager(clientFactory, stateManager,
- * settings)` and `startNewConversation(topic)`. It is a thin layer over {@link Chimera}: the factory's
- * clients are the two sides, conversations run (and persist, and publish) exactly as in the daemon, and a
- * state store, when given, also receives each finished conversation's record as its saved state.
+ * Compatibility with the library shape of the service this replaces: `new ConversationManager(clientFactory,
+ * stateManager, settings)` and `startNewConversation(topic)`. A thin layer over {@link Chimera}: the
+ * factory's clients are the two sides, conversations run (and persist, and publish) exactly as in the
+ * daemon, and a state store, when given, also receives each finished conversation's record as its saved
+ * state. New code uses `Chimera` directly.
  */
-import { Chimera } from './chimera.js';
-import { type Config, chooseSides, type ProviderName } from './config.js';
-import { ChimeraError } from './errors.js';
-import type { ConversationRecord, TopicMessage } from './events.js';
-import { topicMessageSchema } from './events.js';
-import { describeIssues } from './intake/event-codec.js';
-import type { Logger } from './logger.js';
-import type { ConversationStateStore } from './persistence/conversation-state-store.js';
-import { validateTopicTitle } from './prompts/topic-title.js';
-import type { Clock, LlmProvider } from './services/ports.js';
-import type { ProviderFactory } from './services/providers/factory.js';
+import { Chimera } from '../chimera.js';
+import { type Config, chooseSides, type ProviderName } from '../config.js';
+import { ChimeraError } from '../errors.js';
+import type { ConversationRecord, TopicMessage } from '../events.js';
+import { topicMessageSchema } from '../events.js';
+import { describeIssues } from '../intake/event-codec.js';
+import type { Logger } from '../logger.js';
+import { validateTopicTitle } from '../prompts/topic-title.js';
+import type { Clock, LlmProvider } from '../services/ports.js';
+import type { ProviderFactory } from '../services/providers/factory.js';
+import type { ConversationStateStore } from './conversation-state-store.js';
 
 export interface ConversationManagerOptions {
   /** @default a JSON logger at the configured level */
@@ -110,7 +111,7 @@ export class ConversationManager {
     });
     const store = this.stateManager;
     if (store) {
-      chimera.runtime.onFinished((record) => {
+      chimera.onFinished((record) => {
         this.saves.set(record.conversationId, store.saveConversationState(record.conversationId, record));
       });
     }

@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { ConversationStateStore } from '../../src/compat/conversation-state-store.js';
 import { loadConfig } from '../../src/config.js';
 import { isChimeraError, isConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import { ConversationStateStore } from '../../src/persistence/conversation-state-store.js';
 import { createRedis } from '../../src/services/redis/client.js';
 import { conversationStateKey } from '../../src/services/redis/keys.js';
-import { deleteKeys, uniquePrefix } from './redis-support.js';
+import { deleteKeys, uniquePrefix } from '../persistence/redis-support.js';
 
 const redisUrl = inject('redisUrl');
 const admin = createRedis(redisUrl);

@@ -81,7 +81,7 @@ describe('orchestration on real Redis and Kafka', () => {
     }
     expect(server.stats().byDialect.anthropic).toBeGreaterThan(0);
     expect(server.stats().byDialect.gemini).toBeGreaterThan(0);
-    expect(await chimera.adapters.store.outboxSize()).toBe(0);
+    expect(await chimera.parts.store.outboxSize()).toBe(0);
   });
 
   it('conversations of an owner that died without releasing its leases are finished by a second instance', async () => {
@@ -152,12 +152,12 @@ describe('orchestration on real Redis and Kafka', () => {
     cleanups.push(() => reader.stop());
     await until(() => reader.events.some((e) => e.type === 'turn.completed'), 30_000, 'first turns');
     // Frozen past its lease: it keeps working but stops renewing, so its leases lapse mid-conversation.
-    stale.runtime.persister.stopLeaseRenewal();
+    stale.parts.leases.stopRenewal();
     await daemon(env, { intake: 'none' });
     await until(() => reader.ended().length >= ids.length, 60_000, 'every conversation finished');
     // The stale daemon may win some conversations back (its leases lapsed, so they were orphans anyone
     // could adopt), but every copy it ran with a superseded token was stopped by the fence.
-    expect(stale.runtime.supervisor.getSnapshot().context.lost).toBeGreaterThanOrEqual(1);
+    expect(stale.parts.supervisor.getSnapshot().context.lost).toBeGreaterThanOrEqual(1);
     // Exactly one final record per conversation, and no turn with two different texts.
     expect(
       reader
@@ -251,12 +251,12 @@ describe('orchestration on real Redis and Kafka', () => {
     const chimera = await daemon(infraEnv({ ...names.env, ...fakeProviderEnv(server) }), { intake: 'none' });
     await until(
       async () =>
-        Object.keys(await new RedisBreakerStateStore(chimera.adapters.redis!, names.prefix).readAll())
-          .length >= 2,
+        Object.keys(await new RedisBreakerStateStore(chimera.parts.redis!, names.prefix).readAll()).length >=
+        2,
       10_000,
       'both breakers reported',
     );
-    const states = await new RedisBreakerStateStore(chimera.adapters.redis!, names.prefix).readAll();
+    const states = await new RedisBreakerStateStore(chimera.parts.redis!, names.prefix).readAll();
     expect(states.anthropic?.state).toBe('closed');
     expect(states.gemini?.instance).toBe(chimera.owner);
   });
