@@ -9,7 +9,7 @@ import type { Config } from '../../config.js';
 import { DatasetWriter } from '../../export/dataset-writer.js';
 import { DEDUP_MODES, type DedupMode } from '../../export/dedup/deduplicator.js';
 import { readRecordsFromFile } from '../../export/file-reader.js';
-import { DATASET_FORMATS, type DatasetFormat } from '../../export/formats.js';
+import { DATASET_FORMATS } from '../../export/formats.js';
 import { readRecordsFromKafka } from '../../export/kafka-reader.js';
 import { DEFAULT_MAX_SHARD_BYTES, ParquetDataset } from '../../export/parquet/writer.js';
 import { readRecordsFromRedis } from '../../export/redis-reader.js';

@@ -171,8 +171,15 @@ export function registerGenerate(program: Command): void {
       'keep failed conversations in openai/sharegpt output (chimera keeps them always)',
     )
     .option('--no-system', 'leave out the system message in openai/sharegpt output')
-    .option('--personas <file>', 'a JSON file adding to or replacing the persona and style pool (PERSONAS_FILE)')
-    .option('--seed <n>', 'seed of the persona, style and temperature draws (SEED)', wholeNumber(0, 2_147_483_647))
+    .option(
+      '--personas <file>',
+      'a JSON file adding to or replacing the persona and style pool (PERSONAS_FILE)',
+    )
+    .option(
+      '--seed <n>',
+      'seed of the persona, style and temperature draws (SEED)',
+      wholeNumber(0, 2_147_483_647),
+    )
     .addHelpText(
       'after',
       '\nWithout provider keys both sides are the simulated provider, and stderr says so.\n' +

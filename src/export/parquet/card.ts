@@ -100,7 +100,8 @@ function histogram(scores: readonly number[]): string {
   const bins = new Array<number>(10).fill(0);
   for (const s of scores) bins[Math.min(9, Math.floor(s * 10))]! += 1;
   const lines = ['| score | conversations |', '|---|---:|'];
-  bins.forEach((n, i) => lines.push(`| ${(i / 10).toFixed(1)}-${((i + 1) / 10).toFixed(1)} | ${n} |`));
+  for (const [i, n] of bins.entries())
+    lines.push(`| ${(i / 10).toFixed(1)}-${((i + 1) / 10).toFixed(1)} | ${n} |`);
   return lines.join('\n');
 }
 
