@@ -24,7 +24,8 @@ const shareGptLine = z
     id: z.string().min(1),
     conversations: z
       .array(z.object({ from: z.enum(['system', 'human', 'gpt']), value: z.string().min(1) }).strict())
-      .min(3),
+      // One question and its answer at least: OFFLINE allows a natural ending after two turns.
+      .min(2),
   })
   .strict();
 
