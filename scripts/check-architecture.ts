@@ -7,9 +7,11 @@
  *    node of its own (`services/redis`, `services/kafka`, `services/memory`, `services/providers` with its
  *    `simulated` provider) apart from the ports (`services`); a file directly in `src/` (`config.ts`,
  *    `events.ts`, ...) is a node of its own.
- * 2. The pure layers (`machines/`, `quality/`, `prompts/`) import nothing that does I/O: only each other,
- *    the pure root modules (`events.ts`, `errors.ts`, `defaults.ts`), the port interfaces
- *    (`services/ports.ts`) and the packages `xstate` and `zod`.
+ * 2. The pure layers (`machines/`, `quality/`, `prompts/`) import nothing that does I/O. They import only
+ *    each other, `provenance/`, the root modules `events.ts`, `errors.ts`, `defaults.ts` and the port
+ *    interfaces (`services/ports.ts`); and nothing they load at run time (their value imports, followed
+ *    through every module they reach) imports a package other than `xstate`, `zod` and `node:crypto`
+ *    (hashing). Type-only imports are erased, so they load nothing.
  * 3. `src/` uses XState's public API only: no `_parent` or other underscore internals, no
  *    `Object.create` of actor logic, no deep imports into `xstate/dist`.
  *
@@ -26,11 +28,14 @@ export interface ImportEdge {
   specifier: string;
   /** For a relative import: the imported file relative to src (undefined when outside src). */
   target?: string;
+  /** `import type` / `export type`: erased by the compiler, loads nothing. */
+  typeOnly: boolean;
 }
 
 const PURE_FOLDERS = ['machines', 'quality', 'prompts'] as const;
-const PURE_ROOT_MODULES = new Set(['events.ts', 'errors.ts', 'defaults.ts', 'services/ports.ts']);
-const PURE_PACKAGES = new Set(['xstate', 'zod']);
+/** What a pure layer may import besides the pure layers themselves. */
+const PURE_LAYER_MAY_IMPORT = ['provenance/', 'events.ts', 'errors.ts', 'defaults.ts', 'services/ports.ts'];
+const PURE_PACKAGES = new Set(['xstate', 'zod', 'node:crypto']);
 const XSTATE_INTERNALS = [
   /\._parent\b/,
   /\._(snapshot|actorScope|processingStatus|deferred|systemId|syncSnapshot)\b/,
@@ -49,13 +54,20 @@ function walk(dir: string): string[] {
 
 /** Every `import ... from`, `export ... from`, side-effect `import '...'` and dynamic `import('...')`. */
 export function importsOf(source: string): string[] {
-  const found: string[] = [];
-  const patterns = [
-    /(?:^|\n)\s*(?:import|export)\s[^'"]*?\sfrom\s+'([^']+)'/g,
-    /(?:^|\n)\s*import\s+'([^']+)'/g,
-    /\bimport\(\s*'([^']+)'\s*\)/g,
-  ];
-  for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1]!);
+  return importStatements(source).map((statement) => statement.specifier);
+}
+
+function importStatements(source: string): Array<{ specifier: string; typeOnly: boolean }> {
+  const found: Array<{ specifier: string; typeOnly: boolean }> = [];
+  for (const match of source.matchAll(/(?:^|\n)\s*(import|export)\s([^'"]*?)\sfrom\s+'([^']+)'/g)) {
+    found.push({ specifier: match[3]!, typeOnly: /^type\s/.test(match[2]!) });
+  }
+  for (const match of source.matchAll(/(?:^|\n)\s*import\s+'([^']+)'/g)) {
+    found.push({ specifier: match[1]!, typeOnly: false });
+  }
+  for (const match of source.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)) {
+    found.push({ specifier: match[1]!, typeOnly: false });
+  }
   return found;
 }
 
@@ -70,14 +82,14 @@ export function importEdges(srcDir: string): ImportEdge[] {
   const edges: ImportEdge[] = [];
   for (const path of walk(srcDir)) {
     const from = relative(srcDir, path).split(sep).join('/');
-    for (const specifier of importsOf(readFileSync(path, 'utf8'))) {
+    for (const { specifier, typeOnly } of importStatements(readFileSync(path, 'utf8'))) {
       let target: string | undefined;
       if (specifier.startsWith('.')) {
         const absolute = resolve(dirname(path), specifier).replace(/\.js$/, '.ts');
         const inside = relative(srcDir, absolute);
         if (!inside.startsWith('..')) target = inside.split(sep).join('/');
       }
-      edges.push({ from, specifier, target });
+      edges.push({ from, specifier, target, typeOnly });
     }
   }
   return edges;
@@ -130,15 +142,50 @@ export function folderCycles(edges: readonly ImportEdge[]): string[][] {
   return cycles;
 }
 
-/** Imports from the pure layers that reach anything but the pure layers, pure modules and pure packages. */
+/**
+ * Imports of the pure layers that break the rule: a module outside what they may import, or a value import
+ * that loads (directly or through the modules it reaches) a package that does I/O.
+ */
 export function impureImports(edges: readonly ImportEdge[]): string[] {
-  const pure = (file: string) => PURE_FOLDERS.some((folder) => file.startsWith(`${folder}/`));
-  return edges
-    .filter(({ from }) => pure(from))
-    .filter(({ specifier, target }) =>
-      target === undefined ? !PURE_PACKAGES.has(specifier) : !(pure(target) || PURE_ROOT_MODULES.has(target)),
-    )
-    .map(({ from, specifier }) => `${from} imports ${specifier}`);
+  const inPureLayer = (file: string) => PURE_FOLDERS.some((folder) => file.startsWith(`${folder}/`));
+  const mayImport = (file: string) =>
+    inPureLayer(file) ||
+    PURE_LAYER_MAY_IMPORT.some((allowed) => file === allowed || file.startsWith(allowed));
+  const valueImports = new Map<string, ImportEdge[]>();
+  for (const edge of edges) {
+    if (edge.typeOnly) continue;
+    const list = valueImports.get(edge.from) ?? [];
+    list.push(edge);
+    valueImports.set(edge.from, list);
+  }
+  /** The first I/O package a module loads at run time, following value imports; undefined when none. */
+  const loadsIo = (file: string, seen = new Set<string>()): string | undefined => {
+    if (seen.has(file)) return undefined;
+    seen.add(file);
+    for (const { specifier, target } of valueImports.get(file) ?? []) {
+      if (target === undefined) {
+        if (!PURE_PACKAGES.has(specifier)) return specifier;
+        continue;
+      }
+      const found = loadsIo(target, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  const problems: string[] = [];
+  for (const { from, specifier, target, typeOnly } of edges) {
+    if (!inPureLayer(from)) continue;
+    if (target !== undefined && !mayImport(target)) {
+      problems.push(`${from} imports ${specifier}`);
+      continue;
+    }
+    if (typeOnly) continue;
+    const io =
+      target === undefined ? (PURE_PACKAGES.has(specifier) ? undefined : specifier) : loadsIo(target);
+    if (io === undefined) continue;
+    problems.push(`${from} imports ${specifier}${io === specifier ? '' : `, which loads ${io}`}`);
+  }
+  return problems;
 }
 
 /** Uses of XState internals in `src`, as `file:line: text`. */

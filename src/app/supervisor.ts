@@ -12,13 +12,17 @@ import { persistConversationActor } from '../actors/persist-conversation.js';
 import type { Config, ProviderName } from '../config.js';
 import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
-import { type ConversationInput, conversationMachine } from '../machines/conversation.js';
+import {
+  CONVERSATION_MACHINE_VERSION,
+  type ConversationInput,
+  conversationMachine,
+} from '../machines/conversation.js';
 import { supervisorMachine } from '../machines/supervisor.js';
 import { supervisorShardMachine } from '../machines/supervisor-shard.js';
 import type { LeaseKeeper } from '../persistence/lease-keeper.js';
 import type { ConversationPersister } from '../persistence/persister.js';
-import { resolvePersonas } from '../prompts/personas.js';
 import type { Clock, LlmProvider, SnapshotStore, TopicSource, TurnCache } from '../services/ports.js';
+import { samplerFor } from './sampler.js';
 
 /** The provided conversation machine: what a shard spawns, and whose snapshots the persister writes. */
 export function boundConversationMachine(options: {
@@ -41,24 +45,29 @@ export function boundConversationMachine(options: {
   });
 }
 
-/** A new conversation's input, from the config and the two sides. */
+/** A new conversation's input, from the config, the two sides and the topic. */
 export function newConversationInput(config: Readonly<Config>, sides: readonly [ProviderName, ProviderName]) {
-  const personas = resolvePersonas(config.conversation);
+  // Personas, style and temperature drawn per conversation from the seed and the topic id.
+  const sample = samplerFor(config, CONVERSATION_MACHINE_VERSION);
   const [questioner, answerer] = sides;
-  return (topic: Topic, conversationId: string, startedAt: number): ConversationInput => ({
-    conversationId,
-    topic,
-    providers: { questioner, answerer },
-    personas,
-    settings: {
-      maxTurns: config.conversation.maxTurns,
-      minTurns: config.conversation.minTurns,
-      timeoutMs: config.conversation.timeoutMs,
-      maxTokensPerTurn: config.conversation.maxTokensPerTurn,
-      temperature: config.conversation.temperature,
-    },
-    startedAt,
-  });
+  return (topic: Topic, conversationId: string, startedAt: number): ConversationInput => {
+    const drawn = sample(topic.id);
+    return {
+      conversationId,
+      topic,
+      providers: { questioner, answerer },
+      personas: drawn.personas,
+      settings: {
+        maxTurns: config.conversation.maxTurns,
+        minTurns: config.conversation.minTurns,
+        timeoutMs: config.conversation.timeoutMs,
+        maxTokensPerTurn: config.conversation.maxTokensPerTurn,
+        temperature: drawn.temperature,
+      },
+      startedAt,
+      provenance: drawn.provenance,
+    };
+  };
 }
 
 export interface SupervisorOptions {

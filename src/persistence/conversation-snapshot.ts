@@ -7,15 +7,25 @@
  */
 import { z } from 'zod';
 import { InvalidSnapshotError } from '../errors.js';
-import { qualitySchema, terminationReasonSchema, topicSchema, turnSchema } from '../events.js';
+import {
+  discardedTurnSchema,
+  qualitySchema,
+  terminationReasonSchema,
+  topicSchema,
+  turnSchema,
+} from '../events.js';
 import { CONVERSATION_MACHINE_VERSION, type ConversationContext } from '../machines/conversation.js';
+import { provenanceSchema } from '../provenance/schema.js';
 import type { ConversationStatus, SnapshotRecord, StoredSnapshot } from '../services/ports.js';
 import { SNAPSHOT_SCHEMA_VERSION } from './snapshot-codec.js';
 
 const sides = z.object({ questioner: z.string(), answerer: z.string() });
 
-/** The context `CONVERSATION_MACHINE_VERSION` persists (checked against the machine's own type). */
-const contextSchema: z.ZodType<ConversationContext> = z.object({
+/**
+ * The context `CONVERSATION_MACHINE_VERSION` persists, checked against the machine's own type. Fields this
+ * build does not know are let through (a restore keeps the context exactly as it was stored).
+ */
+const contextSchema: z.ZodType<ConversationContext> = z.looseObject({
   conversationId: z.string().min(1),
   topic: topicSchema,
   providers: sides,
@@ -37,6 +47,8 @@ const contextSchema: z.ZodType<ConversationContext> = z.object({
   quality: qualitySchema.optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   endedAt: z.number().optional(),
+  provenance: provenanceSchema.optional(),
+  discarded: z.array(discardedTurnSchema).optional(),
 });
 
 /** The record one write stores: the snapshot's persisted form under this build's versions. */
@@ -72,5 +84,6 @@ export function restorableContext(stored: StoredSnapshot): ConversationContext {
   if (parsed.data.status !== 'active') {
     throw new InvalidSnapshotError(id, `the conversation is ${parsed.data.status}, not active`);
   }
-  return parsed.data;
+  // Checked, and restored as stored: nothing the schema would normalise is changed on the way back.
+  return context as ConversationContext;
 }

@@ -74,6 +74,20 @@ describe('the architecture check', () => {
     ]);
   });
 
+  it('follows value imports: a prompt loading a module that reads a file is reported, a type-only import is not', () => {
+    const src = tree({
+      'prompts/sampling.ts':
+        "import { digest } from '../provenance/hash.js';\nimport { VERSION } from '../provenance/version.js';\n",
+      'machines/conversation.ts': "import type { Config } from '../provenance/config.js';\n",
+      'provenance/hash.ts': "import { createHash } from 'node:crypto';\n",
+      'provenance/version.ts': "import { readFileSync } from 'node:fs';\n",
+      'provenance/config.ts': "import { readFileSync } from 'node:fs';\n",
+    });
+    expect(checkArchitecture(src)).toEqual([
+      'pure layer does I/O: prompts/sampling.ts imports ../provenance/version.js, which loads node:fs',
+    ]);
+  });
+
   it('reports XState internals: _parent, and a logic overridden through Object.create', () => {
     const src = tree({
       'app/runtime.ts': 'const notify = (event, actor) => actor._parent?.send(event);\n',

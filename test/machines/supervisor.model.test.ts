@@ -21,7 +21,7 @@ import {
 } from '../../src/machines/supervision.js';
 import { supervisorMachine } from '../../src/machines/supervisor.js';
 import { supervisorShardMachine } from '../../src/machines/supervisor-shard.js';
-import { activeContext } from '../support/conversations.js';
+import { activeContext } from '../support/conversation-fixtures.js';
 
 const MAX = 3;
 /** Small shards, so that paths fill one, open a second and route back into the first when it has room. */

@@ -1,54 +1,77 @@
-import type { Turn } from '../../src/events.js';
-import type { ConversationContext, ConversationInput } from '../../src/machines/conversation.js';
+/**
+ * Runs conversations through the real conversation machine with its real actors (model call, quality
+ * assessment) over a given provider, without a supervisor, store or bus: what the dataset tests need to
+ * measure many conversations quickly. The input is built the way the runtime builds it: the configured
+ * sampler draws personas, style and temperature from the seed and the topic id.
+ */
+import { assign, createActor, fromCallback, toPromise } from 'xstate';
+import { assessTurnActor } from '../../src/actors/assess-turn.js';
+import { callModelActor } from '../../src/actors/call-model.js';
+import { samplerFor } from '../../src/app/sampler.js';
+import type { Config } from '../../src/config.js';
+import type { ConversationRecord, Topic } from '../../src/events.js';
+import {
+  CONVERSATION_MACHINE_VERSION,
+  type ConversationInput,
+  conversationMachine,
+} from '../../src/machines/conversation.js';
+import { toRecord } from '../../src/records.js';
+import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
+import { type LlmProvider, systemClock } from '../../src/services/ports.js';
 
-/** A new conversation's input, with small settings. */
-export function conversationInput(overrides: Partial<ConversationInput> = {}): ConversationInput {
+export function inputFor(config: Readonly<Config>, topic: Topic, provider: string): ConversationInput {
+  const drawn = samplerFor(config, CONVERSATION_MACHINE_VERSION)(topic.id);
   return {
-    conversationId: 'conv-1',
-    topic: { id: 'topic-1', title: 'Heat pumps in cold climates' },
-    providers: { questioner: 'anthropic', answerer: 'gemini' },
-    personas: { questioner: 'ask', answerer: 'answer' },
-    settings: { maxTurns: 4, minTurns: 2, timeoutMs: 60_000, maxTokensPerTurn: 100, temperature: 0.5 },
-    startedAt: 1_000,
-    ...overrides,
+    conversationId: `conv-${topic.id}`,
+    topic,
+    providers: { questioner: provider, answerer: provider },
+    personas: drawn.personas,
+    settings: {
+      maxTurns: config.conversation.maxTurns,
+      minTurns: config.conversation.minTurns,
+      timeoutMs: config.conversation.timeoutMs,
+      maxTokensPerTurn: config.conversation.maxTokensPerTurn,
+      temperature: drawn.temperature,
+    },
+    startedAt: systemClock.now(),
+    provenance: drawn.provenance,
   };
 }
 
-export function turnFor(index: number, overrides: Partial<Turn> = {}): Turn {
-  return {
-    index,
-    speaker: index % 2 === 0 ? 'questioner' : 'answerer',
-    provider: index % 2 === 0 ? 'anthropic' : 'gemini',
-    model: 'm',
-    text: `turn ${index}`,
-    usage: { inputTokens: 10, outputTokens: 5 },
-    latencyMs: 3,
-    attempts: 1,
-    requestId: `r-${index}`,
-    at: 2_000 + index,
-    ...overrides,
-  };
+export async function runConversation(
+  input: ConversationInput,
+  provider: LlmProvider,
+): Promise<ConversationRecord> {
+  const machine = conversationMachine.provide({
+    actors: {
+      callModel: callModelActor({
+        provider: () => provider,
+        turnCache: new InMemoryTurnCache(),
+        clock: systemClock,
+      }),
+      assessTurn: assessTurnActor(),
+      deadline: fromCallback(() => () => {}),
+    },
+    actions: { stampEnd: assign({ endedAt: () => systemClock.now() }) },
+  });
+  const actor = createActor(machine, { input }).start();
+  await toPromise(actor);
+  return toRecord(actor.getSnapshot().context, systemClock.now());
 }
 
-/** The context of an active conversation some steps in, as a daemon would have persisted it. */
-export function activeContext(overrides: Partial<ConversationContext> = {}): ConversationContext {
-  return {
-    ...conversationInput(),
-    turns: [],
-    nudge: false,
-    nudges: 0,
-    status: 'active',
-    ...overrides,
-  };
-}
-
-/** A persisted conversation snapshot (XState's `getPersistedSnapshot` layout) holding `context`. */
-export function persistedConversation(context: ConversationContext): unknown {
-  return {
-    status: 'active',
-    value: { running: context.pending ? 'assessingQuality' : 'callingModel' },
-    historyValue: {},
-    context,
-    children: {},
-  };
+/** `topics × copies` conversations, copies of a topic with ids `ID#1..copies` as `generate` gives them. */
+export async function runMany(
+  config: Readonly<Config>,
+  provider: LlmProvider,
+  topics: readonly string[],
+  copies: number,
+): Promise<ConversationRecord[]> {
+  const records: ConversationRecord[] = [];
+  for (const [t, title] of topics.entries()) {
+    for (let copy = 1; copy <= copies; copy++) {
+      const topic = { id: `topic-${t}#${copy}`, title };
+      records.push(await runConversation(inputFor(config, topic, provider.name), provider));
+    }
+  }
+  return records;
 }

@@ -6,7 +6,7 @@ import { createLogger } from '../../../src/logger.js';
 import { CONVERSATION_MACHINE_VERSION, type ConversationInput } from '../../../src/machines/conversation.js';
 import { LeaseKeeper } from '../../../src/persistence/lease-keeper.js';
 import { MemorySnapshotStore } from '../../../src/services/memory/snapshot-store.js';
-import { activeContext, persistedConversation } from '../../support/conversations.js';
+import { activeContext, persistedConversation } from '../../support/conversation-fixtures.js';
 
 /**
  * Found reading the daemons' logs in the fault scenarios: the adoption line carried the fencing token in a
