@@ -60,9 +60,15 @@ describe('orchestration on real Redis and Kafka', () => {
     const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
     cleanups.push(() => reader.stop());
     await until(() => reader.ended().length >= 50, 60_000, '50 ended records on the events topic');
+    // Everything written is on the topic and read: the outbox is empty and the reader has every message
+    // the relay delivered, so a duplicate final record would be counted below.
+    await until(async () => (await chimera.parts.store.outboxSize()) === 0, 30_000, 'an empty outbox');
+    await until(() => reader.raw.length >= chimera.parts.relay.delivered, 30_000, 'every delivered event read');
 
     const ended = reader.events.filter((e) => e.type === 'conversation.ended');
-    expect(new Set(ended.map((e) => e.conversationId))).toEqual(new Set(ids));
+    // Exactly one final record per conversation: none lost, none twice.
+    expect(reader.ended()).toHaveLength(50);
+    expect(ended.map((e) => e.conversationId).sort()).toEqual([...ids].sort());
     for (const event of ended) {
       if (event.type !== 'conversation.ended') continue;
       expect(event.record.providers).toEqual({ questioner: 'anthropic', answerer: 'gemini' });
