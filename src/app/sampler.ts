@@ -5,7 +5,7 @@
 import type { Config } from '../config.js';
 import type { Speaker } from '../events.js';
 import { createSampler, type Sampler } from '../prompts/sampling.js';
-import { CHIMERA_VERSION } from '../provenance/version.js';
+import { CHIMERA_VERSION } from '../version.js';
 import { configHash } from './config-hash.js';
 
 /** The sampler a configuration describes. */

@@ -63,7 +63,11 @@ describe('orchestration on real Redis and Kafka', () => {
     // Everything written is on the topic and read: the outbox is empty and the reader has every message
     // the relay delivered, so a duplicate final record would be counted below.
     await until(async () => (await chimera.parts.store.outboxSize()) === 0, 30_000, 'an empty outbox');
-    await until(() => reader.raw.length >= chimera.parts.relay.delivered, 30_000, 'every delivered event read');
+    await until(
+      () => reader.raw.length >= chimera.parts.relay.delivered,
+      30_000,
+      'every delivered event read',
+    );
 
     const ended = reader.events.filter((e) => e.type === 'conversation.ended');
     // Exactly one final record per conversation: none lost, none twice.
