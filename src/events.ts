@@ -121,30 +121,41 @@ export const conversationEventSchema = z.discriminatedUnion('type', [
  * What arrives on the input topic or the Redis topic queue. `id` is optional for producers that do not
  * have one: it is then derived from the content, so the same topic sent twice starts one conversation.
  */
-export const topicMessageSchema = z
-  .object({
-    id: z.string().min(1).max(200).optional(),
-    title: z.string(),
-    source: z.string().max(200).optional(),
-    url: z.string().max(2000).optional(),
-  })
-  // Fields beyond these four are kept, bounded, as `metadata` (src/provenance/topic-metadata.ts).
-  .catchall(z.unknown())
-  .transform((message, ctx) => {
-    const { id, title, source, url, ...extra } = message;
-    const extracted = extractMetadata(extra);
-    if (!extracted.ok) {
-      ctx.addIssue({ code: 'custom', message: extracted.reason, path: ['metadata'] });
+export const topicMessageSchema = z.preprocess(
+  (value, ctx) => {
+    // An own `__proto__` key (JSON.parse makes one) would never reach the metadata check: zod's copy of
+    // the object drops it. It is refused here like the other reserved keys.
+    if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'metadata.__proto__ is a reserved key', path: ['metadata'] });
       return z.NEVER;
     }
-    return {
-      ...(id === undefined ? {} : { id }),
-      title,
-      ...(source === undefined ? {} : { source }),
-      ...(url === undefined ? {} : { url }),
-      ...(extracted.metadata ? { metadata: extracted.metadata } : {}),
-    };
-  });
+    return value;
+  },
+  z
+    .object({
+      id: z.string().min(1).max(200).optional(),
+      title: z.string(),
+      source: z.string().max(200).optional(),
+      url: z.string().max(2000).optional(),
+    })
+    // Fields beyond these four are kept, bounded, as `metadata` (src/provenance/topic-metadata.ts).
+    .catchall(z.unknown())
+    .transform((message, ctx) => {
+      const { id, title, source, url, ...extra } = message;
+      const extracted = extractMetadata(extra);
+      if (!extracted.ok) {
+        ctx.addIssue({ code: 'custom', message: extracted.reason, path: ['metadata'] });
+        return z.NEVER;
+      }
+      return {
+        ...(id === undefined ? {} : { id }),
+        title,
+        ...(source === undefined ? {} : { source }),
+        ...(url === undefined ? {} : { url }),
+        ...(extracted.metadata ? { metadata: extracted.metadata } : {}),
+      };
+    }),
+);
 
 export type Usage = z.infer<typeof usageSchema>;
 export type Topic = z.infer<typeof topicSchema>;
