@@ -1,19 +1,19 @@
 /**
  * The cost of supervision alone: the real supervisor and shard machines, with an intake that always has
  * work and conversations that do nothing but hold their slot until `in-flight` newer ones have started,
- * then are reported settled by their persister, as the service's persister does. No model, no persistence, no store: the CPU
+ * then are reported settled to their shard, as the persistence that follows them does. No model, no persistence, no store: the CPU
  * time per conversation is what starting, routing, stopping and counting one conversation costs at that
  * many in flight. Not part of `npm run bench` (it has no goal); it is how the shard capacity was chosen.
  *
  *   node --import tsx bench/supervision.ts [--in-flight=N] [--conversations=N] [--shard-capacity=N]
  */
-import { createActor, type EventObject, fromCallback, fromPromise } from 'xstate';
+import { type AnyActorRef, createActor, fromPromise } from 'xstate';
 import type {
   ConversationInput,
   ConversationMachine,
   ConversationStart,
 } from '../src/machines/conversation.js';
-import type { PersisterInput, Work } from '../src/machines/supervision.js';
+import type { Work } from '../src/machines/supervision.js';
 import { DEFAULT_SHARD_CAPACITY, supervisorMachine } from '../src/machines/supervisor.js';
 import { supervisorShardMachine } from '../src/machines/supervisor-shard.js';
 import { intOption } from './support/options.js';
@@ -47,24 +47,28 @@ const nextWork = fromPromise<Work | null, { active: number }>(async () => {
 const conversation = fromPromise<unknown, ConversationStart>(
   () => new Promise<never>(() => {}),
 ) as unknown as ConversationMachine;
-/** Conversations started and not yet reported settled, oldest first, with their persister's report. */
-const holding: Array<{ id: string; report: (event: { type: string; conversationId: string }) => void }> = [];
-const persister = fromCallback<EventObject, PersisterInput>(({ input, sendBack }) => {
-  holding.push({ id: input.ownership.conversationId, report: sendBack });
+/** Conversations started and not yet reported settled, oldest first, with the shard that runs each. */
+const holding: Array<{ id: string; shard: AnyActorRef }> = [];
+/** Stands in for persistence following each conversation: reports the oldest settled once enough are held. */
+const follow = ({ self }: { self: AnyActorRef }, { work }: { work: Work }) => {
+  holding.push({ id: work.conversationId, shard: self });
   if (holding.length > sizes.inFlight) {
     const oldest = holding.shift()!;
     // As persistence does: a later turn of the event loop, to the conversation's shard.
     setImmediate(() => {
-      oldest.report({ type: 'CONVERSATION_SETTLED', conversationId: oldest.id });
+      oldest.shard.send({ type: 'CONVERSATION_SETTLED', conversationId: oldest.id });
       settled += 1;
       if (settled === sizes.conversations) finish();
     });
   }
-});
+};
 
 const supervisor = createActor(
   supervisorMachine.provide({
-    actors: { nextWork, shard: supervisorShardMachine.provide({ actors: { conversation, persister } }) },
+    actors: {
+      nextWork,
+      shard: supervisorShardMachine.provide({ actors: { conversation }, actions: { follow } }),
+    },
   }),
   // Room for one more than held, so the intake never waits for a slot.
   { input: { maxConcurrent: sizes.inFlight + 1, shardCapacity: sizes.shardCapacity } },

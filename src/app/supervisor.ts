@@ -1,6 +1,6 @@
 /**
  * The pure machines bound to their effects with `machine.provide(...)`: the conversation machine to the
- * model call, the quality verdict and the deadline; the shard to that conversation and its persister; the
+ * model call, the quality verdict and the deadline; the shard to that conversation and to persistence; the
  * supervisor to the intake and the shard. This is where a new machine, or a new effect of one, is wired.
  */
 import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
@@ -8,7 +8,6 @@ import { assessTurnActor } from '../actors/assess-turn.js';
 import { callModelActor } from '../actors/call-model.js';
 import { deadlineActor } from '../actors/deadline.js';
 import { nextWorkActor } from '../actors/next-work.js';
-import { persistConversationActor } from '../actors/persist-conversation.js';
 import type { Config, ProviderName } from '../config.js';
 import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -19,6 +18,7 @@ import {
 } from '../machines/conversation.js';
 import { supervisorMachine } from '../machines/supervisor.js';
 import { supervisorShardMachine } from '../machines/supervisor-shard.js';
+import { followConversation } from '../persistence/follow.js';
 import type { LeaseKeeper } from '../persistence/lease-keeper.js';
 import type { ConversationPersister } from '../persistence/persister.js';
 import type { Clock, LlmProvider, SnapshotStore, TopicSource, TurnCache } from '../services/ports.js';
@@ -107,10 +107,8 @@ export function createSupervisor(options: SupervisorOptions): Actor<typeof super
         adoptEveryMs: options.adoptEveryMs,
       }),
       shard: supervisorShardMachine.provide({
-        actors: {
-          conversation: options.conversation,
-          persister: persistConversationActor(options.persister),
-        },
+        actors: { conversation: options.conversation },
+        actions: { follow: followConversation(options.persister) },
       }),
     },
     ...(options.drainTimeoutMs === undefined ? {} : { delays: { drainTimeout: options.drainTimeoutMs } }),

@@ -1,8 +1,8 @@
 /**
- * What the supervisor and its shards say to each other, and what a shard hands a conversation's persister:
- * the types both machines share, in a module of their own so neither machine imports the other's.
+ * What the supervisor and its shards say to each other, and what a shard hands the persistence that
+ * follows a conversation: the types both machines share, in a module of their own so neither machine
+ * imports the other's.
  */
-import type { Observer, Subscription } from 'xstate';
 import type { Ownership } from '../services/ports.js';
 import type { ConversationContext, ConversationInput, ConversationMachine } from './conversation.js';
 
@@ -14,7 +14,7 @@ export type Work =
   | { kind: 'new'; conversationId: string; input: ConversationInput; ownership: Ownership }
   | { kind: 'resume'; conversationId: string; context: ConversationContext; ownership: Ownership };
 
-/** What a conversation's persister tells the shard that runs it. */
+/** What the persistence following a conversation tells the shard that runs it. */
 export type ConversationReport =
   /** The conversation's final snapshot is persisted and its lease released: free its slot. */
   | { type: 'CONVERSATION_SETTLED'; conversationId: string }
@@ -33,31 +33,10 @@ export interface ShardReleased {
 export type ConversationSnapshot = ReturnType<ConversationMachine['getInitialSnapshot']>;
 
 /**
- * The persister's view of the conversation it follows: its snapshots and nothing else. Functions rather
- * than the actor reference itself, so the persister's input (which inspection events carry) holds no
- * cyclic actor graph.
+ * The system id a shard registers a conversation actor under, so the persistence that follows it can find
+ * it (`system.get`). The fencing token makes it unique even when this process holds the same conversation
+ * twice (a stale copy not yet fenced out, and a newer adoption of it).
  */
-export interface ConversationView {
-  getSnapshot(): ConversationSnapshot;
-  subscribe(observer: Observer<ConversationSnapshot>): Subscription;
-}
-
-/** What a conversation's persister starts with. */
-export interface PersisterInput {
-  conversation: ConversationView;
-  ownership: Ownership;
-  /** Adopted from the store: its steps so far are saved already, and its start was announced. */
-  resumed: boolean;
-}
-
-/** The persister that runs beside a conversation has the conversation's id with this prefix. */
-const PERSISTER_PREFIX = 'persist:';
-
-export function persisterIdOf(conversationId: string): string {
-  return `${PERSISTER_PREFIX}${conversationId}`;
-}
-
-/** The conversation a shard's child belongs to: itself, or the one it persists. */
-export function conversationIdOfChild(childId: string): string {
-  return childId.startsWith(PERSISTER_PREFIX) ? childId.slice(PERSISTER_PREFIX.length) : childId;
+export function conversationSystemId(work: Pick<Work, 'conversationId' | 'ownership'>): string {
+  return `conversation:${work.conversationId}:${work.ownership.lease.token}`;
 }

@@ -1,30 +1,29 @@
 /**
- * A supervisor shard: runs a share of the conversations for the supervisor. For each piece of work it
- * spawns two children side by side: the conversation (named source `conversation`, id = conversation id)
- * and its persister (source `persister`), which follows the conversation's steps, writes them under the
- * conversation's lease, and reports back here once the conversation is settled (final step saved) or lost
+ * A supervisor shard: runs a share of the conversations for the supervisor, each one a child actor spawned
+ * by the named source `conversation`. For each piece of work it spawns the conversation (registered under
+ * `conversationSystemId(work)`) and runs the action `follow` with the work: bound at the composition root,
+ * it has persistence follow the conversation's steps under the work's ownership (lease, fencing token,
+ * topic delivery), and tell this shard `CONVERSATION_SETTLED` (final step saved) or `CONVERSATION_LOST`
  * (a newer owner fenced us out). The supervisor decides which shard gets a conversation and never sends a
- * shard more than its capacity; the shard stops both children when the conversation is done with, and
- * reports every conversation it let go of to the supervisor, which keeps the counts.
+ * shard more than its capacity; the shard stops the conversation when it is done with, and reports every
+ * conversation it let go of to the supervisor, which keeps the counts.
  *
  * Why shards: XState copies a machine's whole `children` map on every spawn and every stop, so one machine
  * with thousands of children pays for all of them each time a conversation starts or ends. A shard holds at
- * most `DEFAULT_SHARD_CAPACITY` (100) conversations and the supervisor one shard per hundred, which bounds
- * both copies.
+ * most `DEFAULT_SHARD_CAPACITY` (100) and the supervisor one shard per hundred conversations, which bounds
+ * both copies. (For the same reason persistence follows a conversation through an action rather than a
+ * second child actor beside it: that tripled the cost of supervision at 10,000 in flight.)
  *
- *   running --SPAWN_CONVERSATION--> spawns conversation + persister
- *           --CONVERSATION_SETTLED | CONVERSATION_LOST (one of its own)--> stops both, reports SHARD_RELEASED
- *           --error of a conversation or its persister--> stops both, reports SHARD_RELEASED (crashed)
+ *   running --SPAWN_CONVERSATION--> spawns the conversation, follow(work)
+ *           --CONVERSATION_SETTLED | CONVERSATION_LOST (one of its own)--> stops it, reports SHARD_RELEASED
+ *           --error of one of its conversations--> stops it, reports SHARD_RELEASED (crashed)
  *   Reports and errors about a conversation it no longer runs are ignored.
  */
-import { assign, type EventObject, enqueueActions, fromCallback, setup } from 'xstate';
+import { enqueueActions, setup } from 'xstate';
 import { conversationMachine } from './conversation.js';
 import {
   type ConversationReport,
-  type ConversationView,
-  conversationIdOfChild,
-  type PersisterInput,
-  persisterIdOf,
+  conversationSystemId,
   type ShardReleased,
   type Work,
 } from './supervision.js';
@@ -59,17 +58,19 @@ export const supervisorShardMachine = setup({
   actors: {
     /** Provide it with its effects bound: `conversationMachine.provide({ actors: { callModel, ... } })`. */
     conversation: conversationMachine,
-    /** Follows one conversation and persists its steps; sends `ConversationReport`s back to the shard. */
-    persister: fromCallback<EventObject, PersisterInput>(unbound('persister')),
   },
   actions: {
-    /** Drops one of its conversations (and its persister) and tells the supervisor why it is gone. */
+    /**
+     * Has persistence follow the conversation just spawned for `work` (found with `system.get` under
+     * `conversationSystemId(work)`), and report it settled or lost to this shard (`self`).
+     */
+    follow: (_args, _params: { work: Work }) => unbound('follow')(),
+    /** Drops one of its conversations and tells the supervisor why it is gone. */
     release: enqueueActions(
       (
         { enqueue, context },
         { conversationId, outcome }: { conversationId: string; outcome: ShardReleased['outcome'] },
       ) => {
-        enqueue.stopChild(persisterIdOf(conversationId));
         enqueue.stopChild(conversationId);
         enqueue.assign({ active: context.active.filter((id) => id !== conversationId) });
         enqueue.sendParent({ type: 'SHARD_RELEASED', shard: context.id, outcome } satisfies ShardReleased);
@@ -85,22 +86,15 @@ export const supervisorShardMachine = setup({
   context: ({ input }) => ({ id: input.id, active: [] }),
   on: {
     SPAWN_CONVERSATION: {
-      // Both children in one assign: the children map is copied once for the pair.
-      actions: assign(({ context, event, spawn }) => {
+      actions: enqueueActions(({ enqueue, context, event }) => {
         const { work } = event;
-        const conversation = spawn('conversation', {
+        enqueue.spawnChild('conversation', {
           id: work.conversationId,
+          systemId: conversationSystemId(work),
           input: work.kind === 'new' ? work.input : { restore: work.context },
         });
-        const view: ConversationView = {
-          getSnapshot: () => conversation.getSnapshot(),
-          subscribe: (observer) => conversation.subscribe(observer),
-        };
-        spawn('persister', {
-          id: persisterIdOf(work.conversationId),
-          input: { conversation: view, ownership: work.ownership, resumed: work.kind === 'resume' },
-        });
-        return { active: [...context.active, work.conversationId] };
+        enqueue({ type: 'follow', params: { work } });
+        enqueue.assign({ active: [...context.active, work.conversationId] });
       }),
     },
     CONVERSATION_SETTLED: {
@@ -117,21 +111,18 @@ export const supervisorShardMachine = setup({
         params: ({ event }) => ({ conversationId: event.conversationId, outcome: 'lost' }),
       },
     },
-    // A conversation actor (or its persister) that threw: a bug, not a provider failure; the last saved
-    // snapshot stays adoptable. An error left unhandled would fail the shard, so one from a child it
-    // already let go of is taken too.
+    // A conversation actor that threw (a bug, not a provider failure); its last snapshot stays adoptable.
+    // An error left unhandled would fail the shard, so one from a child it already let go of is taken too.
     'xstate.error.actor.*': [
       {
         guard: {
           type: 'runs',
-          params: ({ event }: { event: { type: string } }) => ({
-            conversationId: conversationIdOfChild(failedChild(event)),
-          }),
+          params: ({ event }: { event: { type: string } }) => ({ conversationId: failedChild(event) }),
         },
         actions: {
           type: 'release',
           params: ({ event }: { event: { type: string } }) => ({
-            conversationId: conversationIdOfChild(failedChild(event)),
+            conversationId: failedChild(event),
             outcome: 'crashed',
           }),
         },

@@ -1,24 +1,12 @@
 import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
-import {
-  type AnyActorRef,
-  createActor,
-  type EventObject,
-  fromCallback,
-  fromPromise,
-  SimulatedClock,
-} from 'xstate';
+import { type AnyActorRef, createActor, fromPromise, SimulatedClock } from 'xstate';
 import type {
   ConversationInput,
   ConversationMachine,
   ConversationStart,
 } from '../../src/machines/conversation.js';
-import {
-  type PersisterInput,
-  persisterIdOf,
-  type ShardReleased,
-  type Work,
-} from '../../src/machines/supervision.js';
+import { conversationSystemId, type ShardReleased, type Work } from '../../src/machines/supervision.js';
 import { supervisorMachine } from '../../src/machines/supervisor.js';
 import { supervisorShardMachine } from '../../src/machines/supervisor-shard.js';
 import { activeContext } from '../support/conversation-fixtures.js';
@@ -56,7 +44,8 @@ const never = () => new Promise<never>(() => {});
 /** A stand-in conversation: a promise the test settles or fails, instead of the real machine. */
 const fakeConversation = (run: Parameters<typeof fromPromise<unknown, ConversationStart>>[0]) =>
   fromPromise<unknown, ConversationStart>(run) as unknown as ConversationMachine;
-const idlePersister = fromCallback<EventObject, PersisterInput>(() => {});
+/** A stand-in for persistence: follows nothing, reports nothing. */
+const ignore = () => {};
 
 /**
  * The supervisor's graph: the shards' side is what they report (a conversation released from a given shard,
@@ -67,7 +56,8 @@ const graphMachine = supervisorMachine.provide({
   actors: {
     nextWork: fromPromise<Work | null, { active: number }>(never),
     shard: supervisorShardMachine.provide({
-      actors: { conversation: fakeConversation(never), persister: idlePersister },
+      actors: { conversation: fakeConversation(never) },
+      actions: { follow: ignore },
     }),
   },
   delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS },
@@ -110,10 +100,7 @@ const serialize = (s: Snapshot) =>
 
 interface ShardView {
   active: string[];
-  /** Its conversation actors. */
   children: string[];
-  /** Its persister actors, one beside each conversation. */
-  persisters: string[];
 }
 
 /** A running supervisor with real shards, whose conversations are promises the test settles or fails. */
@@ -127,11 +114,8 @@ function liveSupervisor() {
     input: ConversationStart;
   }> = [];
   const crash = new Map<string, (error: Error) => void>();
-  /** What each conversation's persister was given, and its way to report to the shard. */
-  const persisters = new Map<
-    string,
-    { input: PersisterInput; report: (event: { type: string; conversationId: string }) => void }
-  >();
+  /** The work persistence was asked to follow for each conversation, the conversation it found, and the shard. */
+  const followed = new Map<string, { work: Work; found: AnyActorRef | undefined; shard: AnyActorRef }>();
   const machine = supervisorMachine.provide({
     actors: {
       nextWork: fromPromise<Work | null, { active: number }>(
@@ -143,9 +127,12 @@ function liveSupervisor() {
             started.push({ id: self.id, shard: self._parent?.id, ref: self, input });
             return new Promise((_, reject) => crash.set(self.id, reject));
           }),
-          persister: fromCallback<EventObject, PersisterInput>(({ input, sendBack }) => {
-            persisters.set(input.ownership.conversationId, { input, report: sendBack });
-          }),
+        },
+        actions: {
+          follow: ({ self, system }, { work }: { work: Work }) => {
+            const found = system.get(conversationSystemId(work)) as AnyActorRef | undefined;
+            followed.set(work.conversationId, { work, found, shard: self });
+          },
         },
       }),
     },
@@ -162,26 +149,21 @@ function liveSupervisor() {
     for (const [id, child] of Object.entries(actor.getSnapshot().children)) {
       if (!id.startsWith('shard-')) continue;
       const snapshot = child!.getSnapshot() as { context: { active: string[] }; children: object };
-      const children = Object.keys(snapshot.children);
-      view[id] = {
-        active: snapshot.context.active,
-        children: children.filter((c) => !c.startsWith('persist:')),
-        persisters: children.filter((c) => c.startsWith('persist:')),
-      };
+      view[id] = { active: snapshot.context.active, children: Object.keys(snapshot.children) };
     }
     return view;
   };
-  /** Makes a real shard release one of its conversations: its persister reports it, as in the service. */
+  /** Makes a real shard release one of its conversations: persistence reports it to the shard it followed it for. */
   const release = ({ shard, outcome }: ShardReleased) => {
     const conversationId = shards()[shard]!.active[0]!;
     if (outcome === 'crashed') crash.get(conversationId)!(new Error('bug in a conversation'));
     else
-      persisters.get(conversationId)!.report({
+      followed.get(conversationId)!.shard.send({
         type: outcome === 'settled' ? 'CONVERSATION_SETTLED' : 'CONVERSATION_LOST',
         conversationId,
       });
   };
-  return { actor, clock, started, persisters, shards, release, pull: () => pull! };
+  return { actor, clock, started, followed, shards, release, pull: () => pull! };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -230,7 +212,7 @@ describe('supervisor machine, model-based', () => {
         })
         .join(' > ') || '(initial)';
     it(`a live supervisor with real shards follows the path: ${name}`, async () => {
-      const { actor, clock, started, persisters, shards, release, pull } = liveSupervisor();
+      const { actor, clock, started, followed, shards, release, pull } = liveSupervisor();
       await settle();
       for (const step of path.steps) {
         const event = step.event as { type: string; output?: Work | null; error?: unknown };
@@ -250,19 +232,19 @@ describe('supervisor machine, model-based', () => {
         for (const [shard, count] of Object.entries(snapshot.context.shards)) {
           expect(live[shard]!.active).toHaveLength(count);
           expect(live[shard]!.children).toEqual(live[shard]!.active);
-          // Each conversation has its persister beside it, and nothing else runs in the shard.
-          expect(live[shard]!.persisters).toEqual(live[shard]!.active.map(persisterIdOf));
         }
       }
       // Every conversation the model spawned was really started, with its id, as a child of a shard, and
-      // its persister was handed the work's ownership.
+      // persistence was asked to follow that very actor, under the work's ownership, for that shard.
       const offered = path.steps.filter((s) => (s.event as { output?: Work | null }).output).length;
       expect(started).toHaveLength(offered);
       expect(started.map((s) => s.id)).toEqual(started.map((_, i) => `c${i}`));
       for (const { shard } of started) expect(shard).toMatch(/^shard-\d$/);
-      for (const { id } of started) {
-        expect(persisters.get(id)!.input.ownership).toEqual(ownership(id));
-        expect(persisters.get(id)!.input.resumed).toBe(false);
+      for (const { id, ref, shard } of started) {
+        const follow = followed.get(id)!;
+        expect(follow.found).toBe(ref);
+        expect(follow.work.ownership).toEqual(ownership(id));
+        expect(follow.shard.id).toBe(shard);
       }
       // A stopped supervisor leaves no shard and no conversation running.
       if (actor.getSnapshot().status === 'done') {
@@ -276,29 +258,26 @@ describe('supervisor machine, model-based', () => {
 
 describe('supervisor shards', () => {
   it('new work goes to the first shard with room, not to a new shard; adopted work is resumed there', async () => {
-    const { actor, shards, release, pull, started, persisters } = liveSupervisor();
+    const { actor, shards, release, pull, started, followed } = liveSupervisor();
     await settle();
     for (const id of ['a', 'b', 'c']) {
       pull().resolve(work(id));
       await settle();
     }
     expect(shards()).toEqual({
-      'shard-0': { active: ['a', 'b'], children: ['a', 'b'], persisters: ['persist:a', 'persist:b'] },
-      'shard-1': { active: ['c'], children: ['c'], persisters: ['persist:c'] },
+      'shard-0': { active: ['a', 'b'], children: ['a', 'b'] },
+      'shard-1': { active: ['c'], children: ['c'] },
     });
     release({ type: 'SHARD_RELEASED', shard: 'shard-0', outcome: 'settled' });
     await settle();
     const restored = activeContext({ conversationId: 'd' });
     pull().resolve({ kind: 'resume', conversationId: 'd', context: restored, ownership: ownership('d') });
     await settle();
-    expect(shards()['shard-0']).toEqual({
-      active: ['b', 'd'],
-      children: ['b', 'd'],
-      persisters: ['persist:b', 'persist:d'],
-    });
+    expect(shards()['shard-0']).toEqual({ active: ['b', 'd'], children: ['b', 'd'] });
     expect(started.find((s) => s.id === 'a')!.input).toEqual({ conversationId: 'a' });
     expect(started.find((s) => s.id === 'd')!.input).toEqual({ restore: restored });
-    expect(persisters.get('d')!.input).toMatchObject({ ownership: ownership('d'), resumed: true });
+    expect(followed.get('d')!.work).toMatchObject({ kind: 'resume', ownership: ownership('d') });
+    expect(followed.get('d')!.found).toBe(started.find((s) => s.id === 'd')!.ref);
     expect(actor.getSnapshot().context.shards).toEqual({ 'shard-0': 2, 'shard-1': 1 });
     actor.stop();
   });
@@ -312,7 +291,7 @@ describe('supervisor shards', () => {
     shard.send({ type: 'CONVERSATION_SETTLED', conversationId: 'b' });
     shard.send({ type: 'CONVERSATION_LOST', conversationId: 'b' });
     await settle();
-    expect(shards()['shard-0']).toEqual({ active: ['a'], children: ['a'], persisters: ['persist:a'] });
+    expect(shards()['shard-0']).toEqual({ active: ['a'], children: ['a'] });
     const { context } = actor.getSnapshot();
     expect(context).toMatchObject({ active: 1, shards: { 'shard-0': 1 }, settled: 0, lost: 0 });
     actor.stop();
@@ -325,9 +304,10 @@ describe('supervisor shards', () => {
         actors: {
           nextWork: fromPromise<Work | null, { active: number }>(() => new Promise((r) => (pull = r))),
           shard: supervisorShardMachine.provide({
-            actors: { conversation: fakeConversation(never), persister: idlePersister },
+            actors: { conversation: fakeConversation(never) },
             // A bug in the shard: releasing a conversation throws.
             actions: {
+              follow: ignore,
               release: () => {
                 throw new Error('bug in a shard');
               },
