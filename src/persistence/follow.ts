@@ -22,9 +22,9 @@ export function followConversation(persister: ConversationPersister) {
       | ActorRefFrom<ConversationMachine>
       | undefined;
     if (!conversation) {
-      // Spawned in the same step, so always there; were it not, the shard must not wait for it forever.
-      queueMicrotask(() => report('CONVERSATION_LOST'));
-      return;
+      // Spawned in the same step, so always there: not finding it is a bug in supervision, and a shard that
+      // throws fails the supervisor (the daemon stops; its leases lapse and the conversations are adopted).
+      throw new Error(`follow: conversation ${conversationId} was not spawned before being followed`);
     }
     const followed = persister.follow({
       ownership: work.ownership,

@@ -72,7 +72,13 @@ describe('Stately inspector', () => {
     // The machine's definition travels with the registration: the inspector draws its statechart.
     expect(JSON.parse(actor.definition!)).toHaveProperty('states');
     await until(
-      () => received.some((m) => m.sessionId === actor.sessionId && m.snapshot?.status === 'done'),
+      // A snapshot event: the registration itself may already carry the final snapshot, as it is converted
+      // after the fact, before the snapshot events that led there have arrived.
+      () =>
+        received.some(
+          (m) =>
+            m.type === '@xstate.snapshot' && m.sessionId === actor.sessionId && m.snapshot?.status === 'done',
+        ),
       'the final snapshot of the conversation',
     );
     const ofConversation = received.filter((m) => m.sessionId === actor.sessionId);
