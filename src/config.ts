@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type CostConfig, costConfigFrom } from './cost/config.js';
 import { ConfigError } from './errors.js';
 
 /**
@@ -229,6 +230,10 @@ export const envSchema = z.object({
   INSTANCE_ID: str(),
   /** Compatibility with the service this replaces: allows start-up without provider keys (simulated provider). */
   TESTING: bool(),
+
+  // Cost (src/cost/config.ts parses them): the spending cap in US dollars, and prices on top of the table.
+  MAX_SPEND_USD: str(),
+  PRICES_FILE: str(),
 });
 
 type RawEnv = z.infer<typeof envSchema>;
@@ -296,6 +301,8 @@ export interface Config {
   simulatedLatencyMs: number;
   leaseTtlMs: number;
   finishedTtlMs: number;
+  /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
+  cost: CostConfig;
 }
 
 /** Named defaults, each with the reason it has that value. */
@@ -498,6 +505,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     simulatedLatencyMs: raw.SIMULATED_LATENCY_MS ?? 0,
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
+    cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
   };
   return deepFreeze(config);
 }
