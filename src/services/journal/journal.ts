@@ -177,14 +177,17 @@ export class Journal {
    * applied it to `state`.
    */
   append(record: JournalRecord): Promise<void> {
-    if (this.failure) return Promise.reject(this.failed());
-    if (this.closed) return Promise.reject(new ChimeraError('closed', 'journal is closed'));
     let bytes: Buffer;
     try {
+      this.assertUsable();
       bytes = encodeFrame(record);
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.enqueue(bytes);
+  }
+
+  private enqueue(bytes: Buffer): Promise<void> {
     const durable = new Promise<void>((resolve, reject) => {
       this.queue.push({ bytes, resolve, reject });
       this.flushing ??= this.flush();
@@ -193,11 +196,17 @@ export class Journal {
     return durable;
   }
 
-  /** Applies a record to the state and appends it. */
+  /** Applies a record to the state and appends it; a record that cannot be written changes nothing. */
   commit(record: JournalRecord): Promise<void> {
-    this.assertUsable();
+    let bytes: Buffer;
+    try {
+      this.assertUsable();
+      bytes = encodeFrame(record);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     applyRecord(this.state, record);
-    return this.append(record);
+    return this.enqueue(bytes);
   }
 
   /** Resolves once everything appended so far is durable: reads wait on it, so nobody acts on state that could still be lost. */
