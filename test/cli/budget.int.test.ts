@@ -46,7 +46,10 @@ describe('chimera budget', () => {
     const badEnv = await runCli(['budget', 'show'], { env: { MAX_SPEND_USD: '-1' } });
     expect(badEnv.code).toBe(2);
     const badPrices = await runCli(['budget', 'show'], { env: { PRICES_FILE: '/nonexistent/prices.json' } });
-    expect(badPrices).toMatchObject({ code: 2, stderr: 'chimera: PRICES_FILE: cannot read /nonexistent/prices.json: no such file\n' });
+    expect(badPrices).toMatchObject({
+      code: 2,
+      stderr: 'chimera: PRICES_FILE: cannot read /nonexistent/prices.json: no such file\n',
+    });
     expect(badEnv.stderr).toBe(
       'chimera: MAX_SPEND_USD: expected a non-negative amount of US dollars with at most 6 decimals, e.g. 25 or 12.50 (got "-1")\n',
     );
