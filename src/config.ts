@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { type CostConfig, costConfigFrom } from './cost/config.js';
 import { ConfigError } from './errors.js';
 import { BUILTIN_POOL } from './prompts/personas/builtin.js';
 import { loadPersonasFile } from './prompts/personas/file.js';
@@ -246,6 +247,10 @@ export const envSchema = z.object({
   INSTANCE_ID: str(),
   /** Compatibility with the service this replaces: allows start-up without provider keys (simulated provider). */
   TESTING: bool(),
+
+  // Cost (src/cost/config.ts parses them): the spending cap in US dollars, and prices on top of the table.
+  MAX_SPEND_USD: str(),
+  PRICES_FILE: str(),
 });
 
 type RawEnv = z.infer<typeof envSchema>;
@@ -315,6 +320,8 @@ export interface Config {
   dataset: DatasetConfig;
   leaseTtlMs: number;
   finishedTtlMs: number;
+  /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
+  cost: CostConfig;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -569,6 +576,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
+    cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
   };
   return deepFreeze(config);
 }

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerBudget } from './commands/budget.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerRun } from './commands/run.js';
@@ -29,6 +30,8 @@ export function buildProgram(): Command {
   registerTopics(program);
   registerExport(program);
   registerStatus(program);
+  // Cost: the shared spending cap (src/cli/commands/budget.ts).
+  registerBudget(program);
   return program;
 }
 
