@@ -9,6 +9,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerTopics } from './commands/topics.js';
+import { registerView } from './commands/view.js';
 import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeFor } from './errors.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerTopics(program);
   registerExport(program);
   registerStatus(program);
+  registerView(program);
   return program;
 }
 

@@ -64,7 +64,7 @@ describe("the inspector's WebSocket and page accept only their own origin and lo
   });
 
   it('accepts a host the operator allowed, and a page of that host', async () => {
-    relay = await startInspectorRelay({ port: 0, allowedHosts: ['inspector.internal'] } as never);
+    relay = await startInspectorRelay({ port: 0, allowedHosts: ['inspector.internal'] });
     const host = `inspector.internal:${relay.port}`;
     expect(await getPage(relay.port, { Host: host })).toBe(200);
     expect(await connect(relay.port, { Host: host, Origin: `http://${host}` })).toBe('open');
