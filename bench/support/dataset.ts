@@ -3,13 +3,17 @@
  * format, written as a stream (never held whole), with varied termination reasons, providers, turn counts
  * and quality scores so filters have something to select.
  */
-import { createWriteStream } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import type { ConversationRecord, TerminationReason } from '../../src/events.js';
 
 const REASONS: TerminationReason[] = ['max_turns', 'natural_end', 'repetition', 'refusal', 'timeout'];
 const PROVIDERS = ['anthropic', 'gemini', 'openai'];
-const WORDS = 'the model asked about batteries and the answer weighed cost energy density safety supply chains recycling policy grids storage'.split(' ');
+const WORDS =
+  'the model asked about batteries and the answer weighed cost energy density safety supply chains recycling policy grids storage'.split(
+    ' ',
+  );
 
 function sentence(seed: number, words: number): string {
   const out: string[] = [];
@@ -25,7 +29,11 @@ export function syntheticRecord(i: number): ConversationRecord {
   const startedAt = 1_750_000_000_000 + i * 1000;
   return {
     conversationId: `conv-${i}`,
-    topic: { id: `topic-${i}`, title: `Topic number ${i}: ${sentence(i, 6)}`, source: i % 2 ? 'hackernews' : 'arxiv' },
+    topic: {
+      id: `topic-${i}`,
+      title: `Topic number ${i}: ${sentence(i, 6)}`,
+      source: i % 2 ? 'hackernews' : 'arxiv',
+    },
     status: i % 17 === 0 ? 'timedOut' : 'ended',
     terminationReason: i % 17 === 0 ? 'timeout' : REASONS[i % 4]!,
     personas: { questioner: 'You are curious.', answerer: 'You are an expert.' },

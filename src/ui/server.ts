@@ -176,7 +176,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       const name = path.slice('/assets/'.length);
       const vendor = VENDOR[name];
       const file = vendor ?? normalize(join(PUBLIC_DIR, name));
-      if ((vendor || file.startsWith(PUBLIC_DIR + '/')) && (await serveFile(request, response, file))) return;
+      if ((vendor || file.startsWith(`${PUBLIC_DIR}/`)) && (await serveFile(request, response, file))) return;
       send(response, 404, 'text/plain; charset=utf-8', 'not found\n');
       return;
     }

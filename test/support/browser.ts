@@ -15,7 +15,9 @@ export interface OpenBrowser {
 
 export async function launchChromium(): Promise<OpenBrowser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`,
+    );
   }
   // playwright-core gives every launch a fresh, temporary --user-data-dir of its own.
   const browser = await chromium.launch({

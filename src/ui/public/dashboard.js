@@ -3,7 +3,7 @@
 import { getJson } from './app.js';
 import { countBars, stackedMinutes, timeSeries } from './charts.js';
 import { bar, h, replace } from './dom.js';
-import { ago, count, fixed, money, ms, reason, REASON_LABELS } from './format.js';
+import { ago, count, fixed, money, ms, REASON_LABELS, reason } from './format.js';
 
 const BREAKER_LABELS = { closed: 'closed', halfOpen: 'half-open', open: 'open' };
 

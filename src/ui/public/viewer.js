@@ -116,7 +116,7 @@ export async function renderViewer(app) {
       ['chars', 'shortest'],
     ].map(([v, l]) => h('option', { value: v, selected: params.get('sort') === v }, l)),
   );
-  const ranges = RANGES.filter(([, key]) => key !== 'judge' || summary.judge).map(([label, key, step]) =>
+  const ranges = RANGES.filter(([, key]) => key !== 'judge' || summary.judge).map(([label, _key, step]) =>
     h(
       'label',
       { class: 'range' },
