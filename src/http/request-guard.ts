@@ -20,6 +20,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
+import { registerSecrets } from '../redact.js';
 
 export interface RequestGuardOptions {
   /** The interface the server listens on; a specific address is accepted as a Host name as well. */
@@ -97,6 +98,8 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 }
 
 export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
+  // Scrubbed wherever it might surface (an error message, a logged URL), like every other secret.
+  registerSecrets([options.token]);
   const allowed = new Set((options.allowedHosts ?? []).map((h) => h.toLowerCase().replace(/^\[|\]$/g, '')));
   const bind = options.bindHost.toLowerCase().replace(/^\[|\]$/g, '');
   if (!WILDCARD_BINDS.has(bind)) allowed.add(bind);

@@ -68,12 +68,15 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   const replayEvents = options.replayEvents ?? DEFAULT_REPLAY_EVENTS;
   const replayActors = options.replayActors ?? DEFAULT_REPLAY_ACTORS;
   const page = bridgePage(options.inspectorUrl ?? STATELY_INSPECTOR_URL);
-  const guard = createRequestGuard({
-    bindHost: host,
-    allowedHosts: options.allowedHosts,
-    token: options.token,
-    cookieName: `chimera_inspect_token_${options.port ?? DEFAULT_INSPECT_PORT}`,
-  });
+  // Cookies ignore ports: the cookie is named after the bound port so two servers' tokens do not collide.
+  const guardFor = (port: number) =>
+    createRequestGuard({
+      bindHost: host,
+      allowedHosts: options.allowedHosts,
+      token: options.token,
+      cookieName: `chimera_inspect_token_${port}`,
+    });
+  let guard = guardFor(options.port ?? DEFAULT_INSPECT_PORT);
 
   const http = createServer((request, response) => {
     const verdict = guard.check(request);
@@ -128,6 +131,7 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   wss.on('error', () => {});
 
   const port = (http.address() as AddressInfo).port;
+  guard = guardFor(port);
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
 
   function remember(event: StatelyInspectionEvent, message: string): void {

@@ -13,7 +13,6 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertSafeBinding, createRequestGuard, withoutToken } from '../http/request-guard.js';
-import { registerSecrets } from '../redact.js';
 
 export interface UiBackend {
   readonly mode: 'live' | 'dataset';
@@ -124,7 +123,6 @@ async function serveFile(request: IncomingMessage, response: ServerResponse, pat
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const host = options.host ?? '127.0.0.1';
   assertSafeBinding(host, options.token, options.hostVariable ?? 'UI_HOST');
-  registerSecrets([options.token]);
   const { backend } = options;
   let port = options.port;
   const guard = () =>

@@ -103,6 +103,17 @@ function qualityTable(c) {
   );
 }
 
+function personaList(c) {
+  const entries = Object.entries(c.personas ?? {}).filter(([, text]) => text);
+  if (entries.length === 0) return null;
+  return [
+    h('h2', {}, 'system prompts'),
+    entries.map(([side, text]) =>
+      h('details', { class: 'persona' }, h('summary', {}, side), h('p', { class: 'prompt' }, text)),
+    ),
+  ];
+}
+
 function historyList(c) {
   if (!c.history || c.history.length === 0)
     return h('p', { class: 'empty' }, 'No event history (datasets keep only the finished record).');
@@ -179,6 +190,7 @@ export async function renderConversation(app, id, mode) {
           facts(c),
           h('h2', {}, 'quality'),
           qualityTable(c),
+          personaList(c),
           h('h2', {}, 'event history'),
           historyList(c),
         ),

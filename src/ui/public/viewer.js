@@ -39,8 +39,31 @@ function select(name, label, counts, labelOf, value) {
   );
 }
 
-function resultsTable(page) {
+const COLUMNS = [
+  [
+    'topic / first question',
+    (r) => h('a', { href: `/c/${encodeURIComponent(r.id)}`, class: 'conv-link' }, r.title || r.id),
+  ],
+  ['reason', (r) => (r.reason ? reason(r.reason) : '—'), (s) => Object.keys(s.reasons).length > 0],
+  ['quality', (r) => fixed(r.quality), (s) => s.quality, 'num'],
+  ['judge', (r) => fixed(r.judge), (s) => s.judge, 'num'],
+  ['turns', (r) => count(r.turns), null, 'num'],
+  ['chars', (r) => count(r.chars), null, 'num'],
+  ['providers', (r) => r.providers.join(' ↔ ') || '—', (s) => Object.keys(s.providers).length > 0],
+  ['persona', (r) => r.persona ?? '—', (s) => Object.keys(s.personas).length > 0],
+  ['style', (r) => r.style ?? '—', (s) => Object.keys(s.styles).length > 0],
+  [
+    'cost',
+    (r) => (r.costMicros === undefined ? '—' : money(r.costMicros)),
+    (s) => s.totalCostMicros !== undefined,
+    'num',
+  ],
+];
+
+/** The table of one page; columns the dataset has no value for are left out. */
+function resultsTable(page, summary) {
   if (page.rows.length === 0) return h('p', { class: 'empty' }, 'No conversation matches these filters.');
+  const columns = COLUMNS.filter(([, , shown]) => !shown || shown(summary));
   return h(
     'table',
     { class: 'list', id: 'results' },
@@ -50,18 +73,7 @@ function resultsTable(page) {
       h(
         'tr',
         {},
-        [
-          'topic / first question',
-          'reason',
-          'quality',
-          'judge',
-          'turns',
-          'chars',
-          'providers',
-          'persona',
-          'style',
-          'cost',
-        ].map((t) => h('th', {}, t)),
+        columns.map(([title]) => h('th', {}, title)),
       ),
     ),
     h(
@@ -71,20 +83,7 @@ function resultsTable(page) {
         h(
           'tr',
           { 'data-id': r.id },
-          h(
-            'td',
-            {},
-            h('a', { href: `/c/${encodeURIComponent(r.id)}`, class: 'conv-link' }, r.title || r.id),
-          ),
-          h('td', {}, r.reason ? reason(r.reason) : '—'),
-          h('td', { class: 'num' }, fixed(r.quality)),
-          h('td', { class: 'num' }, fixed(r.judge)),
-          h('td', { class: 'num' }, count(r.turns)),
-          h('td', { class: 'num' }, count(r.chars)),
-          h('td', {}, r.providers.join(' ↔ ') || '—'),
-          h('td', {}, r.persona ?? '—'),
-          h('td', {}, r.style ?? '—'),
-          h('td', { class: 'num' }, r.costMicros === undefined ? '—' : money(r.costMicros)),
+          columns.map(([, cell, , cls]) => h('td', { class: cls }, cell(r))),
         ),
       ),
     ),
@@ -259,7 +258,7 @@ export async function renderViewer(app) {
     if (mine !== seq) return;
     status.textContent = `${count(page.matched)} of ${count(page.total)} conversations match`;
     status.dataset.matched = String(page.matched);
-    replace(results, resultsTable(page));
+    replace(results, resultsTable(page, summary));
     replace(
       pager,
       h(
