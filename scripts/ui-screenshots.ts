@@ -58,9 +58,9 @@ const topics = [
 ];
 for (const [i, title] of topics.entries()) {
   await new Promise((resolve) => cli(['topics', 'add', title]).on('exit', resolve));
-  if (i === 5) await sleep(6_000);
+  if (i === 7) await sleep(8_000);
 }
-await sleep(3_500);
+await sleep(2_000);
 const chromium = await launchChromium();
 const page = await chromium.browser.newPage({ viewport: { width: 1400, height: 1000 } });
 await page.goto(dashboard);
