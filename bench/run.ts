@@ -7,6 +7,7 @@
  *   concurrency  10,000 conversations in flight at 500 ms latency: calls/s against the ideal, peak RSS
  *   rate-limit   three daemons sharing the Redis limiter against fake servers enforcing a quota
  *   recovery     time to adopt 100 in-flight conversations after SIGKILL of their daemon
+ *   dedup        near-duplicate removal: recall against brute-force Jaccard, records/s on 100,000
  *   viewer       `chimera view` on 100,000 conversations: time to open, heap, filter and read times
  */
 import { loadavg } from 'node:os';
@@ -17,7 +18,7 @@ import { describeMachine } from './support/machine.js';
 import { listOption, quick } from './support/options.js';
 import { type Figure, note, renderTable } from './support/report.js';
 
-const BENCHES = ['throughput', 'concurrency', 'rate-limit', 'recovery', 'viewer'] as const;
+const BENCHES = ['throughput', 'concurrency', 'rate-limit', 'recovery', 'dedup', 'viewer'] as const;
 
 const services = await infra();
 const machine = await describeMachine(services.redisUrl);

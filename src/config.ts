@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { BUILTIN_POOL } from './prompts/personas/builtin.js';
+import { loadPersonasFile } from './prompts/personas/file.js';
+import type { PersonaPool } from './prompts/personas/types.js';
 
 /**
  * Configuration is read once from the environment, validated by one zod schema, and turned into a
@@ -207,6 +211,19 @@ export const envSchema = z.object({
   ANSWERER_SYSTEM_PROMPT: str(),
   TOPIC_MAX_LENGTH: int(16, 10_000),
 
+  // Dataset diversity and provenance: personas, styles, sampled temperatures, seed and run id.
+  PERSONAS_FILE: str(),
+  TEMPERATURE_MIN: num(0, 2),
+  TEMPERATURE_MAX: num(0, 2),
+  SEED: int(0, 2_147_483_647),
+  RUN_ID: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, { error: 'expected 1-64 characters of letters, digits, . _ : -' })
+      .optional(),
+  ),
+
   // Provider resilience.
   RATE_LIMIT_REQUESTS_PER_MINUTE: int(1, 1_000_000),
   RATE_LIMIT_TOKENS_PER_MINUTE: int(1, 1_000_000_000),
@@ -318,6 +335,8 @@ export interface Config {
   };
   /** Fixed reply latency of the in-process simulated provider. */
   simulatedLatencyMs: number;
+  /** Dataset diversity and provenance (see {@link DatasetConfig}). */
+  dataset: DatasetConfig;
   leaseTtlMs: number;
   finishedTtlMs: number;
   /** The web pages: dashboard (`run --ui`), dataset viewer (`view`), inspector (`run --inspect`). */
@@ -333,6 +352,57 @@ export interface UiConfig {
   token?: string;
   /** Host names accepted in Host and Origin headers besides loopback. @default [] */
   allowedHosts: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Dataset diversity and provenance
+
+/** How each conversation's personas, style and temperature are drawn, and what every record is stamped with. */
+export interface DatasetConfig {
+  /** Personas and styles to draw from: the built-in pool with `PERSONAS_FILE` applied. */
+  pool: PersonaPool;
+  /** The personas file applied to the pool, if any (its content is in `pool`). */
+  personasFile?: string;
+  /**
+   * Range each conversation's temperature is drawn from, uniformly; `min === max` is a fixed temperature
+   * (`TEMPERATURE`). @default DATASET_DEFAULTS.TEMPERATURE_RANGE when no temperature variable is set
+   */
+  temperature: { min: number; max: number };
+  /** Seed of every draw: the same seed and topic id give the same personas, style and temperature. @default 1 */
+  seed: number;
+  /** Names this process's run in every record. @default a random UUID per process */
+  runId: string;
+}
+
+export const DATASET_DEFAULTS = {
+  // A spread that stays coherent on every provider while varying phrasing; TEMPERATURE fixes one value.
+  TEMPERATURE_RANGE: { min: 0.7, max: 1.0 },
+  SEED: 1, // fixed, so a re-run of the same topics draws the same combinations unless asked otherwise
+} as const;
+
+function datasetFrom(raw: RawEnv): DatasetConfig {
+  const fixed = raw.TEMPERATURE;
+  const ranged = raw.TEMPERATURE_MIN !== undefined || raw.TEMPERATURE_MAX !== undefined;
+  if (fixed !== undefined && ranged) {
+    const variable = raw.TEMPERATURE_MIN !== undefined ? 'TEMPERATURE_MIN' : 'TEMPERATURE_MAX';
+    throw new ConfigError(
+      variable,
+      'set either TEMPERATURE (one fixed value) or TEMPERATURE_MIN/TEMPERATURE_MAX (a range), not both',
+    );
+  }
+  const min = fixed ?? raw.TEMPERATURE_MIN ?? DATASET_DEFAULTS.TEMPERATURE_RANGE.min;
+  const max = fixed ?? raw.TEMPERATURE_MAX ?? DATASET_DEFAULTS.TEMPERATURE_RANGE.max;
+  if (min > max) {
+    throw new ConfigError('TEMPERATURE_MIN', `must not exceed TEMPERATURE_MAX (${max}) (got ${min})`);
+  }
+  const pool = raw.PERSONAS_FILE ? loadPersonasFile(raw.PERSONAS_FILE, BUILTIN_POOL) : BUILTIN_POOL;
+  return {
+    pool,
+    ...(raw.PERSONAS_FILE ? { personasFile: raw.PERSONAS_FILE } : {}),
+    temperature: { min, max },
+    seed: raw.SEED ?? DATASET_DEFAULTS.SEED,
+    runId: raw.RUN_ID ?? randomUUID(),
+  };
 }
 
 /** Named defaults, each with the reason it has that value. */
@@ -536,6 +606,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         (raw.RETRY_MAX_TOTAL_DELAY_SECONDS ?? DEFAULTS.RETRY_MAX_TOTAL_DELAY_SECONDS) * 1000,
     },
     simulatedLatencyMs: raw.SIMULATED_LATENCY_MS ?? 0,
+    dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     ui: {

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import {
+  discardShape,
+  provenanceSchema,
+  topicMetadataSchema,
+  turnProvenanceShape,
+} from './provenance/schema.js';
+import { extractMetadata } from './provenance/topic-metadata.js';
 
 /**
  * The typed event map: every topic Chimera produces or consumes and the zod schema of its payload,
@@ -18,6 +25,8 @@ export const topicSchema = z.object({
   title: z.string().min(1),
   source: z.string().max(200).optional(),
   url: z.string().max(2000).optional(),
+  /** The topic message's extra fields (see `src/provenance/topic-metadata.ts`). */
+  metadata: topicMetadataSchema.optional(),
 });
 
 export const speakerSchema = z.enum(['questioner', 'answerer']);
@@ -34,7 +43,11 @@ export const turnSchema = z.object({
   attempts: z.number().int().positive(),
   requestId: z.string(),
   at: z.number(),
+  ...turnProvenanceShape,
 });
+
+/** A generated turn that was not kept (a repetition regenerated or ending the conversation, a refusal). */
+export const discardedTurnSchema = turnSchema.extend(discardShape);
 
 export const terminationReasonSchema = z.enum([
   'max_turns',
@@ -55,6 +68,10 @@ export const qualitySchema = z.object({
   totalTokens: z.number().int().nonnegative(),
   meanLatencyMs: z.number().nonnegative(),
   score: z.number().min(0).max(1),
+  /** Turns cut off at the token limit. */
+  truncatedTurns: z.number().int().nonnegative().optional(),
+  /** The factors the score was multiplied by (see `computeQuality`). */
+  factors: z.object({ termination: z.number(), truncation: z.number() }).optional(),
 });
 
 export const conversationRecordSchema = z.object({
@@ -71,6 +88,10 @@ export const conversationRecordSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   startedAt: z.number(),
   endedAt: z.number(),
+  /** How the conversation was set up: versions, personas, style, temperature, run, seed, config hash. */
+  provenance: provenanceSchema.optional(),
+  /** Generated turns that were not kept, with why. */
+  discarded: z.array(discardedTurnSchema).optional(),
 });
 
 const eventBase = {
@@ -107,17 +128,34 @@ export const topicMessageSchema = z
     source: z.string().max(200).optional(),
     url: z.string().max(2000).optional(),
   })
-  .strict();
+  // Fields beyond these four are kept, bounded, as `metadata` (src/provenance/topic-metadata.ts).
+  .catchall(z.unknown())
+  .transform((message, ctx) => {
+    const { id, title, source, url, ...extra } = message;
+    const extracted = extractMetadata(extra);
+    if (!extracted.ok) {
+      ctx.addIssue({ code: 'custom', message: extracted.reason, path: ['metadata'] });
+      return z.NEVER;
+    }
+    return {
+      ...(id === undefined ? {} : { id }),
+      title,
+      ...(source === undefined ? {} : { source }),
+      ...(url === undefined ? {} : { url }),
+      ...(extracted.metadata ? { metadata: extracted.metadata } : {}),
+    };
+  });
 
 export type Usage = z.infer<typeof usageSchema>;
 export type Topic = z.infer<typeof topicSchema>;
 export type Speaker = z.infer<typeof speakerSchema>;
 export type Turn = z.infer<typeof turnSchema>;
+export type DiscardedTurn = z.infer<typeof discardedTurnSchema>;
 export type TerminationReason = z.infer<typeof terminationReasonSchema>;
 export type QualityMetrics = z.infer<typeof qualitySchema>;
 export type ConversationRecord = z.infer<typeof conversationRecordSchema>;
 export type ConversationEvent = z.infer<typeof conversationEventSchema>;
-export type TopicMessage = z.infer<typeof topicMessageSchema>;
+export type TopicMessage = z.output<typeof topicMessageSchema>;
 
 /** Logical topic -> payload type. */
 export interface EventTopics {

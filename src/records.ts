@@ -10,17 +10,25 @@ import type { OutboxEvent } from './services/ports.js';
 
 export const SIMULATED_PROVIDER = 'simulated';
 
+/**
+ * The dataset record of a conversation. Its quality is computed here from the kept turns and the ending,
+ * whatever the context holds, so records restored from snapshots written by an older build are scored by
+ * the same formula as new ones. Provenance and discarded turns are present when the context has them
+ * (contexts persisted before they existed have neither).
+ */
 export function toRecord(context: ConversationContext, now: number): ConversationRecord {
   const status = context.status === 'active' ? 'ended' : context.status;
+  const terminationReason =
+    context.terminationReason ?? (status === 'timedOut' ? 'timeout' : 'provider_failed');
   return {
     conversationId: context.conversationId,
     topic: context.topic,
     status,
-    terminationReason: context.terminationReason ?? (status === 'timedOut' ? 'timeout' : 'provider_failed'),
+    terminationReason,
     personas: context.personas,
     providers: context.providers,
     turns: context.turns,
-    quality: context.quality ?? computeQuality(context.turns),
+    quality: computeQuality(context.turns, { terminationReason }),
     simulated:
       context.providers.questioner === SIMULATED_PROVIDER ||
       context.providers.answerer === SIMULATED_PROVIDER ||
@@ -28,6 +36,8 @@ export function toRecord(context: ConversationContext, now: number): Conversatio
     ...(context.error ? { error: context.error } : {}),
     startedAt: context.startedAt,
     endedAt: context.endedAt ?? now,
+    ...(context.provenance ? { provenance: context.provenance } : {}),
+    ...(context.discarded && context.discarded.length > 0 ? { discarded: context.discarded } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { ChimeraError } from '../errors.js';
 import type { Turn } from '../events.js';
 import type { CallModelInput } from '../machines/conversation.js';
 import { buildTurnRequest } from '../prompts/turn-request.js';
+import { isTruncated, recordedStopReason } from '../provenance/stop-reason.js';
 import { REPETITION_NUDGE } from '../quality/assess-turn.js';
 import type { Clock, GenerateResult, LlmProvider, TurnCache } from '../services/ports.js';
 
@@ -64,6 +65,10 @@ export function callModelActor(options: CallModelOptions) {
       attempts: result.attempts ?? 1,
       requestId: result.requestId,
       at: options.clock.now(),
+      stopReason: recordedStopReason(result.stopReason),
+      truncated: isTruncated(result.stopReason),
+      temperature: input.temperature,
+      maxTokens: input.maxTokens,
     };
     return options.turnCache.putIfAbsent(key, turn);
   });

@@ -14,6 +14,10 @@
  * because nothing in the example is the questioner's to learn. Fine-tuning learns from assistant messages
  * only, so trailing questioner turns (a closing question or farewell nobody answered) are dropped, and a
  * conversation without any answer has no example at all (`null`).
+ *
+ * Both chat formats carry the conversation id as a top-level `id`, beside `messages` / `conversations`:
+ * fine-tuning loaders (TRL, Axolotl, LLaMA-Factory, FastChat) read only the conversation column and ignore
+ * it, while it joins each example back to its full `chimera` record (`conversationId`).
  */
 import type { ConversationRecord, Speaker } from '../events.js';
 
@@ -31,6 +35,8 @@ export interface OpenAiMessage {
 }
 
 export interface OpenAiExample {
+  /** The record's `conversationId`. */
+  id: string;
   messages: OpenAiMessage[];
 }
 
@@ -40,6 +46,8 @@ export interface ShareGptTurn {
 }
 
 export interface ShareGptExample {
+  /** The record's `conversationId`. */
+  id: string;
   conversations: ShareGptTurn[];
 }
 
@@ -68,12 +76,25 @@ function dialogue(record: ConversationRecord): Array<{ role: Role; content: stri
   return messages.some((m) => m.role === 'assistant') ? messages : [];
 }
 
+/**
+ * The chat messages of a record as the `openai` format has them (system message first unless
+ * `system: false`), or an empty list when it holds no answered question. The Parquet `messages` column is
+ * this list.
+ */
+export function chatMessages(record: ConversationRecord, options: FormatOptions = {}): OpenAiMessage[] {
+  const messages = dialogue(record);
+  if (messages.length === 0) return [];
+  const system = options.system ?? true;
+  return [...(system ? [{ role: 'system' as const, content: record.personas.answerer }] : []), ...messages];
+}
+
 /** The `openai` example of a record, or null when it holds no answered question. */
 export function toOpenAi(record: ConversationRecord, options: FormatOptions = {}): OpenAiExample | null {
   const messages = dialogue(record);
   if (messages.length === 0) return null;
   const system = options.system ?? true;
   return {
+    id: record.conversationId,
     messages: [
       ...(system ? [{ role: 'system' as const, content: record.personas.answerer }] : []),
       ...messages,
@@ -87,6 +108,7 @@ export function toShareGpt(record: ConversationRecord, options: FormatOptions = 
   if (messages.length === 0) return null;
   const system = options.system ?? true;
   return {
+    id: record.conversationId,
     conversations: [
       ...(system ? [{ from: 'system' as const, value: record.personas.answerer }] : []),
       ...messages.map((m) => ({

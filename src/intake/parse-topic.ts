@@ -20,5 +20,6 @@ export function parseTopic(raw: Buffer | null, maxTitleLength: number): ParsedTo
   const topic: Topic = { id: message.id ?? deriveTopicId(message), title: title.title };
   if (message.source !== undefined) topic.source = message.source;
   if (message.url !== undefined) topic.url = message.url;
+  if (message.metadata !== undefined) topic.metadata = message.metadata;
   return { ok: true, topic };
 }

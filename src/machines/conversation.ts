@@ -12,7 +12,8 @@
  *     CANCEL --> ended(cancelled)
  */
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
-import type { QualityMetrics, Speaker, TerminationReason, Topic, Turn } from '../events.js';
+import type { DiscardedTurn, QualityMetrics, Speaker, TerminationReason, Topic, Turn } from '../events.js';
+import type { Provenance } from '../provenance/schema.js';
 import type { TurnVerdict } from '../quality/assess-turn.js';
 import { computeQuality } from '../quality/compute-quality.js';
 
@@ -37,6 +38,8 @@ export interface ConversationInput {
   settings: ConversationSettings;
   /** Epoch ms; the deadline is derived from it, so it survives persistence. */
   startedAt: number;
+  /** How the conversation was set up (personas, style, versions, seed), copied into its record. */
+  provenance?: Provenance;
 }
 
 export interface ConversationError {
@@ -57,6 +60,23 @@ export interface ConversationContext extends ConversationInput {
   quality?: QualityMetrics;
   error?: ConversationError;
   endedAt?: number;
+  /** Generated turns not kept, with why. Absent in snapshots persisted before it existed. */
+  discarded?: DiscardedTurn[];
+}
+
+/** The pending turn, marked as discarded by an assessment (kept in the full record, never trained on). */
+function discard(
+  context: ConversationContext,
+  output: AssessTurnOutput,
+  regenerated: boolean,
+): DiscardedTurn[] {
+  const kept = context.discarded ?? [];
+  if (!context.pending) return kept;
+  const reason = output.verdict === 'refusal' ? 'refusal' : 'repetition';
+  return [
+    ...kept,
+    { ...context.pending, reason, regenerated, ...(output.detail ? { detail: output.detail } : {}) },
+  ];
 }
 
 /** What the model-calling actor gets: everything needed to build the request and make it idempotent. */
@@ -141,7 +161,10 @@ export const conversationMachine = setup({
   actions: {
     /** Stamps the end time; bound at the composition root to the injected clock. */
     stampEnd: assign({ endedAt: ({ context }) => context.startedAt }),
-    score: assign({ quality: ({ context }) => computeQuality(context.turns) }),
+    score: assign({
+      quality: ({ context }) =>
+        computeQuality(context.turns, { terminationReason: context.terminationReason }),
+    }),
   },
   guards: {
     maxTurnsReached: ({ context }) => context.turns.length >= context.settings.maxTurns,
@@ -240,6 +263,7 @@ export const conversationMachine = setup({
                 guard: ({ event }) => event.output.verdict === 'retry_with_nudge',
                 target: 'callingModel',
                 actions: assign({
+                  discarded: ({ context, event }) => discard(context, event.output, true),
                   pending: undefined,
                   nudge: true,
                   nudges: ({ context }) => context.nudges + 1,
@@ -258,6 +282,7 @@ export const conversationMachine = setup({
                 // Refusal or repetition: the offending turn is not kept as training data.
                 target: '#conversation.ended',
                 actions: assign({
+                  discarded: ({ context, event }) => discard(context, event.output, false),
                   pending: undefined,
                   terminationReason: ({ event }) =>
                     event.output.verdict === 'refusal' ? 'refusal' : 'repetition',

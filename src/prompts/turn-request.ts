@@ -10,7 +10,7 @@ const OPEN_INSTRUCTION: Record<Speaker, string> = {
 };
 
 /** Introduces the other side's first turn when it shares the first message with the topic. */
-const OTHER_OPENS = 'The other participant opens the conversation:';
+export const OTHER_OPENS = 'The other participant opens the conversation:';
 
 /** Asked when the speaker spoke last, so the request still ends on a user message. */
 export const CONTINUE_INSTRUCTION = 'Please continue the conversation.';

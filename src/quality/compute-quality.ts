@@ -1,4 +1,4 @@
-import type { QualityMetrics, Turn } from '../events.js';
+import type { QualityMetrics, TerminationReason, Turn } from '../events.js';
 import { distinctNOfTokens } from './distinct-n.js';
 import { assessRepetitionOfTokens } from './repetition.js';
 import { tokenize } from './tokenize.js';
@@ -21,13 +21,39 @@ export const FULL_SCORE_TURNS = 4;
 /** Diversity matters most for training data; repeated turns next; length is a sanity check. */
 export const SCORE_WEIGHTS = { diversity: 0.5, novelty: 0.3, length: 0.2 } as const;
 
+/**
+ * How much of its score a conversation keeps for the way it ended. Running to a natural close or to the
+ * turn limit is a complete conversation. Every other ending leaves an abrupt last exchange: a loop cut by
+ * `repetition`, a `refusal` (the other side's last question unanswered, and a sign the subject strays
+ * towards what models refuse), a `timeout` or a provider failure mid-way, a cancellation.
+ */
+export const TERMINATION_FACTORS: Readonly<Record<TerminationReason, number>> = {
+  natural_end: 1,
+  max_turns: 1,
+  cancelled: 0.8,
+  timeout: 0.7,
+  repetition: 0.6,
+  refusal: 0.5,
+  provider_failed: 0.5,
+};
+
+/**
+ * Share of the score a conversation loses when every turn is cut off at the token limit; in proportion for
+ * fewer. A truncated turn ends mid-sentence, which a model trained on it learns to do.
+ */
+export const TRUNCATION_PENALTY = 0.5;
+
 export interface QualityOptions {
   /**
    * Conversations shorter than this are scored down in proportion (`turns / fullScoreTurns`).
    * @default FULL_SCORE_TURNS (4)
    */
   fullScoreTurns?: number;
+  /** How the conversation ended; unset for one still running (no factor applied). */
+  terminationReason?: TerminationReason;
 }
+
+type ScoredTurn = Pick<Turn, 'text' | 'usage' | 'latencyMs'> & { truncated?: boolean };
 
 /**
  * Quality metrics of a finished (or partial) conversation. The score, 0..1, is
@@ -36,16 +62,21 @@ export interface QualityOptions {
  *           × ( 0.5 × min(1, distinct2 / DISTINCT2_TARGET)
  *             + 0.3 × (1 − repetitionRatio)
  *             + 0.2 × lengthFit )
+ *           × TERMINATION_FACTORS[terminationReason]
+ *           × (1 − TRUNCATION_PENALTY × truncatedTurns / turns)
+ *
+ * (the same formula is documented in docs/dataset.md), so a conversation cut short by `repetition` after
+ * four clean turns scores at most 0.6, and one whose every turn hit the token limit at most half of what
+ * its text would earn. The two factors are reported in `factors`.
  *
  * where `lengthFit` is 1 inside {@link HEALTHY_TURN_WORDS}, `mean / min` below it and `max / mean` above it.
  * `repetitionRatio` is the share of turns that {@link assessRepetitionOfTokens} flags against the turns
  * before them. Ratios are rounded to 4 decimals and means to 1, so records stay readable.
  */
-export function computeQuality(
-  turns: readonly Pick<Turn, 'text' | 'usage' | 'latencyMs'>[],
-  options: QualityOptions = {},
-): QualityMetrics {
+export function computeQuality(turns: readonly ScoredTurn[], options: QualityOptions = {}): QualityMetrics {
   const count = turns.length;
+  const termination =
+    options.terminationReason === undefined ? 1 : TERMINATION_FACTORS[options.terminationReason];
   if (count === 0) {
     return {
       turns: 0,
@@ -56,6 +87,8 @@ export function computeQuality(
       totalTokens: 0,
       meanLatencyMs: 0,
       score: 0,
+      truncatedTurns: 0,
+      factors: { termination, truncation: 1 },
     };
   }
   const tokenised = turns.map((turn) => tokenize(turn.text));
@@ -74,7 +107,9 @@ export function computeQuality(
     SCORE_WEIGHTS.diversity * Math.min(1, distinct2 / DISTINCT2_TARGET) +
     SCORE_WEIGHTS.novelty * (1 - repetitionRatio) +
     SCORE_WEIGHTS.length * lengthFit(meanTurnLength);
-  const score = Math.min(1, count / fullScoreTurns) * blended;
+  const truncatedTurns = turns.filter((turn) => turn.truncated === true).length;
+  const truncation = 1 - TRUNCATION_PENALTY * (truncatedTurns / count);
+  const score = Math.min(1, count / fullScoreTurns) * blended * termination * truncation;
 
   return {
     turns: count,
@@ -85,6 +120,8 @@ export function computeQuality(
     totalTokens,
     meanLatencyMs: round(meanLatencyMs, 1),
     score: Math.min(1, Math.max(0, round(score, 4))),
+    truncatedTurns,
+    factors: { termination, truncation: round(truncation, 4) },
   };
 }
 

@@ -15,6 +15,8 @@ export {
   HEALTHY_TURN_WORDS,
   type QualityOptions,
   SCORE_WEIGHTS,
+  TERMINATION_FACTORS,
+  TRUNCATION_PENALTY,
 } from './compute-quality.js';
 export { distinctN, distinctNOfTokens } from './distinct-n.js';
 export { editSimilarity } from './edit-similarity.js';

@@ -14,10 +14,14 @@ import { ConversationPersister } from '../actors/persistence.js';
 import type { Config, ProviderName } from '../config.js';
 import type { ConversationRecord, Speaker, Topic } from '../events.js';
 import type { Logger } from '../logger.js';
-import { type ConversationInput, conversationMachine } from '../machines/conversation.js';
+import {
+  CONVERSATION_MACHINE_VERSION,
+  type ConversationInput,
+  conversationMachine,
+} from '../machines/conversation.js';
 import { supervisorMachine } from '../machines/supervisor.js';
 import { supervisorShardMachine } from '../machines/supervisor-shard.js';
-import { resolvePersonas } from '../prompts/personas.js';
+import { samplerFor } from '../prompts/sampling.js';
 import type {
   Clock,
   EventBus,
@@ -88,7 +92,8 @@ export class ChimeraRuntime {
 
   constructor(deps: RuntimeDeps) {
     const { config, clock, logger } = deps;
-    const personas = resolvePersonas(config.conversation);
+    // Personas, style and temperature drawn per conversation from the seed and the topic id.
+    const sample = samplerFor(config, CONVERSATION_MACHINE_VERSION);
     const [questioner, answerer] = deps.sides;
 
     this.relay = new OutboxRelay({ store: deps.store, bus: deps.bus, logger, lock: deps.relayLock });
@@ -126,20 +131,24 @@ export class ChimeraRuntime {
       },
     );
 
-    const buildInput = (topic: Topic, conversationId: string, startedAt: number): ConversationInput => ({
-      conversationId,
-      topic,
-      providers: { questioner, answerer } satisfies Record<Speaker, string>,
-      personas,
-      settings: {
-        maxTurns: config.conversation.maxTurns,
-        minTurns: config.conversation.minTurns,
-        timeoutMs: config.conversation.timeoutMs,
-        maxTokensPerTurn: config.conversation.maxTokensPerTurn,
-        temperature: config.conversation.temperature,
-      },
-      startedAt,
-    });
+    const buildInput = (topic: Topic, conversationId: string, startedAt: number): ConversationInput => {
+      const drawn = sample(topic.id);
+      return {
+        conversationId,
+        topic,
+        providers: { questioner, answerer } satisfies Record<Speaker, string>,
+        personas: drawn.personas,
+        settings: {
+          maxTurns: config.conversation.maxTurns,
+          minTurns: config.conversation.minTurns,
+          timeoutMs: config.conversation.timeoutMs,
+          maxTokensPerTurn: config.conversation.maxTokensPerTurn,
+          temperature: drawn.temperature,
+        },
+        startedAt,
+        provenance: drawn.provenance,
+      };
+    };
 
     const machine = supervisorMachine.provide({
       actors: {

@@ -141,6 +141,8 @@ export interface Topic {
   title: string;
   source?: string;
   url?: string;
+  /** Extra fields of the topic message, bounded (see `src/provenance/topic-metadata.ts`). */
+  metadata?: Record<string, import('../provenance/topic-metadata.js').JsonValue>;
 }
 
 /** A topic taken from a source, held until `ack` (conversation persisted) or returned by `release`. */

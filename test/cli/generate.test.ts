@@ -12,6 +12,7 @@ const OFFLINE = { MAX_CONVERSATION_TURNS: '4', MIN_CONVERSATION_TURNS: '2' };
 
 const openAiLine = z
   .object({
+    id: z.string().min(1),
     messages: z
       .array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().min(1) }).strict())
       .min(3),
@@ -20,9 +21,11 @@ const openAiLine = z
 
 const shareGptLine = z
   .object({
+    id: z.string().min(1),
     conversations: z
       .array(z.object({ from: z.enum(['system', 'human', 'gpt']), value: z.string().min(1) }).strict())
-      .min(3),
+      // One question and its answer at least: OFFLINE allows a natural ending after two turns.
+      .min(2),
   })
   .strict();
 

@@ -49,8 +49,12 @@ describe('topics input', () => {
 
   it('a JSONL line that is not JSON, or not a topic message, is refused with its line', () => {
     expect(failure('{"title":"a"}\n{oops\n')).toMatch(/^--topics: topics.txt line 2: not valid JSON/);
-    expect(failure('{"title":"a"}\n{"title":"b","extra":1}\n')).toMatch(
+    expect(failure('{"title":"a"}\n{"title":"b","id":7}\n')).toMatch(
       /^--topics: topics.txt line 2: not a topic message/,
+    );
+    const deep = JSON.stringify({ title: 'b', tags: { a: { b: { c: { d: { e: 1 } } } } } });
+    expect(failure(`{"title":"a"}\n${deep}\n`)).toMatch(
+      /^--topics: topics.txt line 2: not a topic message \(metadata: tags\.a\.b\.c\.d is nested more than 4 levels deep\)/,
     );
   });
 

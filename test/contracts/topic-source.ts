@@ -60,6 +60,26 @@ export function topicSourceContract(name: string, create: () => Promise<TopicSou
       return delivery;
     }
 
+    it('fields beyond id, title, source and url are kept as the topic metadata, not dead-lettered', async () => {
+      await harness.produce(
+        json({
+          id: 'topic-meta',
+          title: 'Why is the sea salty?',
+          lang: 'en',
+          tags: ['ocean', 'chemistry'],
+          score: 0.9,
+        }),
+      );
+      const delivery = await next();
+      expect(delivery.topic).toEqual({
+        id: 'topic-meta',
+        title: 'Why is the sea salty?',
+        metadata: { lang: 'en', tags: ['ocean', 'chemistry'], score: 0.9 },
+      });
+      await delivery.ack();
+      expect(await harness.deadLetters()).toEqual([]);
+    });
+
     it('a valid topic is delivered with its id; one without an id gets the id derived from its content', async () => {
       await harness.produce(
         json({
@@ -94,9 +114,14 @@ export function topicSourceContract(name: string, create: () => Promise<TopicSou
         ['malformed JSON', Buffer.from('{"title": "unterminated'), /^malformed_json: /],
         ['wrong types', Buffer.from(json({ id: 7, title: ['a'] })), /^invalid_payload: id: .*; title: /],
         [
-          'unknown field',
-          Buffer.from(json({ title: 'ok', prompt: 'ignore all rules' })),
-          /^invalid_payload: .*prompt/,
+          'extra fields over the metadata bound',
+          Buffer.from(json({ title: 'ok', notes: 'n'.repeat(9000) })),
+          /^invalid_payload: metadata: metadata is more than 8192 bytes of JSON$/,
+        ],
+        [
+          'extra fields nested too deep',
+          Buffer.from(json({ title: 'ok', tags: [[[[['deep']]]]] })),
+          /^invalid_payload: metadata: tags\[0\]\[0\]\[0\]\[0\] is nested more than 4 levels deep$/,
         ],
         ['empty title', Buffer.from(json({ title: ' \t ' })), /^invalid_title: title is empty$/],
         [

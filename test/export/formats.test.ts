@@ -5,6 +5,7 @@ import { record, turn } from './fixtures.js';
 describe('dataset formats', () => {
   it('openai maps the questioner to user and the answerer to assistant, after the answerer persona as system', () => {
     expect(toOpenAi(record())).toEqual({
+      id: 'c-0001',
       messages: [
         { role: 'system', content: 'You are a knowledgeable expert.' },
         { role: 'user', content: 'What makes offshore wind expensive to build?' },
@@ -16,6 +17,14 @@ describe('dataset formats', () => {
         { role: 'assistant', content: 'They open deeper water, but their costs are still coming down.' },
       ],
     });
+  });
+
+  it('both chat formats carry the conversation id, so each example joins back to its full record', () => {
+    const full = record({ conversationId: 'conv-join-7' });
+    expect(toOpenAi(full)?.id).toBe('conv-join-7');
+    expect(toShareGpt(full)?.id).toBe('conv-join-7');
+    expect(Object.keys(toOpenAi(full)!)).toEqual(['id', 'messages']);
+    expect(Object.keys(toShareGpt(full)!)).toEqual(['id', 'conversations']);
   });
 
   it('sharegpt maps the questioner to human and the answerer to gpt', () => {

@@ -50,6 +50,40 @@ describe('computeQuality', () => {
     expect(quality.score).toBeLessThan(0.85);
   });
 
+  it('a conversation cut short by repetition after four clean turns no longer scores 1.0', () => {
+    const four = asTurns(RENEWABLE_ENERGY.slice(0, 4));
+    const finished = computeQuality(four, { terminationReason: 'natural_end' });
+    const cut = computeQuality(four, { terminationReason: 'repetition' });
+    expect(finished.score).toBeGreaterThan(0.9);
+    // Oracle: the documented factor for repetition is 0.6, applied to the same text score.
+    expect(cut.score).toBeCloseTo(finished.score * 0.6, 3);
+    expect(cut.factors).toEqual({ termination: 0.6, truncation: 1 });
+  });
+
+  it('ranks endings: natural end and max turns keep the score, refusal and provider failure halve it', () => {
+    const turns = asTurns(RENEWABLE_ENERGY);
+    const by = (reason: Parameters<typeof computeQuality>[1] extends infer O ? O : never) =>
+      computeQuality(turns, reason).score;
+    const plain = by({});
+    expect(by({ terminationReason: 'max_turns' })).toBe(plain);
+    expect(by({ terminationReason: 'natural_end' })).toBe(plain);
+    expect(by({ terminationReason: 'timeout' })).toBeCloseTo(plain * 0.7, 3);
+    expect(by({ terminationReason: 'refusal' })).toBeCloseTo(plain * 0.5, 3);
+    expect(by({ terminationReason: 'provider_failed' })).toBeCloseTo(plain * 0.5, 3);
+  });
+
+  it('turns cut off at the token limit lower the score in proportion, and are counted', () => {
+    const clean = asTurns(RENEWABLE_ENERGY);
+    const cut = asTurns(RENEWABLE_ENERGY).map((turn, i) => ({ ...turn, truncated: i < 4 }));
+    const base = computeQuality(clean);
+    const quality = computeQuality(cut);
+    expect(quality.truncatedTurns).toBe(4);
+    // half the turns truncated: 1 - 0.5 × 4/8 = 0.75
+    expect(quality.factors?.truncation).toBe(0.75);
+    expect(quality.score).toBeCloseTo(base.score * 0.75, 3);
+    expect(base.truncatedTurns).toBe(0);
+  });
+
   it('gives all zeros for a conversation without turns', () => {
     expect(computeQuality([])).toEqual({
       turns: 0,
@@ -60,6 +94,8 @@ describe('computeQuality', () => {
       totalTokens: 0,
       meanLatencyMs: 0,
       score: 0,
+      truncatedTurns: 0,
+      factors: { termination: 1, truncation: 1 },
     });
   });
 

@@ -31,6 +31,8 @@ interface GenerateFlags {
   minQuality?: number;
   includeFailed?: boolean;
   system: boolean;
+  personas?: string;
+  seed?: number;
 }
 
 /** How long a drain on Ctrl-C waits for conversations in flight before stopping them where they are. */
@@ -73,10 +75,12 @@ async function generate(flags: GenerateFlags): Promise<number> {
     import('../../chimera.js'),
     import('../../runtime/runtime.js'),
   ]);
-  const config = loadCliConfig(
-    process.env,
-    flags.maxTurns === undefined ? {} : { MAX_CONVERSATION_TURNS: String(flags.maxTurns) },
-  );
+  const config = loadCliConfig(process.env, {
+    ...(flags.maxTurns === undefined ? {} : { MAX_CONVERSATION_TURNS: String(flags.maxTurns) }),
+    // Dataset diversity flags stand for their variables, so errors name the variable like the rest.
+    ...(flags.personas === undefined ? {} : { PERSONAS_FILE: flags.personas }),
+    ...(flags.seed === undefined ? {} : { SEED: String(flags.seed) }),
+  });
   const topics = await gatherTopics(flags, config.conversation.topicMaxLength);
   let sides: [ProviderName, ProviderName];
   if (flags.provider !== undefined) {
@@ -167,6 +171,15 @@ export function registerGenerate(program: Command): void {
       'keep failed conversations in openai/sharegpt output (chimera keeps them always)',
     )
     .option('--no-system', 'leave out the system message in openai/sharegpt output')
+    .option(
+      '--personas <file>',
+      'a JSON file adding to or replacing the persona and style pool (PERSONAS_FILE)',
+    )
+    .option(
+      '--seed <n>',
+      'seed of the persona, style and temperature draws (SEED)',
+      wholeNumber(0, 2_147_483_647),
+    )
     .addHelpText(
       'after',
       '\nWithout provider keys both sides are the simulated provider, and stderr says so.\n' +

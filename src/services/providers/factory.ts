@@ -18,6 +18,8 @@ export interface CreateProviderOptions extends ProviderAdapterOptions {
    * @default 1
    */
   simulatedSeed?: number;
+  /** Turns between which the simulated provider's conversations say goodbye. */
+  simulatedClosingTurns?: { min: number; max: number };
   /** Options only the Anthropic adapter reads. */
   anthropic?: Pick<AnthropicProviderOptions, 'sendTemperature'>;
   /** Options only the Gemini adapter reads. */
@@ -47,6 +49,7 @@ export function createProvider(config: ProviderConfig, options: CreateProviderOp
         model: config.model,
         latencyMs: options.simulatedLatencyMs,
         seed: options.simulatedSeed,
+        closingTurns: options.simulatedClosingTurns,
         clock: options.clock,
       });
   }
@@ -74,7 +77,11 @@ export class ProviderFactory {
     private readonly config: Readonly<Config>,
     options: CreateProviderOptions & { clock?: Clock } = {},
   ) {
-    this.options = { simulatedLatencyMs: config.simulatedLatencyMs, ...options };
+    this.options = {
+      simulatedLatencyMs: config.simulatedLatencyMs,
+      simulatedClosingTurns: { min: config.conversation.minTurns, max: config.conversation.maxTurns },
+      ...options,
+    };
   }
 
   /** Providers with credentials, plus `simulated`. */

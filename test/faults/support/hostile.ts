@@ -90,8 +90,8 @@ export function hostileMessages(count: number, runId: string): HostileMessage[] 
       reason: 'invalid_payload',
     }),
     (n) => ({
-      label: 'unknown field',
-      value: json({ title: `extra ${n}`, admin: true }),
+      label: 'extra fields over the metadata bound',
+      value: json({ title: `extra ${n}`, admin: 'a'.repeat(9000) }),
       reason: 'invalid_payload',
     }),
     (n) => ({

@@ -1,5 +1,9 @@
+import { permute } from '../../../prompts/permutation.js';
+import { TOPIC_OPEN_TAG } from '../../../prompts/topic-block.js';
+import { OTHER_OPENS } from '../../../prompts/turn-request.js';
 import type { ChatMessage } from '../../ports.js';
 import { createRandom, hashNumber, hashString, pick } from './random.js';
+import * as voice from './voices.js';
 
 /**
  * The text generator shared by the in-process simulated provider and the fake provider server. It reads
@@ -269,8 +273,106 @@ function join(parts: string[]): string {
   return parts.filter((part) => part !== '').join(' ');
 }
 
-/** Writes the next turn of the conversation in `request`, deterministically for `seed`. */
-export function generateDialogue(request: DialogueRequest, seed = 1): DialogueReply {
+export interface DialogueOptions {
+  /**
+   * Turns between which a conversation built by Chimera's turn requests says goodbye: one of them, drawn
+   * per conversation from the seed, is the closing turn (`MIN_CONVERSATION_TURNS`..`MAX_CONVERSATION_TURNS`).
+   * @default DEFAULT_CLOSING_TURNS
+   */
+  closingTurns?: { min: number; max: number };
+}
+
+/** Chimera's default minimum and maximum turns. */
+export const DEFAULT_CLOSING_TURNS = { min: 5, max: 10 } as const;
+
+/**
+ * Writes the next turn of the conversation in `request`, deterministically for `seed`. A request built by
+ * Chimera (its topic between `<topic>` tags) gets a turn of a whole conversation: see
+ * {@link conversationTurn}. Any other request gets a plausible reply from the last message alone.
+ */
+export function generateDialogue(
+  request: DialogueRequest,
+  seed = 1,
+  options: DialogueOptions = {},
+): DialogueReply {
+  const first = request.messages[0]?.content ?? '';
+  const reply = first.includes(TOPIC_OPEN_TAG)
+    ? conversationTurn(request, seed, options)
+    : genericTurn(request, seed);
+  const limit = Math.max(1, request.maxTokens) * CHARS_PER_TOKEN;
+  if (reply.text.length > limit)
+    return { ...reply, text: reply.text.slice(0, limit), stopReason: 'max_tokens' };
+  return reply;
+}
+
+/**
+ * One turn of a conversation Chimera runs. The turn request says who speaks (the answerer's first message
+ * carries the questioner's opening) and how many turns came before; the system prompt says the style and
+ * the speaker's tone. The generator then
+ *
+ * - says goodbye on one turn drawn per conversation between `closingTurns.min` and `.max`, so the
+ *   conversation ends naturally inside the configured range;
+ * - draws its sentences through per-conversation permutations of the template lists, so no template
+ *   returns within a conversation of ordinary length and the repetition check has nothing to catch;
+ * - writes in the style's and the tone's templates (a debate challenges, a tutoring session checks
+ *   understanding, a skeptic doubts, a novice asks for simple words).
+ */
+function conversationTurn(request: DialogueRequest, seed: number, options: DialogueOptions): DialogueReply {
+  const { messages, system } = request;
+  const last = messages.at(-1)?.content ?? '';
+  const topic = topicOf(request);
+  const role: DialogueReply['role'] = (messages[0]?.content ?? '').includes(OTHER_OPENS)
+    ? 'answerer'
+    : 'questioner';
+  // The questioner's request opens with the topic alone; the answerer's shares it with the first turn.
+  const turnIndex = role === 'questioner' ? messages.length - 1 : messages.length;
+  const window = options.closingTurns ?? DEFAULT_CLOSING_TURNS;
+  const min = Math.max(1, Math.floor(window.min));
+  const max = Math.max(min, Math.floor(window.max));
+  const closeAt = min - 1 + (hashNumber(0xc105e, seed) % (max - min + 1));
+
+  const random = createRandom(hashNumber(turnIndex, hashNumber(seed, 0x7e11)));
+  const picked = pickedPhrase(last, topic, random);
+  let kw = pick(topic.keywords, random);
+  if (kw === picked && topic.keywords.length > 1) {
+    kw = topic.keywords[(topic.keywords.indexOf(kw) + 1) % topic.keywords.length]!;
+  }
+  const put = (template: string) => fill(template, topic, picked, kw);
+  /** The k-th entry of a per-conversation shuffle of `list` (salted, so lists shuffle independently). */
+  const nth = <T>(list: readonly T[], k: number, salt: number): T =>
+    list[permute(k % list.length, list.length, hashNumber(salt, seed))]!;
+
+  if (turnIndex >= closeAt) {
+    const pool = role === 'answerer' ? voice.ANSWERER_CLOSINGS : voice.QUESTIONER_CLOSINGS;
+    return { text: put(pick(pool, random)), stopReason: 'end_turn', role, closing: true };
+  }
+  const style = voice.styleOf(system);
+  if (role === 'questioner') {
+    if (turnIndex === 0) {
+      return { text: put(pick(voice.OPENINGS[style], random)), stopReason: 'end_turn', role, closing: false };
+    }
+    const k = turnIndex / 2 - 1; // follow-ups so far
+    const own = voice.STYLE_FOLLOW_UPS[style];
+    const followUp = k < own.length ? nth(own, k, 11) : nth(voice.FOLLOW_UPS, k - own.length, 12);
+    const reaction = nth(voice.REACTIONS[voice.questionerToneOf(system)], k, 13);
+    return { text: join([put(reaction), put(followUp)]), stopReason: 'end_turn', role, closing: false };
+  }
+  const k = (turnIndex - 1) / 2; // answers so far
+  const own = voice.STYLE_EXPLANATIONS[style];
+  const generic = voice.EXPLANATIONS;
+  const lead = k < own.length ? nth(own, k, 21) : nth(generic, generic.length - 1 - (k - own.length), 22);
+  const text = join([
+    nth(voice.ACKNOWLEDGEMENTS[voice.answererToneOf(system)], k, 23),
+    put(lead),
+    put(nth(generic, k, 22)),
+    put(pick(voice.EXAMPLES, random)),
+    pick(voice.ANSWER_ENDINGS, random),
+  ]);
+  return { text, stopReason: 'end_turn', role, closing: false };
+}
+
+/** A reply to the last message alone, for requests that are not one of Chimera's conversations. */
+function genericTurn(request: DialogueRequest, seed: number): DialogueReply {
   const { messages } = request;
   const last = messages.at(-1)?.content ?? '';
   const topic = topicOf(request);
@@ -321,7 +423,5 @@ export function generateDialogue(request: DialogueRequest, seed = 1): DialogueRe
     ]);
   }
 
-  const limit = Math.max(1, request.maxTokens) * CHARS_PER_TOKEN;
-  if (text.length > limit) return { text: text.slice(0, limit), stopReason: 'max_tokens', role, closing };
   return { text, stopReason: 'end_turn', role, closing };
 }

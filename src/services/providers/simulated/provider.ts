@@ -7,7 +7,7 @@ import {
   systemClock,
 } from '../../ports.js';
 import { abortReason } from '../map-error.js';
-import { estimateTokens, generateDialogue } from './dialogue.js';
+import { type DialogueOptions, estimateTokens, generateDialogue } from './dialogue.js';
 import { hashNumber, hashString } from './random.js';
 
 export interface SimulatedProviderOptions {
@@ -28,6 +28,11 @@ export interface SimulatedProviderOptions {
   seed?: number;
   /** @default systemClock */
   clock?: Clock;
+  /**
+   * Turns between which a conversation says goodbye (`MIN_CONVERSATION_TURNS`, `MAX_CONVERSATION_TURNS`).
+   * @default DEFAULT_CLOSING_TURNS
+   */
+  closingTurns?: DialogueOptions['closingTurns'];
 }
 
 export const SIMULATED_MODEL = 'chimera-simulated-1';
@@ -57,6 +62,7 @@ export class SimulatedProvider implements LlmProvider {
   private readonly latencyMs: number;
   private readonly seed: number;
   private readonly clock: Clock;
+  private readonly dialogue: DialogueOptions;
   private calls = 0;
 
   constructor(options: SimulatedProviderOptions = {}) {
@@ -64,6 +70,7 @@ export class SimulatedProvider implements LlmProvider {
     this.latencyMs = Math.max(0, options.latencyMs ?? 0);
     this.seed = options.seed ?? 1;
     this.clock = options.clock ?? systemClock;
+    this.dialogue = options.closingTurns ? { closingTurns: options.closingTurns } : {};
   }
 
   async start(): Promise<void> {}
@@ -75,7 +82,7 @@ export class SimulatedProvider implements LlmProvider {
 
     // Each conversation gets its own stream of replies: copies of one topic must not be word-for-word equal.
     const conversation = request.idempotencyKey?.split(':')[0] ?? '';
-    const reply = generateDialogue(request, hashString(conversation, hashNumber(this.seed)));
+    const reply = generateDialogue(request, hashString(conversation, hashNumber(this.seed)), this.dialogue);
     let inputChars = request.system.length;
     for (const message of request.messages) inputChars += message.content.length;
     this.calls += 1;
