@@ -22,6 +22,7 @@ import type {
   TurnView,
 } from './model.js';
 import { percentile } from './percentile.js';
+import { qualityFigures } from './quality-figures.js';
 
 /** An XState inspection event, reduced to the fields read here (so tests can build them by hand). */
 export interface InspectionLike {
@@ -74,6 +75,8 @@ interface Tracked {
   quality?: Record<string, number>;
   error?: ConversationDetail['error'];
   history: HistoryEntry[];
+  /** Turns generated and not kept (repetition, refusal), shown struck through. */
+  discarded: TurnView[];
 }
 
 interface ConversationContextLike {
@@ -88,6 +91,8 @@ interface ConversationContextLike {
   endedAt?: number;
   quality?: Record<string, number>;
   error?: { code: string; message: string };
+  discarded?: Array<Turn & { reason?: string }>;
+  provenance?: { personas?: Record<string, { id?: string }>; style?: { id?: string } };
 }
 
 function contextOf(snapshot: unknown): ConversationContextLike | undefined {
@@ -123,7 +128,7 @@ function costOf(turn: object): number | undefined {
 }
 
 export function turnView(turn: Turn): TurnView {
-  const extra = turn as Turn & { stopReason?: unknown; discarded?: unknown };
+  const extra = turn as Turn & { stopReason?: unknown; discarded?: unknown; truncated?: unknown };
   const cost = costOf(turn);
   return {
     index: turn.index,
@@ -139,6 +144,22 @@ export function turnView(turn: Turn): TurnView {
     ...(typeof extra.stopReason === 'string' ? { stopReason: extra.stopReason } : {}),
     ...(cost !== undefined ? { costMicros: cost } : {}),
     ...(extra.discarded === true ? { discarded: true } : {}),
+    ...(extra.truncated === true ? { truncated: true } : {}),
+  };
+}
+
+function discardedView(turn: Turn & { reason?: string }): TurnView {
+  return { ...turnView(turn), discarded: true, ...(turn.reason ? { discardReason: turn.reason } : {}) };
+}
+
+/** Persona ids of both sides and the style id, from the provenance a conversation carries. */
+function setup(provenance: ConversationContextLike['provenance']): Partial<ConversationSummary> {
+  const ids = [provenance?.personas?.questioner?.id, provenance?.personas?.answerer?.id].filter(
+    (id): id is string => typeof id === 'string',
+  );
+  return {
+    ...(ids.length > 0 ? { persona: [...new Set(ids)].join(' / '), personaIds: ids } : {}),
+    ...(typeof provenance?.style?.id === 'string' ? { style: provenance.style.id } : {}),
   };
 }
 
@@ -254,6 +275,10 @@ export class LiveAggregator {
       this.emit({ type: 'turn', id: tracked.id, turn: view });
       changed = true;
     }
+    if (context.discarded && context.discarded.length !== tracked.discarded.length) {
+      tracked.discarded = context.discarded.map(discardedView);
+      changed = true;
+    }
     summary.updatedAt = now;
     if (status === 'done' || status === 'error' || status === 'stopped') {
       this.bySession.delete(sessionId);
@@ -277,8 +302,10 @@ export class LiveAggregator {
         providers: [...new Set(Object.values(context.providers ?? {}))],
         startedAt: context.startedAt ?? now,
         updatedAt: now,
+        ...setup(context.provenance),
       },
       turns: [],
+      discarded: [],
       topic: { ...context.topic, title: context.topic.title ?? '' },
       personas: context.personas,
       history: [],
@@ -327,7 +354,7 @@ export class LiveAggregator {
     summary.endedAt = context.endedAt ?? now;
     summary.terminationReason = context.terminationReason;
     if (context.quality) {
-      tracked.quality = context.quality;
+      tracked.quality = qualityFigures(context.quality);
       summary.qualityScore = context.quality.score;
     }
     if (context.error) tracked.error = context.error;
@@ -394,6 +421,7 @@ export class LiveAggregator {
           personas: record.personas,
           turns: [],
           startedAt: record.startedAt,
+          provenance: record.provenance,
         },
         '',
         now,
@@ -415,7 +443,8 @@ export class LiveAggregator {
     summary.endedAt = record.endedAt;
     summary.simulated = record.simulated;
     summary.costMicros = sumCost(tracked.turns);
-    tracked.quality = { ...record.quality };
+    tracked.quality = qualityFigures(record.quality);
+    if (record.discarded) tracked.discarded = record.discarded.map(discardedView);
     if (record.error) tracked.error = record.error;
     if (this.inFlight.has(tracked.id)) {
       this.addHistory(tracked, 'finished', `${record.status}: ${record.terminationReason}`);
@@ -442,7 +471,9 @@ export class LiveAggregator {
       ...tracked.summary,
       topic: tracked.topic,
       ...(tracked.personas ? { personas: tracked.personas } : {}),
-      turnList: [...tracked.turns],
+      turnList: [...tracked.turns, ...tracked.discarded].sort(
+        (a, b) => a.index - b.index || Number(a.discarded ?? false) - Number(b.discarded ?? false),
+      ),
       ...(tracked.quality ? { quality: tracked.quality } : {}),
       ...(tracked.error ? { error: tracked.error } : {}),
       history: [...tracked.history],

@@ -27,6 +27,10 @@ export interface TurnView {
   at?: number;
   /** A turn generated and then dropped (repetition, refusal): shown struck through, not part of the data. */
   discarded?: boolean;
+  /** Why it was dropped (`repetition`, `refusal`). */
+  discardReason?: string;
+  /** Cut off at the token limit. */
+  truncated?: boolean;
 }
 
 export interface LastTurn {
@@ -52,6 +56,8 @@ export interface ConversationSummary {
   qualityScore?: number;
   judgeScore?: number;
   persona?: string;
+  /** The persona ids of both sides, when the record names them. */
+  personaIds?: string[];
   style?: string;
   costMicros?: number;
   simulated?: boolean;

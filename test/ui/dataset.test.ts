@@ -40,7 +40,9 @@ describe('dataset rows in every export format', () => {
       );
       expect(detail.turnList[0]!.text).toBe(record.turns[0]!.text);
     }
-    expect(openai.id).toBe('f:2');
+    // The openai export carries the conversation id; a row without one is named by file and line.
+    expect(openai.id).toBe(record.conversationId);
+    expect(normalise({ messages: toOpenAi(record)!.messages }, 'f:4')!.id).toBe('f:4');
   });
 
   it('keeps discarded turns, marked, and reads judge score, persona and style when a record has them', () => {

@@ -157,4 +157,30 @@ describe('live aggregator', () => {
     expect(agg.summary()).toMatchObject({ inFlight: 0, finished: 0 });
     expect(agg.list()).toMatchObject([{ id: 'c', status: 'stopped' }]);
   });
+
+  it("shows a conversation's discarded turns struck through in place, and its persona and style ids", () => {
+    const agg = new LiveAggregator({ now: () => 0 });
+    const ref = (id: string) => ({ id, promptHash: 'sha256:0' });
+    const provenance = {
+      personas: { questioner: ref('skeptic'), answerer: ref('teacher') },
+      style: ref('terse'),
+    };
+    agg.observe(snapshot('s', 'c', [turn(0, 1)], 'running', 'active', { provenance }));
+    const dropped = { ...turn(1, 1), text: 'said twice', reason: 'repetition', regenerated: true };
+    agg.observe(
+      snapshot('s', 'c', [turn(0, 1), turn(1, 1)], 'running', 'active', { provenance, discarded: [dropped] }),
+    );
+    const detail = agg.detail('c')!;
+    expect(detail).toMatchObject({
+      persona: 'skeptic / teacher',
+      personaIds: ['skeptic', 'teacher'],
+      style: 'terse',
+    });
+    expect(detail.turnList.map((t) => [t.index, t.discarded ?? false, t.discardReason])).toEqual([
+      [0, false, undefined],
+      [1, false, undefined],
+      [1, true, 'repetition'],
+    ]);
+    expect(detail.turns).toBe(2);
+  });
 });

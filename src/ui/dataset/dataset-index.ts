@@ -111,7 +111,7 @@ export function matches(entry: IndexEntry, filter: DatasetFilter, words: string[
   return (
     oneOf(entry.reason, filter.reason) &&
     oneOf(entry.status, filter.status) &&
-    oneOf(entry.persona, filter.persona) &&
+    (!filter.persona?.length || entry.personas.some((p) => filter.persona!.includes(p))) &&
     oneOf(entry.style, filter.style) &&
     oneOf(entry.format, filter.format) &&
     (!filter.provider?.length || entry.providers.some((p) => filter.provider!.includes(p))) &&
@@ -202,7 +202,7 @@ export class DatasetIndex {
       count(reasons, entry.reason);
       count(statuses, entry.status);
       for (const provider of entry.providers) count(providers, provider);
-      count(personas, entry.persona);
+      for (const persona of entry.personas) count(personas, persona);
       count(styles, entry.style);
       count(formats, entry.format);
       if (entry.quality !== undefined) quality.push(entry.quality);

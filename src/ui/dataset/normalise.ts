@@ -6,8 +6,9 @@
  * per-turn cost and stop reason) are read when present and left out when not.
  */
 import type { ConversationDetail, ConversationStatus, TurnView } from '../model.js';
+import { qualityFigures } from '../quality-figures.js';
 
-export type DatasetRowFormat = 'chimera' | 'openai' | 'sharegpt';
+export type DatasetRowFormat = 'chimera' | 'openai' | 'sharegpt' | 'parquet';
 
 /** What the index keeps of one conversation: enough to list, search, filter and find it again. */
 export interface IndexEntry {
@@ -20,7 +21,8 @@ export interface IndexEntry {
   reason?: string;
   quality?: number;
   judge?: number;
-  persona?: string;
+  /** The persona ids of both sides (from the record's provenance); the filter matches either. */
+  personas: string[];
   style?: string;
   providers: string[];
   turns: number;
@@ -87,6 +89,8 @@ function chimeraTurn(raw: unknown, position: number): TurnView {
     ...(str(turn.stopReason) ? { stopReason: str(turn.stopReason) } : {}),
     ...((num(turn.costMicros) ?? cost) !== undefined ? { costMicros: num(turn.costMicros) ?? cost } : {}),
     ...(turn.discarded === true ? { discarded: true } : {}),
+    ...(str(turn.reason) ? { discardReason: str(turn.reason) } : {}),
+    ...(turn.truncated === true ? { truncated: true } : {}),
   };
 }
 
@@ -128,11 +132,7 @@ export function normalise(row: unknown, fallbackId: string): ConversationDetail 
     const providers = isObject(row.providers) ? row.providers : {};
     const personas = isObject(row.personas) ? row.personas : {};
     const quality = isObject(row.quality) ? row.quality : undefined;
-    const numbers = quality
-      ? Object.fromEntries(
-          Object.entries(quality).filter((e): e is [string, number] => num(e[1]) !== undefined),
-        )
-      : undefined;
+    const numbers = qualityFigures(quality);
     const turnList = [...turns, ...discarded].sort(
       (a, b) => a.index - b.index || Number(a.discarded) - Number(b.discarded),
     );
@@ -141,12 +141,18 @@ export function normalise(row: unknown, fallbackId: string): ConversationDetail 
       ? { code: String(row.error.code), message: String(row.error.message) }
       : undefined;
     const judge = judgeOf(row);
-    const persona = label(
-      row.persona,
-      row.personaId,
-      isObject(row.personaIds) ? row.personaIds.answerer : undefined,
+    const provenance = isObject(row.provenance) ? row.provenance : {};
+    const personaRefs = isObject(provenance.personas) ? provenance.personas : {};
+    const personaIds = [label(personaRefs.questioner), label(personaRefs.answerer)].filter(
+      (id): id is string => id !== undefined,
     );
-    const style = label(row.style, row.styleId);
+    const persona =
+      personaIds.length > 0
+        ? [...new Set(personaIds)].join(' / ')
+        : label(row.persona, row.personaId, isObject(row.personaIds) ? row.personaIds.answerer : undefined);
+    const style = label(provenance.style, row.style, row.styleId);
+    const recordCost =
+      num(row.cost) ?? (isObject(row.cost) ? (num(row.cost.totalMicros) ?? num(row.cost.micros)) : undefined);
     const status = str(row.status) as ConversationStatus | undefined;
     return {
       id: str(row.conversationId) ?? fallbackId,
@@ -164,7 +170,12 @@ export function normalise(row: unknown, fallbackId: string): ConversationDetail 
       ...(judge !== undefined ? { judgeScore: judge } : {}),
       ...(persona ? { persona } : {}),
       ...(style ? { style } : {}),
-      ...(costs.length > 0 ? { costMicros: costs.reduce((a, b) => a + b, 0) } : {}),
+      ...(recordCost !== undefined
+        ? { costMicros: recordCost }
+        : costs.length > 0
+          ? { costMicros: costs.reduce((a, b) => a + b, 0) }
+          : {}),
+      ...(personaIds.length > 0 ? { personaIds } : {}),
       ...(typeof row.simulated === 'boolean' ? { simulated: row.simulated } : {}),
       topic: {
         title: str(topic.title) ?? '',
@@ -223,7 +234,7 @@ export function indexEntry(
     ...(detail.terminationReason ? { reason: detail.terminationReason } : {}),
     ...(detail.qualityScore !== undefined ? { quality: detail.qualityScore } : {}),
     ...(detail.judgeScore !== undefined ? { judge: detail.judgeScore } : {}),
-    ...(detail.persona ? { persona: detail.persona } : {}),
+    personas: detail.personaIds ?? (detail.persona ? [detail.persona] : []),
     ...(detail.style ? { style: detail.style } : {}),
     providers: detail.providers,
     turns: detail.turns,
@@ -231,5 +242,82 @@ export function indexEntry(
     ...(detail.simulated !== undefined ? { simulated: detail.simulated } : {}),
     ...(detail.costMicros !== undefined ? { costMicros: detail.costMicros } : {}),
     ...place,
+  };
+}
+
+/**
+ * A row of the Parquet export (`export --format parquet`: one row per conversation, `messages` as
+ * `{role, content}` plus provenance and quality columns; see `src/export/parquet/columns.ts`).
+ */
+export function normaliseParquetRow(row: Json, fallbackId: string): ConversationDetail | undefined {
+  if (!Array.isArray(row.messages)) return undefined;
+  const all = chatTurns(row.messages, 'role', 'content');
+  const side = (speaker: TurnView['speaker']) => (speaker === 'answerer' ? 'answerer' : 'questioner');
+  const turnList = all
+    .filter((t) => t.speaker !== 'system')
+    .map((t, index) => ({
+      ...t,
+      index,
+      provider: str(row[`${side(t.speaker)}_provider`]),
+      model: str(row[`${side(t.speaker)}_model`]),
+    }));
+  const personaIds = [str(row.questioner_persona), str(row.answerer_persona)].filter(
+    (id): id is string => id !== undefined,
+  );
+  const quality: Record<string, number> = {};
+  for (const [column, key] of [
+    ['quality_score', 'score'],
+    ['distinct_1', 'distinct1'],
+    ['distinct_2', 'distinct2'],
+    ['repetition_ratio', 'repetitionRatio'],
+    ['total_tokens', 'totalTokens'],
+    ['truncated_turns', 'truncatedTurns'],
+    ['discarded_turns', 'discardedTurns'],
+  ] as const) {
+    const value = typeof row[column] === 'bigint' ? Number(row[column]) : num(row[column]);
+    if (value !== undefined) quality[key] = value;
+  }
+  let metadata: Record<string, unknown> | undefined;
+  if (typeof row.topic_metadata === 'string') {
+    try {
+      const parsed = JSON.parse(row.topic_metadata) as unknown;
+      if (isObject(parsed)) metadata = parsed;
+    } catch {
+      metadata = undefined;
+    }
+  }
+  const time = (value: unknown) => (value instanceof Date ? value.getTime() : num(value));
+  const cost = typeof row.cost_micros === 'bigint' ? Number(row.cost_micros) : num(row.cost_micros);
+  const status = (str(row.status) as ConversationStatus | undefined) ?? 'ended';
+  const title = str(row.topic_title) ?? turnList[0]?.text.slice(0, 160) ?? '';
+  return {
+    id: str(row.id) ?? fallbackId,
+    title,
+    status,
+    state: status,
+    turns: turnList.length,
+    providers: [
+      ...new Set([str(row.questioner_provider), str(row.answerer_provider)].filter((p): p is string => !!p)),
+    ],
+    startedAt: time(row.started_at),
+    endedAt: time(row.ended_at),
+    ...(str(row.termination_reason) ? { terminationReason: str(row.termination_reason) } : {}),
+    ...(quality.score !== undefined ? { qualityScore: quality.score } : {}),
+    ...(personaIds.length > 0 ? { persona: [...new Set(personaIds)].join(' / '), personaIds } : {}),
+    ...(str(row.style) ? { style: str(row.style) } : {}),
+    ...(cost !== undefined ? { costMicros: cost } : {}),
+    ...(typeof row.simulated === 'boolean' ? { simulated: row.simulated } : {}),
+    topic: {
+      title,
+      ...(str(row.topic_id) ? { id: str(row.topic_id) } : {}),
+      ...(str(row.topic_source) ? { source: str(row.topic_source) } : {}),
+      ...(str(row.topic_url) ? { url: str(row.topic_url) } : {}),
+      ...(metadata ? { metadata } : {}),
+    },
+    ...(all[0]?.speaker === 'system' ? { system: all[0].text } : {}),
+    turnList,
+    ...(Object.keys(quality).length > 0 ? { quality } : {}),
+    history: [],
+    format: 'parquet',
   };
 }

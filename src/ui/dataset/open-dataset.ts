@@ -1,14 +1,24 @@
 /**
- * A path given to `chimera view`, as readers: a JSONL file, or a folder whose JSONL files (searched a few
- * levels down, as in the Hugging Face layout `data/train-*.jsonl`) are read in name order.
+ * A path given to `chimera view`, as readers: a JSONL or Parquet file, or a folder whose dataset files
+ * (searched a few levels down, as in the Hugging Face layout `data/train-*.parquet`) are read in name order.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonlReader } from './jsonl-reader.js';
+import { ParquetReader } from './parquet-reader.js';
 import type { DatasetReader } from './reader.js';
 
 /** Extensions read as JSON Lines. */
 export const JSONL_EXTENSIONS = ['.jsonl', '.ndjson', '.json'];
+/** The Parquet export's shards (`data/train-00000-of-00004.parquet`). */
+export const PARQUET_EXTENSIONS = ['.parquet'];
+const DATASET_EXTENSIONS = [...JSONL_EXTENSIONS, ...PARQUET_EXTENSIONS];
+
+function readerFor(path: string): DatasetReader {
+  return PARQUET_EXTENSIONS.some((ext) => path.endsWith(ext))
+    ? new ParquetReader(path)
+    : new JsonlReader(path);
+}
 /** Folders are searched this deep: the dataset layouts in use put files at most two levels down. */
 const MAX_DEPTH = 3;
 
@@ -22,7 +32,7 @@ async function walk(dir: string, depth: number, out: string[]): Promise<void> {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory() && depth < MAX_DEPTH) await walk(path, depth + 1, out);
-    else if (entry.isFile() && JSONL_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) out.push(path);
+    else if (entry.isFile() && DATASET_EXTENSIONS.some((ext) => entry.name.endsWith(ext))) out.push(path);
   }
 }
 
@@ -33,13 +43,13 @@ async function walk(dir: string, depth: number, out: string[]): Promise<void> {
 export async function openDataset(path: string): Promise<DatasetReader[]> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new DatasetPathError(`${path}: no such file or folder`);
-  if (info.isFile()) return [new JsonlReader(path)];
+  if (info.isFile()) return [readerFor(path)];
   const files: string[] = [];
   await walk(path, 0, files);
   if (files.length === 0) {
     throw new DatasetPathError(
-      `${path}: no dataset file in this folder (expected ${JSONL_EXTENSIONS.join(', ')}; found none within ${MAX_DEPTH} levels)`,
+      `${path}: no dataset file in this folder (expected ${DATASET_EXTENSIONS.join(', ')}; found none within ${MAX_DEPTH} levels)`,
     );
   }
-  return files.map((file) => new JsonlReader(file));
+  return files.map(readerFor);
 }

@@ -24,6 +24,7 @@ function turnMeta(t) {
   if (t.latencyMs !== undefined) parts.push(ms(t.latencyMs));
   if (t.attempts && t.attempts > 1) parts.push(`${t.attempts} attempts`);
   if (t.stopReason) parts.push(`stop: ${t.stopReason}`);
+  if (t.truncated) parts.push('truncated at the token limit');
   if (t.costMicros !== undefined) parts.push(money(t.costMicros));
   return parts;
 }
@@ -42,7 +43,9 @@ function bubble(t) {
       {},
       h('span', { class: 'speaker' }, speakerName(t)),
       h('span', { class: 'turn-no' }, `#${t.index}`),
-      t.discarded ? h('span', { class: 'badge s-failed' }, 'discarded') : null,
+      t.discarded
+        ? h('span', { class: 'badge s-failed' }, `discarded${t.discardReason ? `: ${t.discardReason}` : ''}`)
+        : null,
     ),
     h('div', { class: 'text' }, t.text),
     h(
@@ -68,6 +71,9 @@ function facts(c) {
   ];
   if (c.topic?.source) rows.push(['source', c.topic.source]);
   if (c.persona) rows.push(['persona', c.persona]);
+  for (const [key, value] of Object.entries(c.topic?.metadata ?? {})) {
+    rows.push([`topic ${key}`, typeof value === 'string' ? value : JSON.stringify(value)]);
+  }
   if (c.style) rows.push(['style', c.style]);
   if (c.simulated) rows.push(['simulated', 'yes: not real model output']);
   if (c.location) rows.push(['file', `${c.location.file}:${c.location.line}`]);

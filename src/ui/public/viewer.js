@@ -50,7 +50,11 @@ const COLUMNS = [
   ['turns', (r) => count(r.turns), null, 'num'],
   ['chars', (r) => count(r.chars), null, 'num'],
   ['providers', (r) => r.providers.join(' ↔ ') || '—', (s) => Object.keys(s.providers).length > 0],
-  ['persona', (r) => r.persona ?? '—', (s) => Object.keys(s.personas).length > 0],
+  [
+    'personas',
+    (r) => (r.personas.length ? r.personas.join(' / ') : '—'),
+    (s) => Object.keys(s.personas).length > 0,
+  ],
   ['style', (r) => r.style ?? '—', (s) => Object.keys(s.styles).length > 0],
   [
     'cost',
