@@ -14,6 +14,10 @@ const QUALITY_LABELS = {
   totalTokens: 'total tokens',
   meanLatencyMs: 'mean latency (ms)',
   turns: 'turns',
+  truncatedTurns: 'truncated turns',
+  discardedTurns: 'discarded turns',
+  'factors.termination': 'factor: termination',
+  'factors.truncation': 'factor: truncation',
 };
 
 function turnMeta(t) {
