@@ -10,6 +10,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerTopics } from './commands/topics.js';
+import { registerView } from './commands/view.js';
 import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeFor } from './errors.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -30,8 +31,12 @@ export function buildProgram(): Command {
   registerTopics(program);
   registerExport(program);
   registerStatus(program);
+<<<<<<< HEAD
   // Cost: the shared spending cap (src/cli/commands/budget.ts).
   registerBudget(program);
+=======
+  registerView(program);
+>>>>>>> ui
   return program;
 }
 

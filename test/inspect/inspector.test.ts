@@ -72,7 +72,13 @@ describe('Stately inspector', () => {
     // The machine's definition travels with the registration: the inspector draws its statechart.
     expect(JSON.parse(actor.definition!)).toHaveProperty('states');
     await until(
-      () => received.some((m) => m.sessionId === actor.sessionId && m.snapshot?.status === 'done'),
+      // A snapshot event, not the registration: the registration is converted after a tick and may already
+      // carry the final snapshot while the snapshot events of the states before it are still on their way.
+      () =>
+        received.some(
+          (m) =>
+            m.type === '@xstate.snapshot' && m.sessionId === actor.sessionId && m.snapshot?.status === 'done',
+        ),
       'the final snapshot of the conversation',
     );
     const ofConversation = received.filter((m) => m.sessionId === actor.sessionId);

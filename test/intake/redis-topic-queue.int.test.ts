@@ -141,7 +141,7 @@ describe('RedisTopicQueue', () => {
     try {
       const source = space.open('daemon-1');
       const refusal = await source
-        .enqueue({ title: 'x', extra: true } as unknown as TopicMessage)
+        .enqueue({ title: 42 } as unknown as TopicMessage)
         .catch((error: unknown) => error);
       expect(isInvalidEventError(refusal)).toBe(true);
       expect(await space.redis.llen(space.queue)).toBe(0);

@@ -6,6 +6,7 @@
  * nothing is lost either way, since every step is already in the store for another daemon to adopt.
  */
 import { Registry } from 'prom-client';
+import type { InspectionEvent } from 'xstate';
 import { Chimera } from '../../chimera.js';
 import type { Config, ProviderName } from '../../config.js';
 import { kafkaCheck } from '../../http/checks/kafka.js';
@@ -17,6 +18,7 @@ import { startHttpServer } from '../../http/server.js';
 import { type ChimeraInspector, startInspector } from '../../inspect/inspector.js';
 import type { Logger } from '../../logger.js';
 import { collectProcessMetrics, instrumentRuntime } from '../../runtime/process-metrics.js';
+import { type Dashboard, startDashboard } from '../../ui/dashboard.js';
 import { EXIT_FAILURE, EXIT_OK, errorLine, usageError } from '../errors.js';
 
 export interface DaemonOptions {
@@ -29,7 +31,9 @@ export interface DaemonOptions {
   /** How long a drain waits for in-flight conversations before stopping them where they are. */
   drainTimeoutMs: number;
   /** Starts the Stately inspector's relay on this address. @default off */
-  inspect?: { port: number; host: string };
+  inspect?: { port: number; host: string; allowedHosts?: readonly string[]; token?: string };
+  /** Serves the dashboard on this address (see `src/ui/dashboard.ts`). @default off */
+  ui?: { port: number; host: string; allowedHosts?: readonly string[]; token?: string };
 }
 
 /**
@@ -130,10 +134,33 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
     let inspector: ChimeraInspector | undefined;
     if (options.inspect) {
-      const { port, host } = options.inspect;
-      inspector = await listen(port, () => startInspector({ port, host }), '--inspect-port');
+      const { port, host, allowedHosts, token } = options.inspect;
+      inspector = await listen(
+        port,
+        () => startInspector({ port, host, allowedHosts, token }),
+        '--inspect-port',
+      );
       cleanups.push(() => inspector!.stop());
     }
+
+    // Dashboard: fed only by inspection events here and by `attach` below (finished records, the store).
+    let dashboard: Dashboard | undefined;
+    if (options.ui) {
+      const ui = options.ui;
+      dashboard = await listen(
+        ui.port,
+        () =>
+          startDashboard({
+            config,
+            registry,
+            ...ui,
+            onError: (err) => logger.warn({ err }, 'dashboard request failed'),
+          }),
+        '--ui-port',
+      );
+      cleanups.push(() => dashboard!.close());
+    }
+    const observers = [inspector?.inspect, dashboard?.inspect].filter((f) => f !== undefined);
 
     const creating = Chimera.create(config, {
       logger,
@@ -141,7 +168,13 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       intake: 'auto',
       registry,
       drainTimeoutMs: options.drainTimeoutMs,
-      ...(inspector ? { inspect: inspector.inspect } : {}),
+      ...(observers.length > 0
+        ? {
+            inspect: (event: InspectionEvent) => {
+              for (const observe of observers) observe(event);
+            },
+          }
+        : {}),
     });
     // Connecting waits for Redis and Kafka as long as it takes; a signal meanwhile must still stop us.
     const early = await Promise.race([creating.then(() => null), stopRequested]);
@@ -156,6 +189,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     readiness.add(providersCheck(() => service.adapters.breakers));
     const metrics = instrumentRuntime({ registry, runtime: service.runtime, store: service.adapters.store });
     cleanups.push(async () => metrics.stop());
+    dashboard?.attach({
+      onFinished: (listener) => service.runtime.onFinished(listener),
+      store: service.adapters.store,
+      providers: sides,
+      ...(service.adapters.redis ? { redis: service.adapters.redis } : {}),
+    });
 
     // The supervisor only stops on a drain; stopping any other way (an error) leaves nothing taking work.
     service.runtime.supervisor.subscribe({
@@ -174,6 +213,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         sides: { questioner: sides[0], answerer: sides[1] },
         httpPort: http.port,
         ...(inspector ? { inspectorUrl: inspector.relay.url } : {}),
+        ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
         drainTimeoutMs: options.drainTimeoutMs,
         maxConcurrent: config.conversation.maxConcurrent,
         intake: [
@@ -193,6 +233,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         { inspectorUrl: inspector.relay.url },
         `Stately inspector: open ${inspector.relay.url} in a browser`,
       );
+    }
+    if (dashboard) {
+      logger.info({ dashboardUrl: dashboard.url }, `dashboard: open ${dashboard.url} in a browser`);
+      process.stderr.write(`chimera run: dashboard at ${dashboard.url}\n`);
     }
     if (sides.includes('simulated')) {
       logger.warn(
