@@ -31,12 +31,9 @@ export function buildProgram(): Command {
   registerTopics(program);
   registerExport(program);
   registerStatus(program);
-<<<<<<< HEAD
   // Cost: the shared spending cap (src/cli/commands/budget.ts).
   registerBudget(program);
-=======
   registerView(program);
->>>>>>> ui
   return program;
 }
 
