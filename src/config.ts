@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { type CostConfig, costConfigFrom } from './cost/config.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { loadPersonasFile } from './personas-file.js';
@@ -27,6 +28,7 @@ const SECRET_VARIABLES = new Set([
   'REDIS_PASSWORD',
   'REDIS_URL',
   'KAFKA_SASL_PASSWORD',
+  'UI_TOKEN',
 ]);
 
 function shown(variable: string, value: string): string {
@@ -249,6 +251,32 @@ export const envSchema = z.object({
   INSTANCE_ID: str(),
   /** Compatibility with the service this replaces: allows start-up without provider keys (simulated provider). */
   TESTING: bool(),
+
+  // Cost (src/cost/config.ts parses them): the spending cap in US dollars, and prices on top of the table.
+  MAX_SPEND_USD: str(),
+  PRICES_FILE: str(),
+  // Web pages (dashboard, dataset viewer, inspector): see src/http/request-guard.ts.
+  UI_HOST: str(),
+  UI_PORT: int(0, 65535),
+  UI_TOKEN: z.preprocess(
+    blankToUndefined,
+    z.string().min(16, { error: 'expected at least 16 characters (e.g. openssl rand -hex 24)' }).optional(),
+  ),
+  UI_ALLOWED_HOSTS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .refine((list) => list.every((h) => /^[a-z0-9.\-_:[\]]{1,253}$/.test(h)), {
+        error: 'expected a comma-separated list of host names or addresses, without ports',
+      })
+      .optional(),
+  ),
 });
 
 type RawEnv = z.infer<typeof envSchema>;
@@ -318,6 +346,21 @@ export interface Config {
   dataset: DatasetConfig;
   leaseTtlMs: number;
   finishedTtlMs: number;
+  /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
+  cost: CostConfig;
+  /** The web pages: dashboard (`run --ui`), dataset viewer (`view`), inspector (`run --inspect`). */
+  ui: UiConfig;
+}
+
+export interface UiConfig {
+  /** Interface the dashboard and viewer listen on. @default '127.0.0.1' */
+  host: string;
+  /** Dashboard port; set, it turns the dashboard on for `run`. @default none (the dashboard is off) */
+  port?: number;
+  /** Required on every request when set; required to listen beyond loopback. */
+  token?: string;
+  /** Host names accepted in Host and Origin headers besides loopback. @default [] */
+  allowedHosts: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -536,6 +579,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
+    cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
+    ui: {
+      host: raw.UI_HOST ?? DEFAULTS.UI_HOST,
+      ...(raw.UI_PORT !== undefined ? { port: raw.UI_PORT } : {}),
+      ...(raw.UI_TOKEN ? { token: raw.UI_TOKEN } : {}),
+      allowedHosts: raw.UI_ALLOWED_HOSTS ?? [],
+    },
   };
   return deepFreeze(config);
 }

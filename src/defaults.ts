@@ -26,6 +26,9 @@ export const DEFAULTS = {
   TEMPERATURE: 0.8, // varied but coherent dialogue
   TOPIC_MAX_LENGTH: 500, // a news title or short abstract; longer input is rejected, not truncated
   HTTP_PORT: 9464, // the conventional Prometheus exporter port
+  UI_HOST: '127.0.0.1', // the pages show conversation text: this machine only unless asked (and a token set)
+  UI_PORT: 9465, // next to HTTP_PORT, used when `run --ui` is given without a port
+  VIEW_PORT: 9466, // `chimera view`'s default, so it can run beside a daemon's dashboard
   ANTHROPIC_MODEL: 'claude-sonnet-5-5', // the SDK's current default example; 4.5 reaches end-of-life on 2026-11-30
   GEMINI_MODEL: 'gemini-2.5-flash',
   OPENAI_MODEL: 'gpt-5.4-mini',

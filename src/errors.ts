@@ -18,7 +18,10 @@ export type ErrorCode =
   | 'invalid_topic'
   | 'invalid_snapshot'
   | 'closed'
-  | 'invalid_event';
+  | 'invalid_event'
+  // Cost (src/cost): the spending cap refuses a call's reservation; the journal cannot be read.
+  | 'budget_exhausted'
+  | 'journal_corrupt';
 
 export class ChimeraError extends Error {
   readonly code: ErrorCode;

@@ -4,11 +4,13 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerBudget } from './commands/budget.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerTopics } from './commands/topics.js';
+import { registerView } from './commands/view.js';
 import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeFor } from './errors.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -29,6 +31,9 @@ export function buildProgram(): Command {
   registerTopics(program);
   registerExport(program);
   registerStatus(program);
+  // Cost: the shared spending cap (src/cli/commands/budget.ts).
+  registerBudget(program);
+  registerView(program);
   return program;
 }
 

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StatelyInspectionEvent } from '@statelyai/inspect';
 import { WebSocket, WebSocketServer } from 'ws';
+import { createRequestGuard, withoutToken } from '../http/request-guard.js';
 import { scrub } from '../redact.js';
 import { bridgePage, STATELY_INSPECTOR_URL } from './bridge-page.js';
 
@@ -26,6 +27,14 @@ export interface InspectorRelayOptions {
   replayActors?: number;
   /** The inspector UI the bridge page embeds. @default STATELY_INSPECTOR_URL */
   inspectorUrl?: string;
+  /**
+   * Host names besides loopback that browsers may reach the inspector under (see `request-guard.ts`);
+   * every other Host, and every page of another origin, is refused with 403.
+   * @default []
+   */
+  allowedHosts?: readonly string[];
+  /** Required on every request and WebSocket when set (`UI_TOKEN`). @default none */
+  token?: string;
 }
 
 /** The port `@statelyai/inspect`'s own server and examples use, so its docs apply unchanged. */
@@ -59,12 +68,47 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   const replayEvents = options.replayEvents ?? DEFAULT_REPLAY_EVENTS;
   const replayActors = options.replayActors ?? DEFAULT_REPLAY_ACTORS;
   const page = bridgePage(options.inspectorUrl ?? STATELY_INSPECTOR_URL);
+  // Cookies ignore ports: the cookie is named after the bound port so two servers' tokens do not collide.
+  const guardFor = (port: number) =>
+    createRequestGuard({
+      bindHost: host,
+      allowedHosts: options.allowedHosts,
+      token: options.token,
+      cookieName: `chimera_inspect_token_${port}`,
+    });
+  let guard = guardFor(options.port ?? DEFAULT_INSPECT_PORT);
 
-  const http = createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    response.end(page);
+  const http = createServer((request, response) => {
+    const verdict = guard.check(request);
+    if (!verdict.ok) {
+      response.writeHead(verdict.status, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(`${verdict.reason}\n`);
+      return;
+    }
+    if (verdict.setCookie) {
+      response.writeHead(303, { location: withoutToken(request.url), 'set-cookie': verdict.setCookie });
+      response.end();
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': page.csp,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+    response.end(page.html);
   });
-  const wss = new WebSocketServer({ server: http });
+  // Browsers let any page open a WebSocket to any address: the Origin and Host checks are what keep the
+  // events (topics and turns) from a page of another site or a DNS-rebinding name.
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: (info, done) => {
+      const verdict = guard.check(info.req);
+      if (verdict.ok) done(true);
+      else done(false, verdict.status, verdict.reason);
+    },
+  });
   const actors = new Map<string, string>();
   const recent: string[] = [];
 
@@ -87,6 +131,7 @@ export async function startInspectorRelay(options: InspectorRelayOptions = {}): 
   wss.on('error', () => {});
 
   const port = (http.address() as AddressInfo).port;
+  guard = guardFor(port);
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
 
   function remember(event: StatelyInspectionEvent, message: string): void {

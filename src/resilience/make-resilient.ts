@@ -1,11 +1,10 @@
 import type { InspectionEvent, Snapshot } from 'xstate';
-import type { Config, ProviderConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { ProviderMetrics } from '../metrics.js';
 import type { Clock, LlmProvider, RateLimiter } from '../services/ports.js';
 import { ProviderBreaker } from './provider-breaker.js';
 import { type ResilientProvider, withResilience } from './resilient-provider.js';
-import { retryPolicyFromConfig } from './retry.js';
+import { type ResilienceSettings, retryPolicyFromConfig } from './retry.js';
 
 /**
  * One provider's call path, as the composition root builds it: the given rate limiter (shared through
@@ -13,7 +12,7 @@ import { retryPolicyFromConfig } from './retry.js';
  * the provider in that order (limiter -> breaker -> retries -> SDK).
  */
 export interface ResilienceSetup {
-  resilience: Config['resilience'];
+  resilience: ResilienceSettings;
   /** The provider's rate limiter (its RPM and TPM budget). */
   limiter: RateLimiter;
   metrics: ProviderMetrics;
@@ -28,7 +27,7 @@ export interface ResilienceSetup {
 
 export function makeResilient(
   provider: LlmProvider,
-  config: Pick<ProviderConfig, 'name'>,
+  config: { name: string },
   setup: ResilienceSetup,
 ): { provider: ResilientProvider; breaker: ProviderBreaker } {
   const breaker = new ProviderBreaker({

@@ -1,4 +1,3 @@
-import type { Config } from '../config.js';
 import { type ChimeraError, isChimeraError } from '../errors.js';
 import { abortReason, type Sleep, sleep as timerSleep } from './sleep.js';
 
@@ -19,8 +18,22 @@ export interface RetryPolicy {
   maxTotalDelayMs: number;
 }
 
+/**
+ * The resilience settings of the parsed config (`Config['resilience']`), declared here so that this
+ * folder depends on no config module: the config's object fits it as it is.
+ */
+export interface ResilienceSettings {
+  rateLimitMaxWaitMs: number;
+  breakerFailureThreshold: number;
+  breakerCooldownMs: number;
+  retryMaxAttempts: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  retryMaxTotalDelayMs: number;
+}
+
 /** The policy the service runs with, from the parsed config. */
-export function retryPolicyFromConfig(resilience: Config['resilience']): RetryPolicy {
+export function retryPolicyFromConfig(resilience: ResilienceSettings): RetryPolicy {
   return {
     maxAttempts: resilience.retryMaxAttempts,
     baseDelayMs: resilience.retryBaseDelayMs,

@@ -5,9 +5,19 @@ import type { TurnCache, TurnKey } from '../../src/services/ports.js';
 /** What one adapter gives the contract: two caches on the same storage, as two daemons would have. */
 export interface TurnCacheHarness {
   cache: TurnCache;
-  /** A second cache over the same storage (another process's view). */
-  other: TurnCache;
+  /** A second cache over the same storage (another process's view). @default `cache` (one-process adapters) */
+  other?: TurnCache;
   cleanup(): Promise<void>;
+}
+
+/** A turn as the conversation machine stores it, with cache token counts. */
+export function sampleTurn(text: string, index = 0): Turn {
+  return {
+    ...turnFor(index, text),
+    model: 'claude-sonnet-5-5',
+    usage: { inputTokens: 120, outputTokens: 48, cacheReadTokens: 64, cacheWriteTokens: 8 },
+    latencyMs: 812,
+  };
 }
 
 export function turnFor(index: number, text: string): Turn {
@@ -28,14 +38,17 @@ export function turnFor(index: number, text: string): Turn {
 /** The behaviour every `TurnCache` adapter shares; run once per adapter. */
 export function turnCacheContract(name: string, create: () => Promise<TurnCacheHarness>): void {
   describe(`TurnCache contract: ${name}`, () => {
-    let harness: TurnCacheHarness;
+    let harness: Required<TurnCacheHarness>;
     let conversationId: string;
+    // Unique per run too: adapters over shared storage (Redis) keep what earlier runs wrote.
+    const run = Math.random().toString(36).slice(2, 8);
     let counter = 0;
 
     beforeEach(async () => {
-      harness = await create();
+      const created = await create();
+      harness = { ...created, other: created.other ?? created.cache };
       counter += 1;
-      conversationId = `c-contract-${counter}`;
+      conversationId = `c-contract-${run}-${counter}`;
     });
 
     afterEach(async () => {

@@ -72,8 +72,8 @@ describe('Stately inspector', () => {
     // The machine's definition travels with the registration: the inspector draws its statechart.
     expect(JSON.parse(actor.definition!)).toHaveProperty('states');
     await until(
-      // A snapshot event: the registration itself may already carry the final snapshot, as it is converted
-      // after the fact, before the snapshot events that led there have arrived.
+      // A snapshot event, not the registration: the registration is converted after a tick and may already
+      // carry the final snapshot while the snapshot events of the states before it are still on their way.
       () =>
         received.some(
           (m) =>

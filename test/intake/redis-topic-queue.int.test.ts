@@ -141,7 +141,6 @@ describe('RedisTopicQueue', () => {
     try {
       const source = space.open('daemon-1');
       const refusal = await source
-        // Extra fields are kept as metadata now; a title that is not a string still breaks the schema.
         .enqueue({ title: 42 } as unknown as TopicMessage)
         .catch((error: unknown) => error);
       expect(isInvalidEventError(refusal)).toBe(true);

@@ -81,6 +81,14 @@ export interface ReceivedRequest {
   respondedAt?: number;
   /** The client closed the connection before an answer. */
   clientClosed?: boolean;
+  /** The model and usage of the reply generated for it (billed once the reply is written). */
+  served?: {
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheWriteTokens: number;
+  };
 }
 
 /** Decides a behaviour per request; undefined falls through to quota enforcement and a normal reply. */

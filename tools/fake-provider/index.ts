@@ -5,7 +5,9 @@ export {
   generateDialogue,
 } from '../../src/services/providers/simulated/dialogue.js';
 export type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
+export { type BillLine, type FakeBill, fakeRequestMicros, type KeyCount } from './bill.js';
 export { FAKE_PROVIDER_USAGE, fakeProviderEnv, parseFakeProviderArgs, runFakeProvider } from './main.js';
+export { FAKE_PRICE_LIST } from './price-list.js';
 export type { QuotaLimits } from './quota.js';
 export {
   type FakeProviderServer,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '../../src/services/ports.js';
 import { estimateTokens, generateDialogue } from '../../src/services/providers/simulated/dialogue.js';
 import type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
+import { BillKeeper, type FakeBill, type KeyCount } from './bill.js';
 import { anthropicWire } from './dialects/anthropic.js';
 import { geminiWire } from './dialects/gemini.js';
 import { openaiWire } from './dialects/openai.js';
@@ -80,6 +81,13 @@ export interface FakeProviderServer {
   respond(responder: Responder | undefined): void;
   setQuota(quota: QuotaLimits): void;
   stats(): FakeServerStats;
+  /**
+   * What the server served, counted and priced from its own price list (`price-list.ts`): tokens and
+   * micro-dollars per provider and model. Also served over HTTP at `GET /_fake/bill`.
+   */
+  bill(): FakeBill;
+  /** Model calls per `idempotency-key` header (sent and answered), in order of first arrival. */
+  requestKeys(): KeyCount[];
   /** The log of received requests, oldest first (a copy). */
   requests(): ReceivedRequest[];
   /** Forgets the script, log, counters, quota window and prompt cache; keeps options. */
@@ -171,6 +179,7 @@ export async function startFakeProviderServer(
   const maxLogged = options.maxLoggedRequests ?? 10_000;
   const quota = new SlidingWindowQuota(options.quota);
   const cache = new PromptCacheSimulator();
+  const billing = new BillKeeper();
   const queue: FakeBehaviour[] = [];
   let responder = options.respond;
   let log: ReceivedRequest[] = [];
@@ -207,6 +216,9 @@ export async function startFakeProviderServer(
     response.end(wire.body);
     entry.status = wire.status;
     entry.respondedAt = clock.now();
+    if (entry.operation === 'generate' && wire.status === 200 && entry.served) {
+      billing.served(entry.dialect, entry.served.model, entry.served, entry.headers['idempotency-key']);
+    }
     stats.byStatus[String(wire.status)] = (stats.byStatus[String(wire.status)] ?? 0) + 1;
   }
 
@@ -294,6 +306,13 @@ export async function startFakeProviderServer(
       ({ inputTokens, cacheReadTokens, cacheWriteTokens } = usage);
     }
     if (quota.enforced) quota.addTokens(entry.at, outputTokens);
+    entry.served = {
+      model: call.model,
+      inputTokens,
+      outputTokens,
+      cacheReadTokens: cacheReadTokens ?? 0,
+      cacheWriteTokens: cacheWriteTokens ?? 0,
+    };
     const response = wire.reply({
       requestId: `fake${entry.seq}`,
       model: call.model,
@@ -388,6 +407,14 @@ export async function startFakeProviderServer(
     }
     const raw = Buffer.concat(chunks).toString('utf8');
 
+    // The witness's own accounts, for tests and runs that only reach the server over HTTP.
+    if (method === 'GET' && (path === '/_fake/bill' || path === '/_fake/stats')) {
+      const body =
+        path === '/_fake/bill' ? { ...billing.bill(), keys: billing.keyCounts() } : structuredClone(stats);
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      return;
+    }
+
     const found = route(method, path, headers, query);
     if (!found) {
       const body = JSON.stringify({ error: { message: `no route for ${method} ${path}` } });
@@ -418,6 +445,7 @@ export async function startFakeProviderServer(
       body,
     };
     log.push(entry);
+    if (found.operation === 'generate') billing.sent(headers['idempotency-key']);
     if (log.length > maxLogged) log.splice(0, log.length - maxLogged);
     stats.total += 1;
     stats.byPath[path] = (stats.byPath[path] ?? 0) + 1;
@@ -499,6 +527,8 @@ export async function startFakeProviderServer(
     },
     setQuota: (limits) => quota.setLimits(limits),
     stats: () => structuredClone(stats),
+    bill: () => billing.bill(),
+    requestKeys: () => billing.keyCounts(),
     requests: () => log.map((entry) => ({ ...entry })),
     reset: () => {
       queue.length = 0;
@@ -507,6 +537,7 @@ export async function startFakeProviderServer(
       stats = emptyStats();
       quota.reset();
       cache.clear();
+      billing.clear();
     },
     close: async () => {
       if (closed) return;

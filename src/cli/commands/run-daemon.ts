@@ -6,6 +6,7 @@
  * nothing is lost either way, since every step is already in the store for another daemon to adopt.
  */
 import { Registry } from 'prom-client';
+import type { InspectionEvent } from 'xstate';
 import { collectProcessMetrics } from '../../app/service-metrics.js';
 import { Chimera } from '../../chimera.js';
 import type { Config, ProviderName } from '../../config.js';
@@ -17,6 +18,7 @@ import { createRoutes } from '../../http/routes.js';
 import { startHttpServer } from '../../http/server.js';
 import { type ChimeraInspector, startInspector } from '../../inspect/inspector.js';
 import type { Logger } from '../../logger.js';
+import { type Dashboard, startDashboard } from '../../ui/dashboard.js';
 import { EXIT_FAILURE, EXIT_OK, errorLine, usageError } from '../errors.js';
 
 export interface DaemonOptions {
@@ -29,7 +31,9 @@ export interface DaemonOptions {
   /** How long a drain waits for in-flight conversations before stopping them where they are. */
   drainTimeoutMs: number;
   /** Starts the Stately inspector's relay on this address. @default off */
-  inspect?: { port: number; host: string };
+  inspect?: { port: number; host: string; allowedHosts?: readonly string[]; token?: string };
+  /** Serves the dashboard on this address (see `src/ui/dashboard.ts`). @default off */
+  ui?: { port: number; host: string; allowedHosts?: readonly string[]; token?: string };
 }
 
 /**
@@ -129,10 +133,33 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
     let inspector: ChimeraInspector | undefined;
     if (options.inspect) {
-      const { port, host } = options.inspect;
-      inspector = await listen(port, () => startInspector({ port, host }), '--inspect-port');
+      const { port, host, allowedHosts, token } = options.inspect;
+      inspector = await listen(
+        port,
+        () => startInspector({ port, host, allowedHosts, token }),
+        '--inspect-port',
+      );
       cleanups.push(() => inspector!.stop());
     }
+
+    // Dashboard: fed only by inspection events here and by `attach` below (finished records, the store).
+    let dashboard: Dashboard | undefined;
+    if (options.ui) {
+      const ui = options.ui;
+      dashboard = await listen(
+        ui.port,
+        () =>
+          startDashboard({
+            config,
+            registry,
+            ...ui,
+            onError: (err) => logger.warn({ err }, 'dashboard request failed'),
+          }),
+        '--ui-port',
+      );
+      cleanups.push(() => dashboard!.close());
+    }
+    const observers = [inspector?.inspect, dashboard?.inspect].filter((f) => f !== undefined);
 
     const creating = Chimera.create(config, {
       logger,
@@ -140,7 +167,13 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       intake: 'auto',
       registry,
       drainTimeoutMs: options.drainTimeoutMs,
-      ...(inspector ? { inspect: inspector.inspect } : {}),
+      ...(observers.length > 0
+        ? {
+            inspect: (event: InspectionEvent) => {
+              for (const observe of observers) observe(event);
+            },
+          }
+        : {}),
     });
     // Connecting waits for Redis and Kafka as long as it takes; a signal meanwhile must still stop us.
     const early = await Promise.race([creating.then(() => null), stopRequested]);
@@ -153,6 +186,12 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     chimera = await creating;
     const service = chimera;
     readiness.add(providersCheck(() => service.parts.breakers));
+    dashboard?.attach({
+      onFinished: (listener) => service.onFinished(listener),
+      store: service.parts.store,
+      providers: sides,
+      ...(service.parts.redis ? { redis: service.parts.redis } : {}),
+    });
     // Nothing takes work once the supervisor stops other than by a drain: exit so another daemon can.
     service.onUnexpectedStop((err) =>
       requestStop(
@@ -171,6 +210,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         sides: { questioner: sides[0], answerer: sides[1] },
         httpPort: http.port,
         ...(inspector ? { inspectorUrl: inspector.relay.url } : {}),
+        ...(dashboard ? { dashboardUrl: dashboard.url } : {}),
         drainTimeoutMs: options.drainTimeoutMs,
         maxConcurrent: config.conversation.maxConcurrent,
         intake: [
@@ -190,6 +230,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         { inspectorUrl: inspector.relay.url },
         `Stately inspector: open ${inspector.relay.url} in a browser`,
       );
+    }
+    if (dashboard) {
+      logger.info({ dashboardUrl: dashboard.url }, `dashboard: open ${dashboard.url} in a browser`);
+      process.stderr.write(`chimera run: dashboard at ${dashboard.url}\n`);
     }
     if (sides.includes('simulated')) {
       logger.warn(

@@ -5,11 +5,12 @@
 import { type Command, Option } from 'commander';
 import { type Config, chooseSides, type ProviderName } from '../../config.js';
 import { DEFAULTS } from '../../defaults.js';
+import { assertSafeBinding } from '../../http/request-guard.js';
 import { DEFAULT_INSPECT_PORT } from '../../inspect/relay-server.js';
 import { createLogger } from '../../logger.js';
 import { loadCliConfig, providerFlag } from '../context.js';
 import { usageError } from '../errors.js';
-import { wholeNumber } from '../options.js';
+import { collect, wholeNumber } from '../options.js';
 
 export interface RunFlags {
   provider?: string;
@@ -18,6 +19,9 @@ export interface RunFlags {
   inspectHost: string;
   httpPort?: number;
   drainTimeout: number;
+  ui?: boolean;
+  uiPort?: number;
+  allowHost?: string[];
 }
 
 /**
@@ -76,9 +80,29 @@ export function registerRun(program: Command): void {
         'interface the inspector listens on (0.0.0.0 inside a container)',
       ).default('127.0.0.1'),
     )
+    // Web pages: the dashboard, and the rules every page (inspector included) is served under.
+    .option(
+      '--ui',
+      'serve the dashboard (live conversations, throughput, latency, breakers, quality) on --ui-port',
+    )
+    .option(
+      '--ui-port <port>',
+      `port of the dashboard, implies --ui; 0 = any free port (default: UI_PORT or ${DEFAULTS.UI_PORT})`,
+      wholeNumber(0, 65535),
+    )
+    .option(
+      '--allow-host <host>',
+      'also accept this host name in Host/Origin on the dashboard and inspector (repeatable; adds to UI_ALLOWED_HOSTS)',
+      collect,
+    )
     .action(async (flags: RunFlags) => {
       const config = loadCliConfig(process.env);
       const sides = daemonSides(config, flags.provider);
+      const allowedHosts = [...config.ui.allowedHosts, ...(flags.allowHost ?? [])];
+      const token = config.ui.token;
+      const uiPort = flags.uiPort ?? config.ui.port ?? (flags.ui ? DEFAULTS.UI_PORT : undefined);
+      if (uiPort !== undefined) assertSafeBinding(config.ui.host, token, 'UI_HOST');
+      if (flags.inspect) assertSafeBinding(flags.inspectHost, token, '--inspect-host');
       const logger = createLogger({ level: config.log.level, format: config.log.format });
       // Loaded on use: the daemon pulls in every SDK, which `--help` and usage errors need not wait for.
       const { runDaemon } = await import('./run-daemon.js');
@@ -88,7 +112,10 @@ export function registerRun(program: Command): void {
         sides,
         httpPort: flags.httpPort ?? config.httpPort,
         drainTimeoutMs: flags.drainTimeout * 1000,
-        ...(flags.inspect ? { inspect: { port: flags.inspectPort, host: flags.inspectHost } } : {}),
+        ...(flags.inspect
+          ? { inspect: { port: flags.inspectPort, host: flags.inspectHost, allowedHosts, token } }
+          : {}),
+        ...(uiPort !== undefined ? { ui: { port: uiPort, host: config.ui.host, allowedHosts, token } } : {}),
       });
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
       // `main` exits with this code once output is flushed.

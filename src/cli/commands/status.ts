@@ -8,11 +8,11 @@ import { type Config, PROVIDER_NAMES, type ProviderName } from '../../config.js'
 import type { BreakerReport } from '../../events.js';
 import type { ConversationStatus } from '../../services/ports.js';
 import { RedisBreakerStateStore } from '../../services/redis/breaker-state-store.js';
+import { type RateLimitUse, readRateLimitUse } from '../../services/redis/rate-limit-use.js';
 import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
 import { closeRedis, connectRedis } from '../connect.js';
 import { loadCliConfig } from '../context.js';
 import { EXIT_OK, usageError } from '../errors.js';
-import { type RateLimitUse, readRateLimitUse } from '../rate-limit-use.js';
 
 export interface ProviderStatus {
   /** Null when no daemon has reported this provider's breaker. */

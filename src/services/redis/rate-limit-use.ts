@@ -1,14 +1,13 @@
 /**
  * How much of a provider's shared rate budget is in use, read from the GCRA state the Redis limiter keeps
- * (`src/services/redis/rate-limiter.ts`: a hash with `rtat`, `ttat`, `penalty` in microseconds on the
+ * (`rate-limiter.ts`: a hash with `rtat`, `ttat`, `penalty` in microseconds on the
  * server's clock). Each budget's theoretical arrival time (TAT) runs ahead of now by the interval of every
  * request (or token) still counted against the budget, so `(TAT - now) / interval` is that count, and a
  * new request waits once it passes the burst.
  */
 import type { Redis } from 'ioredis';
-import type { ProviderConfig } from '../config.js';
-import { gcraParams, rateLimitSettingsFor } from '../resilience/gcra.js';
-import { RedisRateLimiter } from '../services/redis/rate-limiter.js';
+import { gcraParams, rateLimitSettingsFor } from '../../resilience/gcra.js';
+import { RedisRateLimiter } from './rate-limiter.js';
 
 export interface BudgetUse {
   perMinute: number;
@@ -51,7 +50,7 @@ function budget(
 export async function readRateLimitUse(
   redis: Redis,
   keyPrefix: string,
-  provider: Pick<ProviderConfig, 'name' | 'rpm' | 'tpm'>,
+  provider: { name: string; rpm: number; tpm: number },
 ): Promise<RateLimitUse> {
   const settings = rateLimitSettingsFor(provider);
   const params = gcraParams(settings);
