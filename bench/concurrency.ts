@@ -165,11 +165,11 @@ async function runChimera(variant: 'chimera-redis-kafka' | 'chimera-embedded'): 
   try {
     await measure(variant, {
       calls: () => bench.provider.completed,
-      inFlight: () => bench.chimera.runtime.active,
-      lost: () => bench.chimera.runtime.supervisor.getSnapshot().context.lost,
+      inFlight: () => bench.chimera.active,
+      lost: () => bench.chimera.parts.supervisor.getSnapshot().context.lost,
       async topUp() {
         // Topics queued but not started yet; the supervisor's cap keeps in-flight at the target.
-        const waiting = queued - bench.finished - bench.chimera.runtime.active;
+        const waiting = queued - bench.finished - bench.chimera.active;
         const count = backlog - waiting;
         if (count > 0) {
           await bench.queue(count, 'c');

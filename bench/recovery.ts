@@ -12,7 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { conversationIdFor } from '../src/actors/next-work.js';
+import { conversationIdFor } from '../src/events.js';
 import { snapshotKeys } from '../src/services/redis/keys.js';
 import { enqueueTopic } from '../src/services/redis/topic-queue.js';
 import type { Daemon } from './support/children.js';

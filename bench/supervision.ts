@@ -1,20 +1,20 @@
 /**
  * The cost of supervision alone: the real supervisor and shard machines, with an intake that always has
  * work and conversations that do nothing but hold their slot until `in-flight` newer ones have started,
- * then report themselves settled the way persistence does. No model, no persistence, no store: the CPU
+ * then are reported settled to their shard, as the persistence that follows them does. No model, no persistence, no store: the CPU
  * time per conversation is what starting, routing, stopping and counting one conversation costs at that
  * many in flight. Not part of `npm run bench` (it has no goal); it is how the shard capacity was chosen.
  *
  *   node --import tsx bench/supervision.ts [--in-flight=N] [--conversations=N] [--shard-capacity=N]
  */
-import { createActor, fromPromise } from 'xstate';
-import type { ConversationInput } from '../src/machines/conversation.js';
-import {
-  type ConversationSpawnInput,
-  DEFAULT_SHARD_CAPACITY,
-  supervisorMachine,
-  type Work,
-} from '../src/machines/supervisor.js';
+import { type AnyActorRef, createActor, fromPromise } from 'xstate';
+import type {
+  ConversationInput,
+  ConversationMachine,
+  ConversationStart,
+} from '../src/machines/conversation.js';
+import type { Work } from '../src/machines/supervision.js';
+import { DEFAULT_SHARD_CAPACITY, supervisorMachine } from '../src/machines/supervisor.js';
 import { supervisorShardMachine } from '../src/machines/supervisor-shard.js';
 import { intOption } from './support/options.js';
 import { emit, note } from './support/report.js';
@@ -36,12 +36,22 @@ const finished = new Promise<void>((resolve) => {
 const nextWork = fromPromise<Work | null, { active: number }>(async () => {
   if (serial >= total) return new Promise<never>(() => {});
   const conversationId = `c${serial++}`;
-  return { kind: 'new', conversationId, input: { conversationId } as ConversationInput };
+  return {
+    kind: 'new',
+    conversationId,
+    input: { conversationId } as ConversationInput,
+    ownership: { conversationId, lease: { conversationId, owner: 'bench', token: 1, expiresAt: 0 } },
+  };
 });
-/** Conversations started and not yet told to settle, oldest first, with the shard that runs each. */
-const holding: Array<{ id: string; shard: { send(event: unknown): void } }> = [];
-const conversation = fromPromise<unknown, ConversationSpawnInput>(({ self }) => {
-  holding.push({ id: self.id, shard: self._parent! });
+/** A conversation that only holds its slot (no machine: what is measured is supervision). */
+const conversation = fromPromise<unknown, ConversationStart>(
+  () => new Promise<never>(() => {}),
+) as unknown as ConversationMachine;
+/** Conversations started and not yet reported settled, oldest first, with the shard that runs each. */
+const holding: Array<{ id: string; shard: AnyActorRef }> = [];
+/** Stands in for persistence following each conversation: reports the oldest settled once enough are held. */
+const follow = ({ self }: { self: AnyActorRef }, { work }: { work: Work }) => {
+  holding.push({ id: work.conversationId, shard: self });
   if (holding.length > sizes.inFlight) {
     const oldest = holding.shift()!;
     // As persistence does: a later turn of the event loop, to the conversation's shard.
@@ -51,12 +61,14 @@ const conversation = fromPromise<unknown, ConversationSpawnInput>(({ self }) => 
       if (settled === sizes.conversations) finish();
     });
   }
-  return new Promise<never>(() => {});
-});
+};
 
 const supervisor = createActor(
   supervisorMachine.provide({
-    actors: { nextWork, shard: supervisorShardMachine.provide({ actors: { conversation } }) },
+    actors: {
+      nextWork,
+      shard: supervisorShardMachine.provide({ actors: { conversation }, actions: { follow } }),
+    },
   }),
   // Room for one more than held, so the intake never waits for a slot.
   { input: { maxConcurrent: sizes.inFlight + 1, shardCapacity: sizes.shardCapacity } },

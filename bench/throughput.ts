@@ -108,7 +108,7 @@ async function runChimera(variant: 'chimera-redis-kafka' | 'chimera-embedded'): 
     if (services) {
       // The relay counts what the broker acknowledged; the topic itself must hold exactly that many.
       extra.eventsOnKafka = await topicMessageCount(services.kafkaBrokers, env.KAFKA_TOPIC_EVENTS!);
-      extra.eventsRelayed = bench.chimera.runtime.relay.delivered;
+      extra.eventsRelayed = bench.chimera.parts.relay.delivered;
     }
     emitRounds(variant, rounds, extra);
   } finally {

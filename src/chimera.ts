@@ -1,62 +1,75 @@
 /**
- * The service as a library: configuration in, a running orchestration out. `chimera run` and
- * `chimera generate` are thin shells around this class.
+ * The service: configuration in, a running orchestration out. `Chimera.create` builds everything through
+ * the composition root (`app/compose.ts`); this class starts it, takes in-process topics, hands out final
+ * records, and stops it in order. `chimera run`, `chimera generate` and the library's compatibility layer
+ * (`src/compat/`) are thin shells around it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
-import { conversationIdFor } from './actors/next-work.js';
-import type { Config, ProviderName } from './config.js';
-import { type ConversationRecord, deriveTopicId, type TopicMessage } from './events.js';
+import { type Composition, compose } from './app/compose.js';
+import { type Config, chooseSides, type ProviderName } from './config.js';
+import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
 import { createLogger, type Logger } from './logger.js';
+import type { SupervisorContext } from './machines/supervisor.js';
 import { registerSecrets } from './redact.js';
-import { type Adapters, createAdapters } from './runtime/adapters.js';
-import { type BreakerPublisher, publishBreakerStates } from './runtime/breaker-publisher.js';
-import { ChimeraRuntime, chooseSides } from './runtime/runtime.js';
-import { type Clock, type LlmProvider, systemClock } from './services/ports.js';
+import { type BreakerPublisher, publishBreakerStates } from './resilience/breaker-publisher.js';
+import {
+  type Clock,
+  type LlmProvider,
+  type SnapshotStore,
+  systemClock,
+  type TurnCache,
+} from './services/ports.js';
 
 export interface ChimeraOptions {
   /** @default a JSON logger at the configured level */
   logger?: Logger;
   /** @default the system clock */
   clock?: Clock;
-  /** Lease owner id of this process. @default `${config.instanceId}` */
+  /** Lease owner id of this process. @default `${config.instanceId}-<random>` */
   owner?: string;
   /** `none`: only topics given in-process (one-shot generation). @default 'auto' */
   intake?: 'auto' | 'none';
-  /** Overrides the two sides (questioner, answerer). */
+  /** Overrides the two sides (questioner, answerer). @default `chooseSides(config)` */
   sides?: [ProviderName, ProviderName];
   /** Replaces provider adapters, e.g. a simulated provider with a given latency. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
+  /** Replaces port adapters, e.g. a store that fails on purpose in a regression test. */
+  portOverrides?: { store?: SnapshotStore; turnCache?: TurnCache };
   /** Extra inspection observer (the Stately inspector); it sees the supervisor, conversations and breakers. */
   inspect?: (event: InspectionEvent) => void;
   /** Where the service's metrics go, e.g. one the HTTP server already exposes. @default a fresh registry */
   registry?: Registry;
-  /** How long a drain waits for in-flight conversations. @default 30000 */
+  /** How long a drain waits for in-flight conversations. @default DEFAULTS.DRAIN_TIMEOUT_SECONDS */
   drainTimeoutMs?: number;
   /** Intake poll interval. @default 500 */
   pollMs?: number;
   /** How often to look for orphaned conversations. @default 1000 */
   adoptEveryMs?: number;
+  /** Conversations per supervisor shard. @default DEFAULT_SHARD_CAPACITY */
+  shardCapacity?: number;
 }
 
 /** Finished records kept for `waitFor` calls that come after the conversation ended. */
 const RECENT_RECORDS = 10_000;
 
+type Lifecycle = 'created' | 'running' | 'stopping' | 'stopped';
+
 export class Chimera {
   private readonly waiters = new Map<string, Array<(record: ConversationRecord) => void>>();
   private readonly records = new Map<string, ConversationRecord>();
+  private readonly unexpectedStop = new Set<(error: unknown) => void>();
+  private readonly supervisorDone: Promise<void>;
   private breakerPublisher: BreakerPublisher | undefined;
+  private lifecycle: Lifecycle = 'created';
+  private stopping: Promise<void> | undefined;
 
   private constructor(
-    readonly config: Readonly<Config>,
-    readonly adapters: Adapters,
-    readonly runtime: ChimeraRuntime,
-    readonly logger: Logger,
-    /** This process's lease owner id. */
-    readonly owner: string,
+    /** Everything the service is made of (`app/compose.ts`): ports, providers, persistence, actors. */
+    readonly parts: Composition,
   ) {
-    runtime.onFinished((record) => {
+    parts.persister.onFinished((record) => {
       this.records.set(record.conversationId, record);
       if (this.records.size > RECENT_RECORDS) this.records.delete(this.records.keys().next().value!);
       const waiting = this.waiters.get(record.conversationId);
@@ -64,67 +77,89 @@ export class Chimera {
       this.waiters.delete(record.conversationId);
       for (const resolve of waiting) resolve(record);
     });
+    this.supervisorDone = new Promise((resolve) => {
+      parts.supervisor.subscribe({
+        complete: () => {
+          // The supervisor only stops on a drain; stopping any other way leaves nothing taking work.
+          if (this.lifecycle === 'running') for (const listener of this.unexpectedStop) listener(undefined);
+          resolve();
+        },
+        error: (err) => {
+          parts.logger.error({ err }, 'supervisor failed');
+          for (const listener of this.unexpectedStop) listener(err);
+          resolve();
+        },
+      });
+    });
   }
 
-  /** Builds every adapter for `config` and the runtime over them; call `start()` to begin. */
+  /** Builds every adapter, provider and actor for `config` (`app/compose.ts`); call `start()` to begin. */
   static async create(config: Readonly<Config>, options: ChimeraOptions = {}): Promise<Chimera> {
     registerSecrets([
       ...Object.values(config.providers).map((p) => p.apiKey),
       config.kafka?.sasl?.password,
       config.redis ? new URL(config.redis.url).password : undefined,
     ]);
-    const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
-    const clock = options.clock ?? systemClock;
-    const owner = options.owner ?? `${config.instanceId}-${randomUUID().slice(0, 8)}`;
-    const sides = options.sides ?? chooseSides(config);
-    const adapters = await createAdapters(config, {
-      logger,
-      clock,
-      owner,
-      providers: sides,
+    const parts = await compose(config, {
+      logger: options.logger ?? createLogger({ level: config.log.level, format: config.log.format }),
+      clock: options.clock ?? systemClock,
+      owner: options.owner ?? `${config.instanceId}-${randomUUID().slice(0, 8)}`,
+      sides: options.sides ?? chooseSides(config),
+      registry: options.registry ?? new Registry(),
       intake: options.intake,
       providerOverrides: options.providerOverrides,
-      inspect: options.inspect,
-      registry: options.registry,
-    });
-    const runtime = new ChimeraRuntime({
-      config,
-      logger,
-      clock,
-      store: adapters.store,
-      bus: adapters.bus,
-      source: adapters.source,
-      turnCache: adapters.turnCache,
-      providers: adapters.providers,
-      relayLock: adapters.relayLock,
-      sides,
-      owner,
+      portOverrides: options.portOverrides,
       inspect: options.inspect,
       drainTimeoutMs: options.drainTimeoutMs,
       pollMs: options.pollMs,
       adoptEveryMs: options.adoptEveryMs,
+      shardCapacity: options.shardCapacity,
     });
-    return new Chimera(config, adapters, runtime, logger, owner);
+    return new Chimera(parts);
   }
 
+  get config(): Readonly<Config> {
+    return this.parts.config;
+  }
+
+  get logger(): Logger {
+    return this.parts.logger;
+  }
+
+  /** This process's lease owner id. */
+  get owner(): string {
+    return this.parts.owner;
+  }
+
+  /** Conversations running in this process now. */
+  get active(): number {
+    return this.parts.supervisor.getSnapshot().context.active;
+  }
+
+  /** Conversations this process runs now, and those it stopped running since start by outcome. */
+  get supervision(): Readonly<Pick<SupervisorContext, 'active' | 'settled' | 'lost' | 'crashed'>> {
+    const { active, settled, lost, crashed } = this.parts.supervisor.getSnapshot().context;
+    return { active, settled, lost, crashed };
+  }
+
+  /** Starts taking work: lease renewal, the outbox relay, the supervisor, and the breaker reports. */
   start(): this {
-    this.runtime.start();
-    // Breaker states go to Redis so `chimera status` can show them for every daemon.
-    if (this.adapters.redis && this.config.redis && !this.breakerPublisher) {
-      this.breakerPublisher = publishBreakerStates({
-        redis: this.adapters.redis,
-        keyPrefix: this.config.redis.keyPrefix,
-        instance: this.owner,
-        breakers: this.adapters.breakers,
-        logger: this.logger,
-      });
-    }
-    this.logger.info(
-      {
-        redis: this.adapters.mode.redis,
-        kafka: this.adapters.mode.kafka,
-        sides: [...this.adapters.providers.keys()],
-      },
+    if (this.lifecycle !== 'created') return this;
+    this.lifecycle = 'running';
+    const { parts } = this;
+    parts.leases.startRenewal();
+    parts.relay.start();
+    parts.supervisor.start();
+    // Breaker states are shared (in Redis) so `chimera status` and starting daemons can read them.
+    this.breakerPublisher = publishBreakerStates({
+      store: parts.breakerStates,
+      instance: parts.owner,
+      breakers: parts.breakers,
+      clock: parts.clock,
+      logger: parts.logger,
+    });
+    parts.logger.info(
+      { redis: parts.mode.redis, kafka: parts.mode.kafka, sides: [...parts.providers.keys()] },
       'chimera started',
     );
     return this;
@@ -136,8 +171,22 @@ export class Chimera {
    */
   async startNewConversation(topic: TopicMessage): Promise<string> {
     const id = topic.id ?? deriveTopicId(topic);
-    this.adapters.local.push({ ...topic, id });
+    this.parts.local.push({ ...topic, id });
     return conversationIdFor(id);
+  }
+
+  /** Calls `listener` with each final record once it is durably saved; returns the unsubscribe. */
+  onFinished(listener: (record: ConversationRecord) => void): () => void {
+    return this.parts.persister.onFinished(listener);
+  }
+
+  /**
+   * Calls `listener` if the supervisor stops other than by `stop()`: with its error when it failed, with
+   * undefined when it completed. Nothing takes work after that; a daemon should exit.
+   */
+  onUnexpectedStop(listener: (error: unknown) => void): () => void {
+    this.unexpectedStop.add(listener);
+    return () => this.unexpectedStop.delete(listener);
   }
 
   /** Resolves with the conversation's final record once it is durably saved. */
@@ -158,18 +207,42 @@ export class Chimera {
     });
   }
 
-  /** Drains (see `ChimeraRuntime.drain`) and closes every connection. */
-  async stop(): Promise<void> {
-    await this.runtime.drain();
-    this.breakerPublisher?.stop();
-    await this.breakerPublisher?.flush();
-    await this.adapters.close();
+  /**
+   * Shutdown in order: stop intake, let in-flight conversations finish (bounded by the drain timeout,
+   * after which they stop where they are, their last step persisted), finish pending writes, release every
+   * lease so another daemon adopts at once, deliver what is left in the outbox, and close every connection.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
+    const { parts } = this;
+    const started = this.lifecycle === 'running';
+    this.lifecycle = 'stopping';
+    if (started) {
+      parts.supervisor.send({ type: 'DRAIN' });
+      await this.supervisorDone;
+      await parts.persister.flush();
+      await parts.leases.releaseAll();
+      await parts.relay.stop();
+      this.breakerPublisher?.stop();
+      await this.breakerPublisher?.flush();
+    }
+    await parts.close();
+    this.lifecycle = 'stopped';
   }
 
   /** Crash simulation for tests: stops without draining or releasing anything. */
   async kill(): Promise<void> {
+    const { parts } = this;
+    this.lifecycle = 'stopped';
     this.breakerPublisher?.stop();
-    await this.runtime.abandon();
-    await this.adapters.close();
+    parts.persister.halt();
+    parts.leases.halt();
+    parts.supervisor.stop();
+    await parts.relay.stop(0).catch(() => {});
+    await parts.close();
   }
 }

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type CostConfig, costConfigFrom } from './cost/config.js';
+import { DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
+import { loadPersonasFile } from './personas-file.js';
 import { BUILTIN_POOL } from './prompts/personas/builtin.js';
-import { loadPersonasFile } from './prompts/personas/file.js';
 import type { PersonaPool } from './prompts/personas/types.js';
+
+export { DEFAULTS };
 
 /**
  * Configuration is read once from the environment, validated by one zod schema, and turned into a
@@ -411,45 +414,6 @@ function datasetFrom(raw: RawEnv): DatasetConfig {
   };
 }
 
-/** Named defaults, each with the reason it has that value. */
-export const DEFAULTS = {
-  MAX_CONVERSATION_TURNS: 10, // the seed's value: long enough for depth, short enough to stay on topic
-  MIN_CONVERSATION_TURNS: 5, // the seed's value: a farewell before this is too early to end on
-  CONVERSATION_TIMEOUT_SECONDS: 300, // the seed's value: ten slow turns with retries fit
-  MAX_CONCURRENT_CONVERSATIONS: 100, // the seed's value; the provider quota is the real limit
-  RATE_LIMIT_REQUESTS_PER_MINUTE: 60, // the seed's value, used for any provider without its own *_RPM
-  RATE_LIMIT_TOKENS_PER_MINUTE: 100_000, // a conservative entry-tier quota for providers without *_TPM
-  RATE_LIMIT_MAX_WAIT_SECONDS: 120, // a turn waits this long for a slot before failing with a typed error
-  CIRCUIT_BREAKER_FAILURE_THRESHOLD: 5, // the seed's value: trips before a burst of 429s exhausts the retry budget
-  CIRCUIT_BREAKER_COOLDOWN_SECONDS: 30, // long enough for a provider's overload to clear, short enough to not idle
-  PROVIDER_TIMEOUT_SECONDS: 60, // a long answer at slow decoding speed stays under this
-  RETRY_MAX_ATTEMPTS: 4, // one call plus three retries, then the conversation decides
-  RETRY_BASE_DELAY_MS: 500, // first backoff ceiling; full jitter spreads a fleet's retries
-  RETRY_MAX_DELAY_SECONDS: 30, // cap of one backoff step
-  RETRY_MAX_TOTAL_DELAY_SECONDS: 120, // a turn gives up after this much waiting across retries
-  LEASE_TTL_SECONDS: 15, // renewed every third of it; a dead daemon's conversations are adopted this fast
-  FINISHED_TTL_SECONDS: 7 * 86_400, // finished records stay a week for export and inspection
-  MAX_TOKENS_PER_TURN: 1024, // a conversational turn, not an essay
-  TEMPERATURE: 0.8, // varied but coherent dialogue
-  TOPIC_MAX_LENGTH: 500, // a news title or short abstract; longer input is rejected, not truncated
-  HTTP_PORT: 9464, // the conventional Prometheus exporter port
-  UI_HOST: '127.0.0.1', // the pages show conversation text: this machine only unless asked (and a token set)
-  UI_PORT: 9465, // next to HTTP_PORT, used when `run --ui` is given without a port
-  VIEW_PORT: 9466, // `chimera view`'s default, so it can run beside a daemon's dashboard
-  ANTHROPIC_MODEL: 'claude-sonnet-5-5', // the SDK's current default example; 4.5 reaches end-of-life on 2026-11-30
-  GEMINI_MODEL: 'gemini-2.5-flash',
-  OPENAI_MODEL: 'gpt-5.4-mini',
-  SIMULATED_RPM: 1_000_000, // the simulated provider is local and free
-  SIMULATED_TPM: 1_000_000_000,
-  REDIS_KEY_PREFIX: 'chimera',
-  REDIS_TOPIC_QUEUE: 'chimera:topics:queue',
-  KAFKA_CONSUMER_GROUP_ID: 'orchestration-service', // the seed's group id, so existing ACLs keep working
-  KAFKA_CLIENT_ID: 'chimera',
-  KAFKA_TOPIC_INPUT: 'chimera.topics',
-  KAFKA_TOPIC_EVENTS: 'chimera.events',
-  KAFKA_TOPIC_DEAD_LETTER: 'chimera.topics.dead-letter',
-} as const;
-
 function firstIssueToError(error: z.ZodError, env: Env): ConfigError {
   const issue = error.issues[0]!;
   const variable = String(issue.path[0] ?? 'environment');
@@ -632,4 +596,18 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * The two sides of every new conversation, questioner first: `CONVERSATION_PROVIDERS` when set, else
+ * Anthropic against Gemini when both have credentials, else the first two providers with credentials (one
+ * provider talks to itself), else the simulated provider on both sides.
+ */
+export function chooseSides(config: Readonly<Config>): [ProviderName, ProviderName] {
+  if (config.conversation.providers) return config.conversation.providers;
+  const real = config.configuredProviders.filter((p) => p !== 'simulated');
+  if (real.includes('anthropic') && real.includes('gemini')) return ['anthropic', 'gemini'];
+  if (real.length >= 2) return [real[0]!, real[1]!];
+  if (real.length === 1) return [real[0]!, real[0]!];
+  return ['simulated', 'simulated'];
 }

@@ -127,7 +127,11 @@ export class ProviderError extends ChimeraError {
   }
 }
 
-/** The provider's breaker is open: the call was not made. */
+/**
+ * The provider's breaker is open: the call was not made. Not retryable: the resilient provider already
+ * waited out the breaker as long as the request allowed (`waitForBreakerUntil`), and a retry now would
+ * only be refused again.
+ */
 export class CircuitOpenError extends ChimeraError {
   readonly provider: string;
   /** When the breaker will let a probe through. */
@@ -137,22 +141,21 @@ export class CircuitOpenError extends ChimeraError {
     super(
       'circuit_open',
       `circuit for provider ${provider} is open until ${new Date(retryAt).toISOString()}`,
-      {
-        retryable: true,
-      },
     );
     this.provider = provider;
     this.retryAt = retryAt;
   }
 }
 
-/** The rate limiter could not grant a slot within the allowed wait. */
+/**
+ * The rate limiter could not grant a slot within the allowed wait. Not retryable: the wait was already as
+ * long as allowed, and retrying would only queue for it again.
+ */
 export class RateLimitWaitError extends ChimeraError {
   constructor(key: string, neededMs: number, maxWaitMs: number) {
     super(
       'rate_limit_wait_exceeded',
       `rate limit ${key} needs a wait of ${Math.ceil(neededMs)}ms, more than the allowed ${maxWaitMs}ms`,
-      { retryable: true },
     );
   }
 }

@@ -121,30 +121,41 @@ export const conversationEventSchema = z.discriminatedUnion('type', [
  * What arrives on the input topic or the Redis topic queue. `id` is optional for producers that do not
  * have one: it is then derived from the content, so the same topic sent twice starts one conversation.
  */
-export const topicMessageSchema = z
-  .object({
-    id: z.string().min(1).max(200).optional(),
-    title: z.string(),
-    source: z.string().max(200).optional(),
-    url: z.string().max(2000).optional(),
-  })
-  // Fields beyond these four are kept, bounded, as `metadata` (src/provenance/topic-metadata.ts).
-  .catchall(z.unknown())
-  .transform((message, ctx) => {
-    const { id, title, source, url, ...extra } = message;
-    const extracted = extractMetadata(extra);
-    if (!extracted.ok) {
-      ctx.addIssue({ code: 'custom', message: extracted.reason, path: ['metadata'] });
+export const topicMessageSchema = z.preprocess(
+  (value, ctx) => {
+    // An own `__proto__` key (JSON.parse makes one) would never reach the metadata check: zod's copy of
+    // the object drops it. It is refused here like the other reserved keys.
+    if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'metadata.__proto__ is a reserved key', path: ['metadata'] });
       return z.NEVER;
     }
-    return {
-      ...(id === undefined ? {} : { id }),
-      title,
-      ...(source === undefined ? {} : { source }),
-      ...(url === undefined ? {} : { url }),
-      ...(extracted.metadata ? { metadata: extracted.metadata } : {}),
-    };
-  });
+    return value;
+  },
+  z
+    .object({
+      id: z.string().min(1).max(200).optional(),
+      title: z.string(),
+      source: z.string().max(200).optional(),
+      url: z.string().max(2000).optional(),
+    })
+    // Fields beyond these four are kept, bounded, as `metadata` (src/provenance/topic-metadata.ts).
+    .catchall(z.unknown())
+    .transform((message, ctx) => {
+      const { id, title, source, url, ...extra } = message;
+      const extracted = extractMetadata(extra);
+      if (!extracted.ok) {
+        ctx.addIssue({ code: 'custom', message: extracted.reason, path: ['metadata'] });
+        return z.NEVER;
+      }
+      return {
+        ...(id === undefined ? {} : { id }),
+        title,
+        ...(source === undefined ? {} : { source }),
+        ...(url === undefined ? {} : { url }),
+        ...(extracted.metadata ? { metadata: extracted.metadata } : {}),
+      };
+    }),
+);
 
 export type Usage = z.infer<typeof usageSchema>;
 export type Topic = z.infer<typeof topicSchema>;
@@ -156,6 +167,33 @@ export type QualityMetrics = z.infer<typeof qualitySchema>;
 export type ConversationRecord = z.infer<typeof conversationRecordSchema>;
 export type ConversationEvent = z.infer<typeof conversationEventSchema>;
 export type TopicMessage = z.output<typeof topicMessageSchema>;
+
+/**
+ * A provider's circuit-breaker state as one daemon reported it, shared through the `BreakerStateStore`
+ * (in Redis, the hash `<prefix>:breakers`): `chimera status` shows it, and a daemon starting later starts
+ * its breaker from it (`resilience/breaker-restore.ts`).
+ */
+export const breakerReportSchema = z.object({
+  state: z.enum(['closed', 'open', 'halfOpen']),
+  /** Epoch ms of the report (the state change, or the start of publishing). */
+  since: z.number(),
+  /** The daemon that reported it (its lease owner id). */
+  instance: z.string(),
+  /** Consecutive retryable failures counted by that daemon's breaker. */
+  failures: z.number().int().nonnegative(),
+  /** Epoch ms the breaker last opened; null while closed. */
+  openedAt: z.number().nullable(),
+  /** When an open breaker lets one probe through. */
+  cooldownMs: z.number().nonnegative(),
+  /**
+   * The breaker's versioned persisted snapshot (`resilience/breaker-snapshot.ts`), validated only when a
+   * breaker is started from it, so a report from another build still shows in `status`. Absent in reports
+   * written before it was added.
+   */
+  persisted: z.unknown().optional(),
+});
+
+export type BreakerReport = z.infer<typeof breakerReportSchema>;
 
 /** Logical topic -> payload type. */
 export interface EventTopics {
@@ -190,6 +228,15 @@ export function deriveTopicId(message: Pick<TopicMessage, 'title' | 'source' | '
     .update(JSON.stringify([message.source ?? '', message.url ?? '', message.title]))
     .digest('hex');
   return `t-${digest.slice(0, 32)}`;
+}
+
+/**
+ * A topic's conversation id is derived from the topic id, so the same topic delivered twice (a redelivery
+ * after a crash, a duplicate message, two daemons) maps to one conversation: whoever holds its lease runs
+ * it, and once its first snapshot exists it is never started again.
+ */
+export function conversationIdFor(topicId: string): string {
+  return `c-${createHash('sha256').update(topicId).digest('hex').slice(0, 24)}`;
 }
 
 /** Deterministic per (conversation, event name): a replayed step produces the same id, so consumers can dedupe. */

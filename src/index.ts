@@ -7,9 +7,20 @@
 
 // The service
 export { Chimera, type ChimeraOptions } from './chimera.js';
+// The seed-style library API, a thin layer over Chimera
+export {
+  ConversationManager,
+  type ConversationManagerOptions,
+  type TopicInput,
+} from './compat/conversation-manager.js';
+export {
+  ConversationStateStore,
+  type ConversationStateStoreOptions,
+} from './compat/conversation-state-store.js';
 // Configuration
 export {
   type Config,
+  chooseSides,
   DEFAULTS,
   type KafkaConfig,
   loadConfig,
@@ -18,11 +29,6 @@ export {
   type ProviderName,
   type RedisConfig,
 } from './config.js';
-export {
-  ConversationManager,
-  type ConversationManagerOptions,
-  type TopicInput,
-} from './conversation-manager.js';
 // Errors
 export {
   ChimeraError,
@@ -89,34 +95,36 @@ export {
 export {
   type ConversationContext,
   type ConversationInput,
+  type ConversationRestore,
+  type ConversationStart,
   conversationMachine,
 } from './machines/conversation.js';
+export type { ConversationReport, ShardReleased, Work } from './machines/supervision.js';
 export { DEFAULT_SHARD_CAPACITY, supervisorMachine } from './machines/supervisor.js';
 export { supervisorShardMachine } from './machines/supervisor-shard.js';
-// State
-export {
-  ConversationStateStore,
-  type ConversationStateStoreOptions,
-} from './persistence/conversation-state-store.js';
 export { validateTopicTitle } from './prompts/topic-title.js';
 export { toRecord } from './records.js';
 
 // Resilience
-export { CircuitBreaker, type CircuitBreakerOptions } from './resilience/circuit-breaker.js';
-export { chooseSides } from './runtime/runtime.js';
+export { ProviderBreaker, type ProviderBreakerOptions } from './resilience/provider-breaker.js';
 export { MemorySnapshotStore } from './services/memory/snapshot-store.js';
 // Ports
 export type {
+  BreakerStateStore,
   ChatMessage,
   Clock,
   EventBus,
   GenerateRequest,
   GenerateResult,
   HealthStatus,
+  LeaderLock,
   LlmProvider,
+  Ownership,
   RateLimiter,
   SnapshotStore,
+  TopicClaims,
   TopicSource,
+  TurnCache,
 } from './services/ports.js';
 // Provider clients
 export {

@@ -81,7 +81,7 @@ export async function startChimeraBench(options: ChimeraBenchOptions): Promise<C
   chimera.start();
   let serial = 0;
   let finished = 0;
-  chimera.runtime.onFinished(() => {
+  chimera.onFinished(() => {
     finished += 1;
   });
 
@@ -101,7 +101,7 @@ export async function startChimeraBench(options: ChimeraBenchOptions): Promise<C
   }
 
   async function outboxEmpty(): Promise<void> {
-    while ((await chimera.adapters.store.outboxSize()) > 0) {
+    while ((await chimera.parts.store.outboxSize()) > 0) {
       await new Promise((resolve) => setTimeout(resolve, OUTBOX_POLL_MS));
     }
   }
@@ -115,7 +115,7 @@ export async function startChimeraBench(options: ChimeraBenchOptions): Promise<C
     },
     queue,
     async batch(count, label) {
-      const deliveredBefore = chimera.runtime.relay.delivered;
+      const deliveredBefore = chimera.parts.relay.delivered;
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
       const ids = await queue(count, label);
@@ -132,7 +132,7 @@ export async function startChimeraBench(options: ChimeraBenchOptions): Promise<C
       return {
         conversations: count,
         turns,
-        events: chimera.runtime.relay.delivered - deliveredBefore,
+        events: chimera.parts.relay.delivered - deliveredBefore,
         wallMs,
         cpuMs: (cpu.user + cpu.system) / 1000,
         reasons,

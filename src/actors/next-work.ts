@@ -1,33 +1,18 @@
-import { createHash } from 'node:crypto';
 import { fromPromise } from 'xstate';
 import { isChimeraError } from '../errors.js';
+import { conversationIdFor, type Topic } from '../events.js';
 import type { Logger } from '../logger.js';
-import { CONVERSATION_MACHINE_VERSION, type ConversationInput } from '../machines/conversation.js';
-import type { Work } from '../machines/supervisor.js';
-import { SNAPSHOT_SCHEMA_VERSION } from '../persistence/snapshot-codec.js';
-import type {
-  Clock,
-  SnapshotStore,
-  StoredSnapshot,
-  Topic,
-  TopicDelivery,
-  TopicSource,
-} from '../services/ports.js';
-import type { ConversationPersister } from './persistence.js';
-
-/**
- * A topic's conversation id is derived from the topic id, so the same topic delivered twice (a redelivery
- * after a crash, a duplicate message, two daemons) maps to one conversation: whoever holds its lease runs
- * it, and once its first snapshot exists it is never started again.
- */
-export function conversationIdFor(topicId: string): string {
-  return `c-${createHash('sha256').update(topicId).digest('hex').slice(0, 24)}`;
-}
+import type { ConversationContext, ConversationInput } from '../machines/conversation.js';
+import type { Work } from '../machines/supervision.js';
+import { persistedRecord, restorableContext } from '../persistence/conversation-snapshot.js';
+import type { LeaseKeeper } from '../persistence/lease-keeper.js';
+import type { Clock, Ownership, SnapshotStore, TopicDelivery, TopicSource } from '../services/ports.js';
 
 export interface NextWorkOptions {
   store: SnapshotStore;
   source: TopicSource;
-  persister: ConversationPersister;
+  /** Keeps every lease taken here (renewal, release on drain) until the conversation's persister takes over. */
+  leases: LeaseKeeper;
   clock: Clock;
   logger: Logger;
   /** This process's owner id in leases. */
@@ -57,8 +42,9 @@ export const DEFAULT_PARK_MS = 1000;
 
 /**
  * The supervisor's intake: adopts an orphaned conversation (lease lapsed, not finished) when there is one,
- * otherwise takes the next topic, claims its conversation by lease and hands it over. Aborting (drain)
- * gives back whatever it holds.
+ * otherwise takes the next topic, claims its conversation by lease and hands it over. The work carries
+ * what this process now holds for the conversation (its `Ownership`). Aborting (drain) gives back whatever
+ * it holds.
  */
 export function nextWorkActor(options: NextWorkOptions) {
   const pollMs = options.pollMs ?? 500;
@@ -77,9 +63,10 @@ export function nextWorkActor(options: NextWorkOptions) {
       const conversationId = orphans.shift()!;
       const lease = await options.store.acquireLease(conversationId, options.owner, options.leaseTtlMs);
       if (!lease) continue;
-      let stored: StoredSnapshot | null;
+      let context: ConversationContext | null;
       try {
-        stored = await options.store.load(conversationId);
+        const stored = await options.store.load(conversationId);
+        context = stored?.status === 'active' ? restorableContext(stored) : null;
       } catch (err) {
         // Unreadable (corrupt, or written by an incompatible version): mark it failed so it is not
         // adopted again and again, and keep going.
@@ -87,27 +74,18 @@ export function nextWorkActor(options: NextWorkOptions) {
           { conversationId, err },
           'cannot adopt conversation: its snapshot is unreadable',
         );
-        await options.store.save(
-          lease,
-          {
-            schemaVersion: SNAPSHOT_SCHEMA_VERSION,
-            machineVersion: CONVERSATION_MACHINE_VERSION,
-            status: 'failed',
-            snapshot: null,
-            updatedAt: options.clock.now(),
-          },
-          [],
-        );
+        await options.store.save(lease, persistedRecord('failed', null, options.clock.now()), []);
         continue;
       }
-      if (stored?.status !== 'active' || signal.aborted) {
+      if (!context || signal.aborted) {
         await options.store.releaseLease(lease);
         continue;
       }
-      options.persister.own(conversationId, { lease });
+      const ownership: Ownership = { conversationId, lease };
+      options.leases.hold(ownership);
       // Not `token`: log scrubbing hides fields of that name, and the fencing token is no secret.
       options.logger.info({ conversationId, fencingToken: lease.token }, 'adopting orphaned conversation');
-      return { kind: 'resume', conversationId, snapshot: stored.snapshot };
+      return { kind: 'resume', conversationId, context, ownership };
     }
     return null;
   }
@@ -183,9 +161,10 @@ export function nextWorkActor(options: NextWorkOptions) {
       }
       return null;
     }
-    options.persister.own(conversationId, { lease, delivery });
+    const ownership: Ownership = { conversationId, lease, delivery };
+    options.leases.hold(ownership);
     const input = options.buildInput(delivery.topic, conversationId, options.clock.now());
-    return { kind: 'new', conversationId, input };
+    return { kind: 'new', conversationId, input, ownership };
   }
 
   return fromPromise<Work | null, { active: number }>(async ({ signal }) => {

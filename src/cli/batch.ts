@@ -108,7 +108,7 @@ export class Batch {
       done: this.done,
       total: this.waits.length,
       failed: this.failed,
-      ...(await providerFigures(this.chimera.adapters.metrics)),
+      ...(await providerFigures(this.chimera.parts.metrics)),
     };
   }
 }

@@ -11,7 +11,8 @@
  * unpriced model (`checkPricing`), and a free call cannot spend.
  */
 import { ChimeraError } from '../errors.js';
-import type { ChatMessage, Usage } from '../services/ports.js';
+import type { Usage } from '../events.js';
+import type { ChatMessage } from '../services/ports.js';
 import { type CallCharge, chargeCall } from './ledger.js';
 import { formatUsd } from './money.js';
 import type { BudgetStore, ReserveOptions } from './ports.js';

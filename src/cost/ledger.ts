@@ -4,7 +4,7 @@
  * because each call is rounded once, when it is charged, and sums are of integers.
  */
 import { z } from 'zod';
-import type { Usage } from '../services/ports.js';
+import type { Usage } from '../events.js';
 import { assertNonNegativeMicros, microsToUsd } from './money.js';
 import type { PriceTable } from './prices.js';
 import { type CallOptions, callCostMicros, type PricedEndpoint, resolvePrice } from './pricing.js';

@@ -5,7 +5,7 @@
  * 10^6 and rounded up. Up, so the ledger never shows less than the provider's exact figure and a cap that
  * holds for the ledger holds for the bill.
  */
-import type { Usage } from '../services/ports.js';
+import type { Usage } from '../events.js';
 import { ceilDiv, PICOS_PER_MICRO } from './money.js';
 import type { ModelPrice, PriceTable, Rates } from './prices.js';
 

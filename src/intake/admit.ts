@@ -1,8 +1,8 @@
+import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { EventBus, Topic } from '../services/ports.js';
+import type { EventBus, TopicClaims } from '../services/ports.js';
 import { type MessageOrigin, sendToDeadLetter } from './dead-letter.js';
 import { parseTopic } from './parse-topic.js';
-import type { TopicClaims } from './topic-claims.js';
 
 /** One message as a topic source read it, before validation. */
 export interface RawTopicMessage {

@@ -1,5 +1,5 @@
-import type { Topic, TopicDelivery } from '../services/ports.js';
-import type { TopicClaims } from './topic-claims.js';
+import type { Topic } from '../events.js';
+import type { TopicClaims, TopicDelivery } from '../services/ports.js';
 
 /**
  * A delivery that settles once: the first `ack` or `release` wins and later calls do nothing, so a

@@ -1,6 +1,6 @@
+import type { Topic } from '../events.js';
 import { deriveTopicId } from '../events.js';
 import { validateTopicTitle } from '../prompts/topic-title.js';
-import type { Topic } from '../services/ports.js';
 import { decodeEvent, invalidReason } from './event-codec.js';
 
 export type ParsedTopic = { ok: true; topic: Topic } | { ok: false; reason: string };

@@ -14,19 +14,15 @@
  * health, and retrying would not help. A success in `closed` resets the count.
  */
 import { assign, setup } from 'xstate';
+import { DEFAULTS } from '../defaults.js';
 
 /** Bumped whenever a change makes old persisted snapshots unreadable by this definition. */
 export const CIRCUIT_BREAKER_MACHINE_VERSION = 'circuit-breaker@1';
 
-/** Consecutive retryable failures that open the breaker. */
-export const DEFAULT_FAILURE_THRESHOLD = 5; // trips before a burst of 429s exhausts the retry budget
-/** Time the breaker stays open before letting one probe through. */
-export const DEFAULT_COOLDOWN_MS = 30_000; // long enough for a provider's overload to clear, short enough to not idle
-
 export interface CircuitBreakerInput {
-  /** @default 5 (config `CIRCUIT_BREAKER_FAILURE_THRESHOLD`) */
+  /** Consecutive retryable failures that open the breaker. @default DEFAULTS.CIRCUIT_BREAKER_FAILURE_THRESHOLD (5) */
   threshold?: number;
-  /** @default 30000 (config `CIRCUIT_BREAKER_COOLDOWN_SECONDS`) */
+  /** Time open before one probe may go. @default DEFAULTS.CIRCUIT_BREAKER_COOLDOWN_SECONDS (30 s) */
   cooldownMs?: number;
 }
 
@@ -90,8 +86,8 @@ export const circuitBreakerMachine = setup({
 }).createMachine({
   id: 'circuitBreaker',
   context: ({ input }) => ({
-    threshold: input.threshold ?? DEFAULT_FAILURE_THRESHOLD,
-    cooldownMs: input.cooldownMs ?? DEFAULT_COOLDOWN_MS,
+    threshold: input.threshold ?? DEFAULTS.CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+    cooldownMs: input.cooldownMs ?? DEFAULTS.CIRCUIT_BREAKER_COOLDOWN_SECONDS * 1000,
     failures: 0,
     openedAt: null,
   }),

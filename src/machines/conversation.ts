@@ -3,6 +3,14 @@
  * calls, quality assessment, the deadline clock) is an injected actor, bound at the composition root with
  * `conversationMachine.provide(...)`; the defaults here throw, so a missing binding fails loudly.
  *
+ * It starts from a new conversation's input, or from the context persisted at the last saved step of one
+ * adopted from the store (`{ restore }`): then it first goes through `restoring`, which picks up where that
+ * step left off. Nothing else survives persistence: the deadline is re-armed from `startedAt`, and a model
+ * call that was in flight is made again (the turn cache answers it if it had finished).
+ *
+ *   starting --new--> running
+ *            --restore--> restoring --answer pending--> running.assessingQuality
+ *                                   --otherwise--> running (awaitingTurn)
  *   running
  *     awaitingTurn --(turns < max)--> callingModel --done--> assessingQuality --continue--> awaitingTurn
  *                  --(turns = max)--> ended(max_turns)          |                --natural_end--> ended
@@ -41,6 +49,14 @@ export interface ConversationInput {
   /** How the conversation was set up (personas, style, versions, seed), copied into its record. */
   provenance?: Provenance;
 }
+
+/** Input of a conversation adopted from the store: its context as of the last saved step. */
+export interface ConversationRestore {
+  restore: ConversationContext;
+}
+
+/** What the machine starts from: a new conversation, or one restored from its persisted context. */
+export type ConversationStart = ConversationInput | ConversationRestore;
 
 export interface ConversationError {
   code: string;
@@ -119,7 +135,8 @@ export interface ConversationOutput {
   terminationReason: TerminationReason;
 }
 
-export type ConversationEvent =
+/** What the conversation machine reacts to (not the Kafka `ConversationEvent`s in `events.ts`). */
+export type ConversationMachineEvent =
   | { type: 'TIMEOUT' }
   | { type: 'CANCEL' }
   | { type: 'xstate.done.actor.callModel'; output: Turn }
@@ -145,11 +162,21 @@ const unbound = (name: string) => () => {
   throw new Error(`conversation machine: actor "${name}" was not provided`);
 };
 
+/**
+ * Whether the machine was started from `{ restore }`. The input reaches the first transitions in the
+ * `xstate.init` event, which is how `starting` tells a restore from a new conversation without a flag in
+ * the context (the persisted context stays exactly what it was).
+ */
+function isRestore(event: { type: string }): boolean {
+  const input = (event as { input?: ConversationStart }).input;
+  return event.type === 'xstate.init' && input !== undefined && 'restore' in input;
+}
+
 export const conversationMachine = setup({
   types: {
     context: {} as ConversationContext,
-    input: {} as ConversationInput,
-    events: {} as ConversationEvent,
+    input: {} as ConversationStart,
+    events: {} as ConversationMachineEvent,
     output: {} as ConversationOutput,
   },
   actors: {
@@ -168,18 +195,38 @@ export const conversationMachine = setup({
   },
   guards: {
     maxTurnsReached: ({ context }) => context.turns.length >= context.settings.maxTurns,
+    restored: ({ event }) => isRestore(event),
+    answerPending: ({ context }) => context.pending !== undefined,
   },
 }).createMachine({
   id: 'conversation',
-  context: ({ input }) => ({ ...input, turns: [], nudge: false, nudges: 0, status: 'active' }),
-  initial: 'running',
+  context: ({ input }) =>
+    'restore' in input
+      ? { ...input.restore }
+      : { ...input, turns: [], nudge: false, nudges: 0, status: 'active' },
+  initial: 'starting',
   output: ({ context }) => ({
     conversationId: context.conversationId,
     status: context.status === 'active' ? 'ended' : context.status,
     terminationReason: context.terminationReason ?? 'provider_failed',
   }),
   states: {
+    starting: {
+      always: [{ guard: 'restored', target: 'restoring' }, { target: 'running' }],
+    },
+    /**
+     * Where the last saved step left off: an answer that was waiting for its verdict is assessed again;
+     * otherwise the conversation waits for its next turn, which calls the model (again, for a call that was
+     * in flight: the turn cache hands back an answer already paid for) or ends it at the turn limit.
+     */
+    restoring: {
+      always: [
+        { guard: 'answerPending', target: '#conversation.running.assessingQuality' },
+        { target: '#conversation.running' },
+      ],
+    },
     running: {
+      // Entered on every start and every restore: the deadline is always derived from the stored start.
       invoke: { src: 'deadline', input: ({ context }) => ({ at: deadlineOf(context) }) },
       on: {
         TIMEOUT: {

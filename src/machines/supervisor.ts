@@ -17,16 +17,9 @@
  *   DRAIN --> draining --(no conversations left | drain timeout: shards stopped)--> stopped
  */
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
-import type { ConversationInput } from './conversation.js';
+import { DEFAULTS } from '../defaults.js';
+import type { ShardReleased, Work } from './supervision.js';
 import { supervisorShardMachine } from './supervisor-shard.js';
-
-/** What the intake actor found: a new conversation to start, or a persisted one to resume. */
-export type Work =
-  | { kind: 'new'; conversationId: string; input: ConversationInput }
-  | { kind: 'resume'; conversationId: string; snapshot: unknown };
-
-/** Input of the `conversation` source: start fresh, or continue from a persisted snapshot. */
-export type ConversationSpawnInput = { start: ConversationInput } | { resume: unknown };
 
 /**
  * Conversations one shard runs at most. A spawn or stop copies the shard's children, and the supervisor's
@@ -58,21 +51,6 @@ export interface SupervisorContext {
   lost: number;
   /** Conversations whose actor threw (a bug, not a provider failure); their last snapshot stays adoptable. */
   crashed: number;
-}
-
-/** What persistence tells the shard that runs a conversation. */
-export type ConversationReport =
-  /** The conversation's final snapshot is persisted and its lease released: free its slot. */
-  | { type: 'CONVERSATION_SETTLED'; conversationId: string }
-  /** Another owner holds the conversation now (stale fencing token or lost lease): stop our copy. */
-  | { type: 'CONVERSATION_LOST'; conversationId: string };
-
-/** A shard stopped running one of its conversations. */
-export interface ShardReleased {
-  type: 'SHARD_RELEASED';
-  shard: string;
-  /** Settled (finished and saved), lost (another owner took it) or crashed (its actor threw). */
-  outcome: 'settled' | 'lost' | 'crashed';
 }
 
 export type SupervisorEvent = { type: 'DRAIN' } | ShardReleased;
@@ -111,7 +89,7 @@ export const supervisorMachine = setup({
     /** Pause after a failed intake attempt (Redis or Kafka unavailable) before trying again. */
     intakeBackoff: 1000,
     /** How long draining waits for in-flight conversations before stopping them where they are. */
-    drainTimeout: 30_000,
+    drainTimeout: DEFAULTS.DRAIN_TIMEOUT_SECONDS * 1000,
   },
   guards: {
     full: ({ context }) => context.active >= context.maxConcurrent,

@@ -1,4 +1,4 @@
-import { DEFAULTS } from '../config.js';
+import { DEFAULTS } from '../defaults.js';
 
 /** Finished records stay readable this long (`FINISHED_TTL_SECONDS`), in every snapshot store. */
 export const DEFAULT_FINISHED_TTL_MS = DEFAULTS.FINISHED_TTL_SECONDS * 1000;

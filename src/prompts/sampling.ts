@@ -10,14 +10,12 @@
  * combination from a hash of the seed and the id.
  *
  * A side fixed by `QUESTIONER_SYSTEM_PROMPT` / `ANSWERER_SYSTEM_PROMPT` keeps that prompt (persona id
- * {@link FIXED_PERSONA_IDS}); the other side and the style are still drawn.
+ * {@link FIXED_PERSONA_IDS}); the other side and the style are still drawn. Pure: the configuration's
+ * sampler (its pool, seed, range, run id and config hash) is bound in `app/sampler.ts`.
  */
 import { createHash } from 'node:crypto';
-import type { Config } from '../config.js';
 import type { Speaker } from '../events.js';
-import { configHash } from '../provenance/config-hash.js';
 import { digest } from '../provenance/hash.js';
-import { CHIMERA_VERSION } from '../provenance/version.js';
 import { permute } from './permutation.js';
 import type { ConversationStyle, Persona, PersonaPool } from './personas/types.js';
 
@@ -62,6 +60,8 @@ export interface SamplerOptions {
   runId: string;
   configHash: string;
   machineVersion: string;
+  /** The Chimera version every record is stamped with. */
+  chimeraVersion: string;
   /** Prompts that fix a side (the persona file's pool is not drawn from for that side). */
   fixed?: Partial<Record<Speaker, string>>;
 }
@@ -126,7 +126,7 @@ export function createSampler(options: SamplerOptions): Sampler {
       },
       temperature,
       provenance: {
-        chimeraVersion: CHIMERA_VERSION,
+        chimeraVersion: options.chimeraVersion,
         machineVersion: options.machineVersion,
         runId: options.runId,
         seed,
@@ -137,22 +137,4 @@ export function createSampler(options: SamplerOptions): Sampler {
       },
     };
   };
-}
-
-/** The sampler a configuration describes. */
-export function samplerFor(config: Readonly<Config>, machineVersion: string): Sampler {
-  const fixed: Partial<Record<Speaker, string>> = {};
-  const q = config.conversation.questionerSystemPrompt?.trim();
-  const a = config.conversation.answererSystemPrompt?.trim();
-  if (q) fixed.questioner = q;
-  if (a) fixed.answerer = a;
-  return createSampler({
-    pool: config.dataset.pool,
-    seed: config.dataset.seed,
-    temperature: config.dataset.temperature,
-    runId: config.dataset.runId,
-    configHash: configHash(config),
-    machineVersion,
-    fixed,
-  });
 }

@@ -7,7 +7,7 @@
 import type { Snapshot } from 'xstate';
 import { z } from 'zod';
 import { CIRCUIT_BREAKER_MACHINE_VERSION, type CircuitBreakerContext } from '../machines/circuit-breaker.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { ProviderBreaker } from './provider-breaker.js';
 
 /** The envelope layout this build writes and reads. */
 export const BREAKER_SNAPSHOT_SCHEMA_VERSION = 1;
@@ -39,7 +39,7 @@ export const versionedBreakerSnapshotSchema = z.object({
 export type VersionedBreakerSnapshot = z.infer<typeof versionedBreakerSnapshotSchema>;
 
 /** The breaker's persisted snapshot in its versioned envelope, ready for JSON. */
-export function versionedBreakerSnapshot(breaker: CircuitBreaker): {
+export function versionedBreakerSnapshot(breaker: ProviderBreaker): {
   schemaVersion: number;
   machineVersion: string;
   snapshot: Snapshot<unknown>;

@@ -1,5 +1,3 @@
-import type { ProviderConfig } from '../config.js';
-
 /**
  * The Generic Cell Rate Algorithm for two budgets at once (requests and tokens per minute), as pure
  * functions over a small state. The in-memory limiter runs these; the Redis limiter runs the same
@@ -66,7 +64,7 @@ export interface RateLimitSettings {
 }
 
 /** The limits a provider's config implies (its RPM and TPM, shared by every daemon on the same Redis). */
-export function rateLimitSettingsFor(provider: Pick<ProviderConfig, 'rpm' | 'tpm'>): RateLimitSettings {
+export function rateLimitSettingsFor(provider: { rpm: number; tpm: number }): RateLimitSettings {
   return { requestsPerMinute: provider.rpm, tokensPerMinute: provider.tpm };
 }
 

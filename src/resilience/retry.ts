@@ -1,4 +1,3 @@
-import type { Config } from '../config.js';
 import { type ChimeraError, isChimeraError } from '../errors.js';
 import { abortReason, type Sleep, sleep as timerSleep } from './sleep.js';
 
@@ -19,8 +18,22 @@ export interface RetryPolicy {
   maxTotalDelayMs: number;
 }
 
+/**
+ * The resilience settings of the parsed config (`Config['resilience']`), declared here so that this
+ * folder depends on no config module: the config's object fits it as it is.
+ */
+export interface ResilienceSettings {
+  rateLimitMaxWaitMs: number;
+  breakerFailureThreshold: number;
+  breakerCooldownMs: number;
+  retryMaxAttempts: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  retryMaxTotalDelayMs: number;
+}
+
 /** The policy the service runs with, from the parsed config. */
-export function retryPolicyFromConfig(resilience: Config['resilience']): RetryPolicy {
+export function retryPolicyFromConfig(resilience: ResilienceSettings): RetryPolicy {
   return {
     maxAttempts: resilience.retryMaxAttempts,
     baseDelayMs: resilience.retryBaseDelayMs,
@@ -55,11 +68,6 @@ export interface RetryOptions {
   random?: () => number;
   /** @default a `setTimeout` wait (fake timers control it) */
   sleep?: Sleep;
-  /**
-   * Which errors to retry. @default a `ChimeraError` whose `retryable` is true; anything else (a bug, an
-   * abort, an unknown SDK error) is never retried.
-   */
-  isRetryable?: (error: unknown) => error is ChimeraError;
   /** Called before each retry's wait: for metrics and logs. */
   onRetry?: (event: RetryEvent) => void;
   /** Called once when the last error is passed on. */
@@ -74,7 +82,11 @@ export interface RetryOutcome<T> {
   totalDelayMs: number;
 }
 
-const isRetryableChimeraError = (error: unknown): error is ChimeraError =>
+/**
+ * The one retry predicate: a `ChimeraError` that says it is `retryable`. Anything else (a bug, an abort, an
+ * unknown SDK error, an open breaker, an exhausted rate-limit wait) is handed back as it is.
+ */
+export const isRetryable = (error: unknown): error is ChimeraError =>
   isChimeraError(error) && error.retryable;
 
 /** The provider's own wait request, when the error carries one (`ProviderError.retryAfterMs`). */
@@ -110,7 +122,6 @@ export async function withRetry<T>(
 ): Promise<RetryOutcome<T>> {
   const random = options.random ?? Math.random;
   const wait = options.sleep ?? timerSleep;
-  const isRetryable = options.isRetryable ?? isRetryableChimeraError;
   const { signal } = options;
   let totalDelayMs = 0;
 

@@ -1,5 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { TopicDelivery, TopicSource } from './ports.js';
+import { type Clock, systemClock, type TopicDelivery, type TopicSource } from './ports.js';
+
+export interface CompositeTopicSourceOptions {
+  /**
+   * Pause between rounds that found nothing on any source.
+   * @default 20
+   */
+  pollMs?: number;
+  /** Measures the wait of `next`. @default the system clock */
+  clock?: Clock;
+}
 
 /**
  * Several topic sources as one (the in-process queue, the Kafka input topic, the Redis topic queue), taken
@@ -9,15 +18,20 @@ import type { TopicDelivery, TopicSource } from './ports.js';
 export class CompositeTopicSource implements TopicSource {
   private nextIndex = 0;
   private closed = false;
+  private readonly pollMs: number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly sources: readonly TopicSource[],
-    private readonly pollMs = 20,
-  ) {}
+    options: CompositeTopicSourceOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 20;
+    this.clock = options.clock ?? systemClock;
+  }
 
   async next(waitMs: number): Promise<TopicDelivery | null> {
     if (this.sources.length === 1) return this.sources[0]!.next(waitMs);
-    const deadline = Date.now() + waitMs;
+    const deadline = this.clock.now() + waitMs;
     for (;;) {
       for (let i = 0; i < this.sources.length && !this.closed; i++) {
         const source = this.sources[(this.nextIndex + i) % this.sources.length]!;
@@ -27,9 +41,9 @@ export class CompositeTopicSource implements TopicSource {
           return delivery;
         }
       }
-      const left = deadline - Date.now();
+      const left = deadline - this.clock.now();
       if (this.closed || left <= 0) return null;
-      await sleep(Math.min(this.pollMs, left));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.pollMs, left)));
     }
   }
 

@@ -1,8 +1,10 @@
 /**
  * The ports: every way Chimera touches the world. Each has a real adapter (Redis, Kafka, an SDK) and an
  * in-memory one (the embedded default), and one contract suite in `test/contracts/` runs against both.
+ * Domain types (topics, turns, usage, records) come from the zod schemas in `events.ts`; this file only
+ * names the operations on them.
  */
-import type { EventTopics, RawTopic, Turn } from '../events.js';
+import type { BreakerReport, EventTopics, RawTopic, Topic, Turn, Usage } from '../events.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Snapshots, leases and the outbox
@@ -15,6 +17,19 @@ export interface Lease {
   token: number;
   /** Epoch milliseconds at which the lease lapses unless renewed. */
   expiresAt: number;
+}
+
+/**
+ * What this process holds for one conversation it runs: the lease (its fencing token goes with every
+ * write) and, for a new conversation, the topic delivery it came from, acknowledged by the first save and
+ * given back if the conversation is lost before it. Made by the intake when it takes the lease, handed with
+ * the work to the shard and from there to the conversation's persister: the ownership travels with the
+ * conversation, never looked up. Not part of machine context (not serialisable).
+ */
+export interface Ownership {
+  readonly conversationId: string;
+  lease: Lease;
+  delivery?: TopicDelivery;
 }
 
 export type ConversationStatus = 'active' | 'ended' | 'failed' | 'timedOut';
@@ -135,16 +150,6 @@ export interface EventBus {
 // ---------------------------------------------------------------------------------------------------
 // Topic intake
 
-export interface Topic {
-  /** Stable id: the same id never starts a second conversation. */
-  id: string;
-  title: string;
-  source?: string;
-  url?: string;
-  /** Extra fields of the topic message, bounded (see `src/provenance/topic-metadata.ts`). */
-  metadata?: Record<string, import('../provenance/topic-metadata.js').JsonValue>;
-}
-
 /** A topic taken from a source, held until `ack` (conversation persisted) or returned by `release`. */
 export interface TopicDelivery {
   topic: Topic;
@@ -157,6 +162,24 @@ export interface TopicSource {
   /** Waits up to `waitMs` for the next topic; null when none came. Invalid input is dead-lettered inside. */
   next(waitMs: number): Promise<TopicDelivery | null>;
   close(): Promise<void>;
+}
+
+/**
+ * De-duplication of topics by id: the first delivery of an id claims it, and a later message with the
+ * same id is a duplicate. A claim remembers which message (`origin`) took it, so a redelivery of that
+ * same message (after a release, a crash or a rebalance, before its conversation was persisted) is let
+ * through instead of being lost as its own duplicate. Once `complete` is called (the conversation is
+ * persisted) every later delivery of the id is a duplicate, the same message included.
+ */
+export interface TopicClaims {
+  /**
+   * True when this delivery may start the topic: the id was unclaimed, or it is claimed by the same
+   * origin and not completed.
+   * @param origin identifies one message at its source (e.g. `kafka:topic:partition:offset`).
+   */
+  claim(id: string, origin: string): Promise<boolean>;
+  /** The topic's conversation is persisted: from now on the id is taken for good. */
+  complete(id: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -182,13 +205,6 @@ export interface GenerateRequest {
    * all, however many times the breaker opened in between. @default fail at once while open
    */
   waitForBreakerUntil?: number;
-}
-
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens?: number;
-  cacheWriteTokens?: number;
 }
 
 export interface GenerateResult {
@@ -249,6 +265,20 @@ export interface RateLimiter {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Circuit-breaker states shared between daemons
+
+/**
+ * Where every daemon reports its breakers' states, one report per provider (the latest write wins, naming
+ * the daemon): `chimera status` reads them, and a starting daemon starts its breakers from them.
+ */
+export interface BreakerStateStore {
+  /** Replaces the provider's report. */
+  write(provider: string, report: BreakerReport): Promise<void>;
+  /** Every provider's last report; an entry that does not parse as a report is left out. */
+  readAll(): Promise<Record<string, BreakerReport>>;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Idempotent model calls
 
 /** Identifies one generated turn: a regeneration after a nudge is a different generation of the same index. */
@@ -267,6 +297,19 @@ export interface TurnCache {
   get(key: TurnKey): Promise<Turn | null>;
   /** Stores `turn` unless a result exists; resolves to the result that is kept. */
   putIfAbsent(key: TurnKey, turn: Turn): Promise<Turn>;
+  /** Drops a conversation's results once it is no longer ours (finished or lost): its turns live on in the snapshot. */
+  forget(conversationId: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Roles held by one process at a time
+
+/** Holds one named role (e.g. the outbox relay) for one process at a time across every daemon sharing a store. */
+export interface LeaderLock {
+  /** Takes or keeps the role; false while another process holds it. Call it at least once per TTL to keep it. */
+  tryHold(): Promise<boolean>;
+  /** Gives the role up (a no-op when not held), so another process takes it without waiting for the TTL. */
+  release(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
-import { readRateLimitUse } from '../cli/rate-limit-use.js';
 import type { Config, ProviderName } from '../config.js';
 import type { ConversationRecord } from '../events.js';
+import { readRateLimitUse } from '../services/redis/rate-limit-use.js';
 import { type InspectionLike, LiveAggregator, type LiveAggregatorOptions } from './live-aggregator.js';
 import { liveBackend } from './live-backend.js';
 import { type LiveSource, type LiveSourceOptions, startLiveSource } from './live-source.js';

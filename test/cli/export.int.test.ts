@@ -58,7 +58,7 @@ async function publishEvents(events: ConversationEvent[]): Promise<void> {
 
 /** Writes a finished snapshot straight through the store, as a daemon would. */
 async function saveFinished(conversationId: string, snapshot: unknown): Promise<void> {
-  const store = chimera.adapters.store;
+  const store = chimera.parts.store;
   const lease = await store.acquireLease(conversationId, 'export-test', 10_000);
   if (!lease) throw new Error(`could not lease ${conversationId}`);
   await store.save(
@@ -90,7 +90,7 @@ beforeAll(async () => {
   );
   produced = await Promise.all(ids.map((id) => chimera.waitFor(id, 60_000)));
   await until(
-    async () => (await chimera.adapters.store.outboxSize()) === 0,
+    async () => (await chimera.parts.store.outboxSize()) === 0,
     30_000,
     'the outbox relayed to Kafka',
   );

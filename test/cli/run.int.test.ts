@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { conversationIdFor } from '../../src/actors/next-work.js';
 import type { TopicMessage } from '../../src/events.js';
+import { conversationIdFor } from '../../src/events.js';
 import { publishTopics } from '../../src/intake/enqueue.js';
 import { createLogger } from '../../src/logger.js';
 import { createKafkaClient } from '../../src/services/kafka/client.js';

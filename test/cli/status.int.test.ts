@@ -2,8 +2,9 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { StatusReport } from '../../src/cli/commands/status.js';
 import { ProviderError } from '../../src/errors.js';
-import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
-import { breakersKey, publishBreakerStates, readBreakerStates } from '../../src/runtime/breaker-publisher.js';
+import { publishBreakerStates } from '../../src/resilience/breaker-publisher.js';
+import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
+import { breakersKey, RedisBreakerStateStore } from '../../src/services/redis/breaker-state-store.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { runCli } from '../support/cli.js';
 import { configFor, deleteKeys, infraEnv, startChimera, uniqueNames } from '../support/infra.js';
@@ -34,17 +35,16 @@ describe('breaker state publisher', () => {
     const redis = redisClient();
     let now = 1_700_000_000_000;
     const clock = { now: () => now };
-    const breaker = new CircuitBreaker({ name: 'anthropic', threshold: 2, cooldownMs: 30_000, clock });
+    const breaker = new ProviderBreaker({ name: 'anthropic', threshold: 2, cooldownMs: 30_000, clock });
     cleanups.push(async () => breaker.stop());
     const publisher = publishBreakerStates({
-      redis,
-      keyPrefix: names.prefix,
+      store: new RedisBreakerStateStore(redis, names.prefix),
       instance: 'daemon-a',
       breakers: new Map([['anthropic', breaker]]),
       clock,
     });
     await publisher.flush();
-    expect(await readBreakerStates(redis, names.prefix)).toEqual({
+    expect(await new RedisBreakerStateStore(redis, names.prefix).readAll()).toEqual({
       anthropic: {
         state: 'closed',
         since: now,
@@ -52,7 +52,7 @@ describe('breaker state publisher', () => {
         failures: 0,
         openedAt: null,
         cooldownMs: 30_000,
-        // What a daemon started later restores its breaker from (test/runtime/breaker-restore.int.test.ts).
+        // What a daemon started later restores its breaker from (test/resilience/breaker-restore.int.test.ts).
         persisted: {
           schemaVersion: 1,
           machineVersion: 'circuit-breaker@1',
@@ -65,7 +65,7 @@ describe('breaker state publisher', () => {
     breaker.onFailure(overloaded());
     breaker.onFailure(overloaded());
     await publisher.flush();
-    expect((await readBreakerStates(redis, names.prefix)).anthropic).toMatchObject({
+    expect((await new RedisBreakerStateStore(redis, names.prefix).readAll()).anthropic).toMatchObject({
       state: 'open',
       since: now,
       failures: 2,
@@ -75,9 +75,9 @@ describe('breaker state publisher', () => {
     publisher.stop();
     breaker.onSuccess();
     now += 60_000;
-    breaker.beforeCall();
+    breaker.admit();
     await publisher.flush();
-    expect((await readBreakerStates(redis, names.prefix)).anthropic?.state).toBe('open');
+    expect((await new RedisBreakerStateStore(redis, names.prefix).readAll()).anthropic?.state).toBe('open');
   });
 
   it('a field that is not a breaker report is left out when reading', async () => {
@@ -85,7 +85,7 @@ describe('breaker state publisher', () => {
     cleanups.push(() => deleteKeys(names.prefix));
     const redis = redisClient();
     await redis.hset(breakersKey(names.prefix), 'gemini', 'not json', 'openai', '{"state":"sideways"}');
-    expect(await readBreakerStates(redis, names.prefix)).toEqual({});
+    expect(await new RedisBreakerStateStore(redis, names.prefix).readAll()).toEqual({});
   });
 });
 
@@ -97,10 +97,9 @@ describe('chimera status', () => {
     const config = configFor(env);
     const daemon = await startChimera(config, { intake: 'none' });
     const publisher = publishBreakerStates({
-      redis: daemon.adapters.redis!,
-      keyPrefix: names.prefix,
+      store: new RedisBreakerStateStore(daemon.parts.redis!, names.prefix),
       instance: 'daemon-1',
-      breakers: daemon.adapters.breakers,
+      breakers: daemon.parts.breakers,
     });
     const ids = await Promise.all(
       [0, 1, 2].map((i) => daemon.startNewConversation({ id: `status-${i}`, title: `Status topic ${i}` })),

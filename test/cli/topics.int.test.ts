@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { conversationIdFor } from '../../src/actors/next-work.js';
-import { deriveTopicId, topicMessageSchema } from '../../src/events.js';
+import { conversationIdFor, deriveTopicId, topicMessageSchema } from '../../src/events.js';
 import { runCli } from '../support/cli.js';
 import {
   collectEvents,

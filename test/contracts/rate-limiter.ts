@@ -226,7 +226,7 @@ export function rateLimiterContract(name: string, makeHarness: () => Promise<Rat
         }),
     );
 
-    it('a wait longer than maxWaitMs is refused with a retryable RateLimitWaitError and reserves nothing', () =>
+    it('a wait longer than maxWaitMs is refused with a RateLimitWaitError (not retryable: the wait was as long as allowed) and reserves nothing', () =>
       withHarness(async (h) => {
         const limiter = h.create(uniqueKey('refuse'), {
           requestsPerMinute: 600,
@@ -236,7 +236,7 @@ export function rateLimiterContract(name: string, makeHarness: () => Promise<Rat
         await h.settle(limiter.acquire(one(), now));
         const error = await rejection(h.settle(limiter.acquire(one(), { maxWaitMs: 50 })));
         expect(error.code).toBe('rate_limit_wait_exceeded');
-        expect(error.retryable).toBe(true);
+        expect(error.retryable).toBe(false);
         // Had the refused call reserved its slot, this one would need 200 ms.
         const next = await h.settle(limiter.acquire(one(), { maxWaitMs: 150 }));
         expect(next.waitedMs).toBeGreaterThanOrEqual(100 - SLACK_MS);

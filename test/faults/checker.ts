@@ -1,9 +1,11 @@
 /**
  * The independent checker of the fault suite. It knows only what was submitted and what came out of the
- * events topic, read from the beginning: it shares no state with the daemons it judges.
+ * events topic, read from the beginning: it shares no state with the daemons it judges, and no code with
+ * them either (it imports nothing from `src`). What it relies on is the published contract: the event
+ * payloads and headers in the README's Kafka table, and the conversation id a topic id maps to.
  */
-import { conversationIdFor } from '../../src/actors/next-work.js';
-import { type ConversationEvent, conversationEventSchema, EVENT_HEADERS } from '../../src/events.js';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 
 export interface OutputMessage {
   key: string | null;
@@ -19,6 +21,13 @@ export interface CheckReport {
   lost: string[];
   /** Of the lost, those that started: still running (or abandoned) when the check ran. */
   stuck: string[];
+  /**
+   * Turns announced by a `turn.completed` event that a final record of their conversation does not hold
+   * with the same text (`conversation#index`): a turn the dataset lost after telling consumers about it.
+   */
+  lostTurns: string[];
+  /** Turns of a final record that no `turn.completed` event announced (`conversation#index`). */
+  unannouncedTurns: string[];
   /** Turn events beyond the first for the same (conversation, turn index), as received. */
   duplicateRaw: number;
   /** The same after a consumer drops repeats by event id. */
@@ -38,24 +47,49 @@ export interface CheckReport {
   staleWrites: string[];
 }
 
+/** Header names of the published contract (README, "Kafka topics"). */
+const HEADER_EVENT_ID = 'chimera-event-id';
+const HEADER_FENCING_TOKEN = 'chimera-fencing-token';
+
+/** The conversation a topic id starts: `c-` and the first 24 hex digits of the SHA-256 of the topic id. */
+export function conversationOf(topicId: string): string {
+  return `c-${createHash('sha256').update(topicId).digest('hex').slice(0, 24)}`;
+}
+
+const turnShape = z.looseObject({ index: z.number().int().nonnegative(), text: z.string() });
+const base = { eventId: z.string(), conversationId: z.string() };
+const recordShape = z.looseObject({
+  conversationId: z.string(),
+  status: z.enum(['ended', 'failed', 'timedOut']),
+  turns: z.array(turnShape),
+});
+const eventShape = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('conversation.started'), ...base }),
+  z.looseObject({ type: z.literal('turn.completed'), ...base, turnIndex: z.number().int(), turn: turnShape }),
+  z.looseObject({ type: z.literal('conversation.ended'), ...base, record: recordShape }),
+  z.looseObject({ type: z.literal('conversation.failed'), ...base, record: recordShape }),
+]);
+type Event = z.infer<typeof eventShape>;
+type FinalRecord = z.infer<typeof recordShape>;
+
 export function check(submittedTopicIds: readonly string[], output: readonly OutputMessage[]): CheckReport {
-  const expected = new Map(submittedTopicIds.map((topicId) => [conversationIdFor(topicId), topicId]));
-  const events: Array<{ event: ConversationEvent; eventId: string; token?: number }> = [];
+  const expected = new Map(submittedTopicIds.map((topicId) => [conversationOf(topicId), topicId]));
+  const events: Array<{ event: Event; eventId: string; token?: number }> = [];
   const unexpected: string[] = [];
   for (const message of output) {
-    let parsed: ConversationEvent;
+    let parsed: Event;
     try {
-      parsed = conversationEventSchema.parse(JSON.parse(message.value));
+      parsed = eventShape.parse(JSON.parse(message.value));
     } catch {
       unexpected.push(`not an event: ${message.value.slice(0, 80)}`);
       continue;
     }
     if (!expected.has(parsed.conversationId))
       unexpected.push(`event for unknown conversation ${parsed.conversationId}`);
-    const tokenHeader = message.headers[EVENT_HEADERS.fencingToken];
+    const tokenHeader = message.headers[HEADER_FENCING_TOKEN];
     events.push({
       event: parsed,
-      eventId: message.headers[EVENT_HEADERS.eventId] ?? parsed.eventId,
+      eventId: message.headers[HEADER_EVENT_ID] ?? parsed.eventId,
       token: tokenHeader === undefined ? undefined : Number(tokenHeader),
     });
   }
@@ -64,7 +98,8 @@ export function check(submittedTopicIds: readonly string[], output: readonly Out
   const turnCount = new Map<string, number>();
   const seenEventIds = new Set<string>();
   const dedupedTurnCount = new Map<string, number>();
-  const finals = new Map<string, Set<string>>();
+  /** Distinct final records per conversation, by their content without the end time. */
+  const finals = new Map<string, Map<string, FinalRecord>>();
   const started = new Set<string>();
   const maxToken = new Map<string, number>();
   const staleWrites: string[] = [];
@@ -84,11 +119,32 @@ export function check(submittedTopicIds: readonly string[], output: readonly Out
       if (!seenEventIds.has(eventId)) dedupedTurnCount.set(key, (dedupedTurnCount.get(key) ?? 0) + 1);
     }
     if (event.type === 'conversation.ended' || event.type === 'conversation.failed') {
-      const set = finals.get(event.conversationId) ?? new Set<string>();
-      set.add(JSON.stringify({ ...event.record, endedAt: 0 }));
-      finals.set(event.conversationId, set);
+      const records = finals.get(event.conversationId) ?? new Map<string, FinalRecord>();
+      records.set(JSON.stringify({ ...event.record, endedAt: 0 }), event.record);
+      finals.set(event.conversationId, records);
     }
     seenEventIds.add(eventId);
+  }
+
+  // Every announced turn must be in every final record of its conversation, with the text announced;
+  // every turn of a final record must have been announced.
+  const lostTurns = new Set<string>();
+  const unannouncedTurns = new Set<string>();
+  for (const [key, texts] of turnTexts) {
+    const conversationId = key.slice(0, key.lastIndexOf('#'));
+    const index = Number(key.slice(key.lastIndexOf('#') + 1));
+    for (const record of finals.get(conversationId)?.values() ?? []) {
+      const kept = record.turns.find((turn) => turn.index === index);
+      if (!kept || ![...texts].includes(kept.text)) lostTurns.add(key);
+    }
+  }
+  for (const [conversationId, records] of finals) {
+    for (const record of records.values()) {
+      for (const turn of record.turns) {
+        const key = `${conversationId}#${turn.index}`;
+        if (!turnTexts.get(key)?.has(turn.text)) unannouncedTurns.add(key);
+      }
+    }
   }
 
   const excess = (counts: Map<string, number>) =>
@@ -100,7 +156,9 @@ export function check(submittedTopicIds: readonly string[], output: readonly Out
     submitted: expected.size,
     finished: [...expected.keys()].filter((id) => finals.has(id)).length,
     lost,
-    stuck: lost.filter((topicId) => started.has(conversationIdFor(topicId))),
+    stuck: lost.filter((topicId) => started.has(conversationOf(topicId))),
+    lostTurns: [...lostTurns].sort(),
+    unannouncedTurns: [...unannouncedTurns].sort(),
     duplicateRaw: excess(turnCount),
     duplicateAfterDedup: excess(dedupedTurnCount),
     forked: [...turnTexts.entries()].filter(([, texts]) => texts.size > 1).map(([key]) => key),
@@ -112,5 +170,5 @@ export function check(submittedTopicIds: readonly string[], output: readonly Out
 
 /** One line of figures for a scenario's summary. */
 export function summarize(name: string, report: CheckReport): string {
-  return `${name}: submitted=${report.submitted} finished=${report.finished} lost=${report.lost.length} stuck=${report.stuck.length} duplicateRaw=${report.duplicateRaw} duplicateAfterDedup=${report.duplicateAfterDedup} forked=${report.forked.length} conflictingFinals=${report.conflictingFinals.length} staleWrites=${report.staleWrites.length} unexpected=${report.unexpected.length}`;
+  return `${name}: submitted=${report.submitted} finished=${report.finished} lost=${report.lost.length} stuck=${report.stuck.length} lostTurns=${report.lostTurns.length} unannouncedTurns=${report.unannouncedTurns.length} duplicateRaw=${report.duplicateRaw} duplicateAfterDedup=${report.duplicateAfterDedup} forked=${report.forked.length} conflictingFinals=${report.conflictingFinals.length} staleWrites=${report.staleWrites.length} unexpected=${report.unexpected.length}`;
 }

@@ -7,7 +7,7 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { conversationIdFor } from '../../src/actors/next-work.js';
+import { conversationIdFor } from '../../src/events.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { countLogged, Daemon, metricValue } from './support/daemon.js';
 import { produce } from './support/kafka-io.js';
@@ -119,6 +119,8 @@ describe('crash and resume', () => {
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
     expect(inFlightAtKills).toBeGreaterThan(0);
     expect(report.lost).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.stuck).toEqual([]);
     expect(report.forked).toEqual([]);
     expect(report.duplicateAfterDedup).toBe(0);
@@ -180,6 +182,8 @@ describe('crash and resume', () => {
       ...outcomeFigures(outcomes(messages)),
     });
     expect(report.lost).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.unexpected).toEqual([]);
     expect(daemon.logged('topic leased elsewhere but not saved yet').length).toBe(ghosts.length);
   });

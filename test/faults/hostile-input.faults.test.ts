@@ -155,6 +155,8 @@ describe('hostile input', () => {
     expect(fromQueue).toBeGreaterThanOrEqual(byQueue.hostile.length);
     expect(validLettered).toEqual([]);
     expect(report.lost).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.stuck).toEqual([]);
     expect(report.unexpected).toEqual([]);
     expect(report.duplicateAfterDedup).toBe(0);

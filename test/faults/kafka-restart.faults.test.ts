@@ -114,6 +114,8 @@ describe('Kafka broker restart', () => {
     expect(members).toBe(daemons.length);
     expect(daemons.every((daemon) => daemon.up && daemon.exits.length === 0)).toBe(true);
     expect(report.lost).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.stuck).toEqual([]);
     expect(report.forked).toEqual([]);
     expect(report.staleWrites).toEqual([]);

@@ -200,6 +200,10 @@ describe('provider fault storm', () => {
     });
 
     expect(report.lost).toEqual([]);
+
+    expect(report.lostTurns).toEqual([]);
+
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.stuck).toEqual([]);
     expect(report.forked).toEqual([]);
     expect(report.duplicateAfterDedup).toBe(0);
@@ -282,6 +286,10 @@ describe('provider fault storm', () => {
     });
 
     expect(report.lost).toEqual([]);
+
+    expect(report.lostTurns).toEqual([]);
+
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.unexpected).toEqual([]);
     expect(records).toHaveLength(SPEND_LIMITED);
     for (const record of records) {

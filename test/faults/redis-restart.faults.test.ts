@@ -118,6 +118,8 @@ describe('Redis restart', () => {
     // The daemons rode out the outage without exiting.
     expect(daemons.every((daemon) => daemon.up && daemon.exits.length === 0)).toBe(true);
     expect(report.lost).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.stuck).toEqual([]);
     expect(report.forked).toEqual([]);
     expect(report.staleWrites).toEqual([]);

@@ -267,6 +267,8 @@ describe('secrets', () => {
     expect(settleMs).not.toBeNull();
     expect(records).toHaveLength(CONVERSATIONS);
     expect(report.lost).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.unexpected).toEqual([]);
     expect(wrongKafka.code).not.toBe(0);
     expect(leaks).toEqual([]);

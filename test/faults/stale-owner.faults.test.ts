@@ -115,9 +115,13 @@ describe('stale owner', () => {
     // The frozen daemon's copies were stopped once it woke up (by the fence or by a failed renewal).
     expect(lostAfterWake).toBeGreaterThan(0);
     expect(report.forked).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.staleWrites).toEqual([]);
     expect(report.conflictingFinals).toEqual([]);
     expect(report.lost).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.duplicateAfterDedup).toBe(0);
     expect(report.unexpected).toEqual([]);
     expect(Object.keys(ends).every((outcome) => outcome.startsWith('ended/'))).toBe(true);
@@ -193,6 +197,8 @@ describe('stale owner', () => {
     expect(fenced).toBeGreaterThan(0);
     expect(fenced + renewalLost).toBe(taken.length);
     expect(report.lost).toEqual([]);
+    expect(report.lostTurns).toEqual([]);
+    expect(report.unannouncedTurns).toEqual([]);
     expect(report.forked).toEqual([]);
     expect(report.staleWrites).toEqual([]);
     expect(report.conflictingFinals).toEqual([]);

@@ -1,12 +1,12 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { collectProcessMetrics } from '../../src/app/service-metrics.js';
 import { Chimera } from '../../src/chimera.js';
 import { loadConfig } from '../../src/config.js';
 import { Readiness, type ReadinessCheck } from '../../src/http/readiness.js';
 import { createRoutes } from '../../src/http/routes.js';
 import { type HttpServer, startHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
-import { instrumentRuntime } from '../../src/runtime/process-metrics.js';
 
 const logger = createLogger({ level: 'silent' });
 const open: Array<{ close(): Promise<void> }> = [];
@@ -85,8 +85,8 @@ describe('/metrics after conversations', () => {
     const registry = new Registry();
     const config = loadConfig({ MAX_CONVERSATION_TURNS: '3', MIN_CONVERSATION_TURNS: '2' });
     chimera = await Chimera.create(config, { logger, intake: 'none', registry, pollMs: 20 });
-    const metrics = instrumentRuntime({ registry, runtime: chimera.runtime, store: chimera.adapters.store });
-    open.push({ close: async () => metrics.stop() });
+    // As the daemon does: the service instruments itself, the daemon adds the Node.js process metrics.
+    collectProcessMetrics(registry);
     chimera.start();
     const readiness = new Readiness();
     readiness.phase = 'running';

@@ -3,13 +3,13 @@ import { ProviderError } from '../../src/errors.js';
 import { providersCheck } from '../../src/http/checks/providers.js';
 import { Readiness, type ReadinessCheck } from '../../src/http/readiness.js';
 import { clearRegisteredSecrets, registerSecrets } from '../../src/redact.js';
-import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
 
 const passing = (name: string): ReadinessCheck => ({ name, run: async () => null });
 const failing = (name: string, reason: string): ReadinessCheck => ({ name, run: async () => reason });
 
-function openBreaker(name: string): CircuitBreaker {
-  const breaker = new CircuitBreaker({ name, threshold: 1, cooldownMs: 60_000 });
+function openBreaker(name: string): ProviderBreaker {
+  const breaker = new ProviderBreaker({ name, threshold: 1, cooldownMs: 60_000 });
   breaker.onFailure(new ProviderError('overloaded', 'overloaded', { provider: name, status: 529 }));
   return breaker;
 }
@@ -103,7 +103,7 @@ describe('Readiness', () => {
 describe('providersCheck', () => {
   it('passes while at least one provider breaker is not open', async () => {
     const open = openBreaker('anthropic');
-    const closed = new CircuitBreaker({ name: 'gemini' });
+    const closed = new ProviderBreaker({ name: 'gemini' });
     const check = providersCheck(
       () =>
         new Map([

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
-import { InMemoryTopicClaims, type TopicClaims } from '../../src/intake/topic-claims.js';
 import { headersToStrings, KafkaEventBus } from '../../src/services/kafka/event-bus.js';
 import { KafkaTopicSource } from '../../src/services/kafka/topic-source.js';
 import { ensureTopics } from '../../src/services/kafka/topics.js';
+import { InMemoryTopicClaims } from '../../src/services/memory/topic-claims.js';
+import type { TopicClaims } from '../../src/services/ports.js';
 import { waitFor } from '../contracts/event-bus.js';
 import { type DeadLetter, topicSourceContract } from '../contracts/topic-source.js';
 import {

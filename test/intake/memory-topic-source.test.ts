@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
-import { InMemoryTopicClaims } from '../../src/intake/topic-claims.js';
 import { createLogger } from '../../src/logger.js';
 import { InMemoryEventBus } from '../../src/services/memory/event-bus.js';
+import { InMemoryTopicClaims } from '../../src/services/memory/topic-claims.js';
 import { InMemoryTopicSource } from '../../src/services/memory/topic-source.js';
 import type { EventBus } from '../../src/services/ports.js';
 import { topicSourceContract } from '../contracts/topic-source.js';

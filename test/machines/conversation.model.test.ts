@@ -6,34 +6,65 @@ import {
   type AssessTurnInput,
   type AssessTurnOutput,
   type CallModelInput,
+  type ConversationContext,
   type ConversationInput,
+  type ConversationStart,
   conversationMachine,
   type TurnVerdict,
 } from '../../src/machines/conversation.js';
+import { turnFor } from '../support/conversation-fixtures.js';
+import {
+  type ExpectedConversation,
+  expectedCall,
+  type Phase,
+  restore,
+  start,
+  step,
+  type WorldEvent,
+} from './conversation.oracle.js';
+
+/**
+ * Model-based test with an independent oracle: `@xstate/graph` walks the real machine and yields the
+ * shortest path to every state it can reach (from a new conversation and from restored ones); each path is
+ * replayed on a live actor whose actors the test controls, and after every step the live actor, and the
+ * graph's own state, must be what the reference model in `conversation.oracle.ts` says. The oracle is
+ * written from the README, so a wrong transition in the machine shows up as a difference.
+ */
+
+const MAX_TURNS = 3;
 
 const input: ConversationInput = {
   conversationId: 'conv-model',
   topic: { id: 'topic-1', title: 'Heat pumps in cold climates' },
   providers: { questioner: 'anthropic', answerer: 'gemini' },
   personas: { questioner: 'ask', answerer: 'answer' },
-  settings: { maxTurns: 3, minTurns: 2, timeoutMs: 60_000, maxTokensPerTurn: 100, temperature: 0.5 },
+  settings: { maxTurns: MAX_TURNS, minTurns: 2, timeoutMs: 60_000, maxTokensPerTurn: 100, temperature: 0.5 },
   startedAt: 1_000,
 };
 
-function turnFor(index: number): Turn {
-  return {
-    index,
-    speaker: index % 2 === 0 ? 'questioner' : 'answerer',
-    provider: index % 2 === 0 ? 'anthropic' : 'gemini',
-    model: 'm',
-    text: `turn ${index}`,
-    usage: { inputTokens: 10, outputTokens: 5 },
-    latencyMs: 3,
-    attempts: 1,
-    requestId: `r-${index}`,
-    at: 2_000 + index,
-  };
-}
+const restoredContext = (overrides: Partial<ConversationContext>): ConversationContext => ({
+  ...input,
+  turns: [],
+  nudge: false,
+  nudges: 0,
+  status: 'active',
+  ...overrides,
+});
+
+/** Conversations adopted from the store at the steps a daemon can die in. */
+const RESTORES: Record<string, ConversationContext> = {
+  'restored while its answer awaited the verdict': restoredContext({
+    turns: [turnFor(0)],
+    pending: turnFor(1),
+  }),
+  'restored while calling for its second turn': restoredContext({ turns: [turnFor(0)] }),
+  'restored while regenerating a nudged turn': restoredContext({
+    turns: [turnFor(0)],
+    nudge: true,
+    nudges: 1,
+    discarded: [{ ...turnFor(1), reason: 'repetition', regenerated: true }],
+  }),
+};
 
 type Snapshot = ReturnType<typeof conversationMachine.transition>;
 type ModelEvent = Parameters<typeof conversationMachine.transition>[1];
@@ -58,27 +89,53 @@ function eventsFor(snapshot: Snapshot): ModelEvent[] {
     for (const verdict of VERDICTS.filter((v) => v !== 'retry_with_nudge' || snapshot.context.nudges < 1)) {
       events.push({ type: 'xstate.done.actor.assessTurn', output: { verdict } } as ModelEvent);
     }
+    events.push({ type: 'xstate.error.actor.assessTurn', error: { code: 'bug', message: 'x' } } as never);
   }
   return events;
 }
 
-const serialize = (s: Snapshot) =>
-  JSON.stringify({
-    value: s.value,
-    turns: s.context.turns.length,
-    nudges: s.context.nudges,
-    status: s.context.status,
-    reason: s.context.terminationReason,
-    pending: Boolean(s.context.pending),
-  });
+/** The world event a machine event stands for, in the oracle's terms. */
+function worldEvent(event: ModelEvent): WorldEvent | null {
+  const type = event.type as string;
+  if (type === 'TIMEOUT') return { kind: 'deadline' };
+  if (type === 'CANCEL') return { kind: 'cancel' };
+  if (type === 'xstate.done.actor.callModel') return { kind: 'answer' };
+  if (type === 'xstate.error.actor.callModel') return { kind: 'callFailed' };
+  if (type === 'xstate.done.actor.assessTurn')
+    return { kind: 'verdict', verdict: (event as { output: AssessTurnOutput }).output.verdict };
+  if (type === 'xstate.error.actor.assessTurn') return { kind: 'judgeFailed' };
+  return null; // xstate.init
+}
+
+function phaseOf(snapshot: Snapshot): Phase {
+  if (snapshot.matches({ running: 'callingModel' })) return 'calling';
+  if (snapshot.matches({ running: 'assessingQuality' })) return 'assessing';
+  return snapshot.value as Phase;
+}
+
+/** The live (or graph) snapshot in the oracle's terms. */
+function observed(snapshot: Snapshot): ExpectedConversation {
+  const { context } = snapshot;
+  return {
+    phase: phaseOf(snapshot),
+    turns: context.turns.length,
+    discarded: context.discarded?.length ?? 0,
+    nudges: context.nudges,
+    nudge: context.nudge,
+    pending: context.pending !== undefined,
+    ...(context.terminationReason ? { reason: context.terminationReason } : {}),
+  };
+}
+
+const serialize = (s: Snapshot) => JSON.stringify(observed(s));
 
 interface Controls {
   call?: { input: CallModelInput; resolve: (t: Turn) => void; reject: (e: unknown) => void };
-  assess?: { resolve: (o: AssessTurnOutput) => void };
+  assess?: { resolve: (o: AssessTurnOutput) => void; reject: (e: unknown) => void };
   timeout?: () => void;
 }
 
-function liveActor() {
+function liveActor(start: ConversationStart) {
   const controls: Controls = {};
   const machine = conversationMachine.provide({
     actors: {
@@ -86,82 +143,102 @@ function liveActor() {
         ({ input }) => new Promise((resolve, reject) => (controls.call = { input, resolve, reject })),
       ),
       assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(
-        () => new Promise((resolve) => (controls.assess = { resolve })),
+        () => new Promise((resolve, reject) => (controls.assess = { resolve, reject })),
       ),
       deadline: fromCallback(({ sendBack }) => {
         controls.timeout = () => sendBack({ type: 'TIMEOUT' });
       }),
     },
   });
-  const actor = createActor(machine, { input });
+  const actor = createActor(machine, { input: start });
   actor.start();
   return { actor, controls };
 }
 
 async function apply(actor: AnyActorRef, controls: Controls, event: ModelEvent): Promise<void> {
-  switch (event.type) {
-    case 'xstate.done.actor.callModel':
-      controls.call!.resolve((event as { output: Turn }).output);
-      break;
-    case 'xstate.done.actor.assessTurn':
-      controls.assess!.resolve((event as { output: AssessTurnOutput }).output);
-      break;
-    case 'TIMEOUT':
-      controls.timeout!();
-      break;
-    default:
-      if ((event.type as string) === 'xstate.error.actor.callModel')
-        controls.call!.reject((event as never as { error: unknown }).error);
-      else actor.send(event);
-  }
+  const type = event.type as string;
+  if (type === 'xstate.done.actor.callModel') controls.call!.resolve((event as { output: Turn }).output);
+  else if (type === 'xstate.error.actor.callModel')
+    controls.call!.reject((event as never as { error: unknown }).error);
+  else if (type === 'xstate.done.actor.assessTurn')
+    controls.assess!.resolve((event as { output: AssessTurnOutput }).output);
+  else if (type === 'xstate.error.actor.assessTurn')
+    controls.assess!.reject((event as never as { error: unknown }).error);
+  else if (type === 'TIMEOUT') controls.timeout!();
+  else actor.send(event);
   // Promise actors settle on the microtask queue.
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-describe('conversation machine, model-based', () => {
-  const paths = getShortestPaths(conversationMachine, {
-    input,
-    events: eventsFor,
-    serializeState: serialize,
-  });
+const STARTS: Array<{ name: string; input: ConversationStart; expected: ExpectedConversation }> = [
+  { name: 'a new conversation', input, expected: start(MAX_TURNS) },
+  ...Object.entries(RESTORES).map(([name, context]) => ({
+    name,
+    input: { restore: context },
+    expected: restore(
+      {
+        turns: context.turns.length,
+        discarded: context.discarded?.length ?? 0,
+        nudges: context.nudges,
+        nudge: context.nudge,
+        pending: context.pending !== undefined,
+      },
+      MAX_TURNS,
+    ),
+  })),
+];
 
-  it('the generated paths reach every state, including each ending and the timeout', () => {
-    const reached = new Set(paths.map((p) => JSON.stringify(p.state.value)));
-    for (const value of [
-      { running: 'callingModel' },
-      { running: 'assessingQuality' },
-      'ended',
-      'failed',
-      'timedOut',
-    ]) {
-      expect(reached).toContain(JSON.stringify(value));
-    }
-    const reasons = new Set(paths.map((p) => p.state.context.terminationReason).filter(Boolean));
-    expect([...reasons].sort()).toEqual(
-      ['cancelled', 'max_turns', 'natural_end', 'provider_failed', 'refusal', 'repetition', 'timeout'].sort(),
-    );
-  });
+describe('conversation machine, model-based against a reference model', () => {
+  for (const origin of STARTS) {
+    describe(origin.name, () => {
+      const paths = getShortestPaths(conversationMachine, {
+        input: origin.input,
+        events: eventsFor,
+        serializeState: serialize,
+      });
 
-  for (const path of paths) {
-    const name = path.steps.map((s) => s.event.type.replace('xstate.', '')).join(' > ') || '(initial)';
-    it(`a live actor follows the path: ${name}`, async () => {
-      const { actor, controls } = liveActor();
-      for (const step of path.steps) {
-        await apply(actor, controls, step.event);
-        const live = actor.getSnapshot();
-        expect(serialize(live)).toBe(serialize(step.state));
+      it('the generated paths reach every ending, the timeout and the cancel', () => {
+        const reasons = new Set(paths.map((p) => p.state.context.terminationReason).filter(Boolean));
+        for (const reason of [
+          'cancelled',
+          'natural_end',
+          'provider_failed',
+          'refusal',
+          'repetition',
+          'timeout',
+        ])
+          expect(reasons).toContain(reason);
+        const phases = new Set(paths.map((p) => phaseOf(p.state)));
+        for (const phase of ['calling', 'assessing', 'ended', 'failed', 'timedOut'])
+          expect(phases).toContain(phase);
+      });
+
+      for (const path of paths) {
+        const steps = path.steps.filter((s) => worldEvent(s.event) !== null);
+        const name = steps.map((s) => s.event.type.replace('xstate.', '')).join(' > ') || '(start)';
+        it(`follows the reference model: ${name}`, async () => {
+          const { actor, controls } = liveActor(origin.input);
+          let expected = origin.expected;
+          expect(observed(actor.getSnapshot())).toEqual(expected);
+          for (const { event, state } of steps) {
+            expected = step(expected, worldEvent(event)!, MAX_TURNS);
+            await apply(actor, controls, event);
+            expect(observed(actor.getSnapshot())).toEqual(expected);
+            // The graph's own state is the machine's transition function: it must agree with the model too.
+            expect(observed(state)).toEqual(expected);
+            // Each model call is for the turn the reference model expects, by the side whose turn it is.
+            if (expected.phase === 'calling')
+              expect(controls.call!.input).toMatchObject(expectedCall(expected));
+          }
+          const end = actor.getSnapshot();
+          if (end.status === 'done') {
+            expect(end.context.status).toBe(expected.phase);
+            expect(end.context.quality).toBeDefined();
+            expect(end.output).toMatchObject({ conversationId: 'conv-model', status: expected.phase });
+          }
+          actor.stop();
+        });
       }
-      const end = actor.getSnapshot();
-      if (end.status === 'done') {
-        expect(end.context.quality).toBeDefined();
-        expect(end.output).toMatchObject({ conversationId: 'conv-model', status: end.context.status });
-      }
-      // The model is always called for the next index, by the side whose turn it is.
-      if (controls.call)
-        expect(controls.call.input.speaker).toBe(
-          controls.call.input.turnIndex % 2 === 0 ? 'questioner' : 'answerer',
-        );
-      actor.stop();
     });
   }
 });

@@ -1,14 +1,15 @@
 import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, createActor, fromPromise, SimulatedClock } from 'xstate';
-import type { ConversationInput } from '../../src/machines/conversation.js';
-import {
-  type ConversationSpawnInput,
-  type ShardReleased,
-  supervisorMachine,
-  type Work,
-} from '../../src/machines/supervisor.js';
+import type {
+  ConversationInput,
+  ConversationMachine,
+  ConversationStart,
+} from '../../src/machines/conversation.js';
+import { conversationSystemId, type ShardReleased, type Work } from '../../src/machines/supervision.js';
+import { supervisorMachine } from '../../src/machines/supervisor.js';
 import { supervisorShardMachine } from '../../src/machines/supervisor-shard.js';
+import { activeContext } from '../support/conversation-fixtures.js';
 
 const MAX = 3;
 /** Small shards, so that paths fill one, open a second and route back into the first when it has room. */
@@ -24,11 +25,27 @@ type ModelEvent = Parameters<typeof supervisorMachine.transition>[1];
 
 const spawned = (s: Snapshot) => s.context.active + s.context.settled + s.context.lost + s.context.crashed;
 
+const ownership = (id: string) => ({
+  conversationId: id,
+  lease: { conversationId: id, owner: 'test', token: 1, expiresAt: 0 },
+});
+
 function work(id: string): Work {
-  return { kind: 'new', conversationId: id, input: { conversationId: id } as ConversationInput };
+  return {
+    kind: 'new',
+    conversationId: id,
+    input: { conversationId: id } as ConversationInput,
+    ownership: ownership(id),
+  };
 }
 
 const never = () => new Promise<never>(() => {});
+
+/** A stand-in conversation: a promise the test settles or fails, instead of the real machine. */
+const fakeConversation = (run: Parameters<typeof fromPromise<unknown, ConversationStart>>[0]) =>
+  fromPromise<unknown, ConversationStart>(run) as unknown as ConversationMachine;
+/** A stand-in for persistence: follows nothing, reports nothing. */
+const ignore = () => {};
 
 /**
  * The supervisor's graph: the shards' side is what they report (a conversation released from a given shard,
@@ -39,7 +56,8 @@ const graphMachine = supervisorMachine.provide({
   actors: {
     nextWork: fromPromise<Work | null, { active: number }>(never),
     shard: supervisorShardMachine.provide({
-      actors: { conversation: fromPromise<unknown, ConversationSpawnInput>(never) },
+      actors: { conversation: fakeConversation(never) },
+      actions: { follow: ignore },
     }),
   },
   delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS },
@@ -93,9 +111,11 @@ function liveSupervisor() {
     id: string;
     shard: string | undefined;
     ref: AnyActorRef;
-    input: ConversationSpawnInput;
+    input: ConversationStart;
   }> = [];
   const crash = new Map<string, (error: Error) => void>();
+  /** The work persistence was asked to follow for each conversation, the conversation it found, and the shard. */
+  const followed = new Map<string, { work: Work; found: AnyActorRef | undefined; shard: AnyActorRef }>();
   const machine = supervisorMachine.provide({
     actors: {
       nextWork: fromPromise<Work | null, { active: number }>(
@@ -103,10 +123,16 @@ function liveSupervisor() {
       ),
       shard: supervisorShardMachine.provide({
         actors: {
-          conversation: fromPromise<unknown, ConversationSpawnInput>(({ self, input }) => {
+          conversation: fakeConversation(({ self, input }) => {
             started.push({ id: self.id, shard: self._parent?.id, ref: self, input });
             return new Promise((_, reject) => crash.set(self.id, reject));
           }),
+        },
+        actions: {
+          follow: ({ self, system }, { work }: { work: Work }) => {
+            const found = system.get(conversationSystemId(work)) as AnyActorRef | undefined;
+            followed.set(work.conversationId, { work, found, shard: self });
+          },
         },
       }),
     },
@@ -117,8 +143,6 @@ function liveSupervisor() {
     clock,
   });
   actor.start();
-  const shardActor = (id: string) =>
-    (actor.getSnapshot().children as Record<string, AnyActorRef | undefined>)[id];
   /** What each live shard runs: its context and its actual child actors. */
   const shards = (): Record<string, ShardView> => {
     const view: Record<string, ShardView> = {};
@@ -129,17 +153,17 @@ function liveSupervisor() {
     }
     return view;
   };
-  /** Makes a real shard release one of its conversations the way the runtime would. */
+  /** Makes a real shard release one of its conversations: persistence reports it to the shard it followed it for. */
   const release = ({ shard, outcome }: ShardReleased) => {
     const conversationId = shards()[shard]!.active[0]!;
     if (outcome === 'crashed') crash.get(conversationId)!(new Error('bug in a conversation'));
     else
-      shardActor(shard)!.send({
+      followed.get(conversationId)!.shard.send({
         type: outcome === 'settled' ? 'CONVERSATION_SETTLED' : 'CONVERSATION_LOST',
         conversationId,
       });
   };
-  return { actor, clock, started, shards, release, pull: () => pull! };
+  return { actor, clock, started, followed, shards, release, pull: () => pull! };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -188,7 +212,7 @@ describe('supervisor machine, model-based', () => {
         })
         .join(' > ') || '(initial)';
     it(`a live supervisor with real shards follows the path: ${name}`, async () => {
-      const { actor, clock, started, shards, release, pull } = liveSupervisor();
+      const { actor, clock, started, followed, shards, release, pull } = liveSupervisor();
       await settle();
       for (const step of path.steps) {
         const event = step.event as { type: string; output?: Work | null; error?: unknown };
@@ -210,11 +234,18 @@ describe('supervisor machine, model-based', () => {
           expect(live[shard]!.children).toEqual(live[shard]!.active);
         }
       }
-      // Every conversation the model spawned was really started, with its id, as a child of a shard.
+      // Every conversation the model spawned was really started, with its id, as a child of a shard, and
+      // persistence was asked to follow that very actor, under the work's ownership, for that shard.
       const offered = path.steps.filter((s) => (s.event as { output?: Work | null }).output).length;
       expect(started).toHaveLength(offered);
       expect(started.map((s) => s.id)).toEqual(started.map((_, i) => `c${i}`));
       for (const { shard } of started) expect(shard).toMatch(/^shard-\d$/);
+      for (const { id, ref, shard } of started) {
+        const follow = followed.get(id)!;
+        expect(follow.found).toBe(ref);
+        expect(follow.work.ownership).toEqual(ownership(id));
+        expect(follow.shard.id).toBe(shard);
+      }
       // A stopped supervisor leaves no shard and no conversation running.
       if (actor.getSnapshot().status === 'done') {
         expect(Object.keys(actor.getSnapshot().children)).toHaveLength(0);
@@ -227,7 +258,7 @@ describe('supervisor machine, model-based', () => {
 
 describe('supervisor shards', () => {
   it('new work goes to the first shard with room, not to a new shard; adopted work is resumed there', async () => {
-    const { actor, shards, release, pull, started } = liveSupervisor();
+    const { actor, shards, release, pull, started, followed } = liveSupervisor();
     await settle();
     for (const id of ['a', 'b', 'c']) {
       pull().resolve(work(id));
@@ -239,11 +270,14 @@ describe('supervisor shards', () => {
     });
     release({ type: 'SHARD_RELEASED', shard: 'shard-0', outcome: 'settled' });
     await settle();
-    pull().resolve({ kind: 'resume', conversationId: 'd', snapshot: { persisted: 'd' } });
+    const restored = activeContext({ conversationId: 'd' });
+    pull().resolve({ kind: 'resume', conversationId: 'd', context: restored, ownership: ownership('d') });
     await settle();
     expect(shards()['shard-0']).toEqual({ active: ['b', 'd'], children: ['b', 'd'] });
-    expect(started.find((s) => s.id === 'a')!.input).toEqual({ start: { conversationId: 'a' } });
-    expect(started.find((s) => s.id === 'd')!.input).toEqual({ resume: { persisted: 'd' } });
+    expect(started.find((s) => s.id === 'a')!.input).toEqual({ conversationId: 'a' });
+    expect(started.find((s) => s.id === 'd')!.input).toEqual({ restore: restored });
+    expect(followed.get('d')!.work).toMatchObject({ kind: 'resume', ownership: ownership('d') });
+    expect(followed.get('d')!.found).toBe(started.find((s) => s.id === 'd')!.ref);
     expect(actor.getSnapshot().context.shards).toEqual({ 'shard-0': 2, 'shard-1': 1 });
     actor.stop();
   });
@@ -270,9 +304,10 @@ describe('supervisor shards', () => {
         actors: {
           nextWork: fromPromise<Work | null, { active: number }>(() => new Promise((r) => (pull = r))),
           shard: supervisorShardMachine.provide({
-            actors: { conversation: fromPromise<unknown, ConversationSpawnInput>(never) },
+            actors: { conversation: fakeConversation(never) },
             // A bug in the shard: releasing a conversation throws.
             actions: {
+              follow: ignore,
               release: () => {
                 throw new Error('bug in a shard');
               },

@@ -2,13 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configHash, hashedSettings } from '../../src/app/config-hash.js';
+import { samplerFor } from '../../src/app/sampler.js';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { permute } from '../../src/prompts/permutation.js';
 import { BUILTIN_POOL } from '../../src/prompts/personas/builtin.js';
 import { applyPersonasText } from '../../src/prompts/personas/file.js';
-import { copyOf, FIXED_PERSONA_IDS, samplerFor } from '../../src/prompts/sampling.js';
-import { configHash, hashedSettings } from '../../src/provenance/config-hash.js';
+import { copyOf, FIXED_PERSONA_IDS } from '../../src/prompts/sampling.js';
 import { isTruncated } from '../../src/provenance/stop-reason.js';
 import { normalizeStopReason } from '../../src/services/providers/options.js';
 

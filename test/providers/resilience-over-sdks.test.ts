@@ -4,10 +4,10 @@ import type { ProviderConfig, ProviderName } from '../../src/config.js';
 import { isChimeraError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
-import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
+import { withResilience } from '../../src/resilience/resilient-provider.js';
 import { MemoryRateLimiter } from '../../src/services/memory/rate-limiter.js';
 import { createProvider } from '../../src/services/providers/factory.js';
-import { withResilience } from '../../src/services/providers/resilient-provider.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 
 /**
@@ -37,7 +37,7 @@ function resilient(dialect: 'anthropic' | 'gemini' | 'openai', policy: { maxAtte
     tpm: 100_000_000,
     timeoutMs: 2_000,
   };
-  const breaker = new CircuitBreaker({ name: dialect, threshold: 3, cooldownMs: 400 });
+  const breaker = new ProviderBreaker({ name: dialect, threshold: 3, cooldownMs: 400 });
   const provider = withResilience(createProvider(config), {
     limiter: new MemoryRateLimiter({
       key: dialect,

@@ -9,7 +9,8 @@ import {
 } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics, type ProviderMetrics } from '../../src/metrics.js';
-import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
+import { estimateTokens, withResilience } from '../../src/resilience/resilient-provider.js';
 import type { RetryPolicy } from '../../src/resilience/retry.js';
 import { MemoryRateLimiter } from '../../src/services/memory/rate-limiter.js';
 import type {
@@ -20,7 +21,6 @@ import type {
   RateLimitPermit,
   RateLimitRequest,
 } from '../../src/services/ports.js';
-import { estimateTokens, withResilience } from '../../src/services/providers/resilient-provider.js';
 
 const T0 = 1_700_000_000_000;
 const COOLDOWN = 30_000;
@@ -134,7 +134,7 @@ describe('withResilience', () => {
     provider: LlmProvider,
     options: { limiter?: RateLimiter; threshold?: number; retry?: Partial<RetryPolicy> } = {},
   ) {
-    const breaker = new CircuitBreaker({
+    const breaker = new ProviderBreaker({
       name: provider.name,
       threshold: options.threshold ?? 3,
       cooldownMs: COOLDOWN,
@@ -304,7 +304,7 @@ describe('withResilience', () => {
       settings: { requestsPerMinute: 1, tokensPerMinute: 10_000_000, requestBurst: 1 },
     });
     const provider = new ScriptedProvider();
-    const breaker = new CircuitBreaker({ name: 'test' });
+    const breaker = new ProviderBreaker({ name: 'test' });
     const resilient = withResilience(provider, {
       limiter,
       breaker,

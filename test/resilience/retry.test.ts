@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ChimeraError, ProviderError } from '../../src/errors.js';
+import { ChimeraError, CircuitOpenError, ProviderError, RateLimitWaitError } from '../../src/errors.js';
 import {
   backoffDelay,
   type GiveUpEvent,
@@ -156,14 +156,15 @@ describe('withRetry', () => {
     expect(operation).not.toHaveBeenCalled();
   });
 
-  it('a custom predicate can refuse to retry errors that are otherwise retryable', async () => {
-    const { operation } = failing(overloaded());
-    const { error } = await drive(
-      withRetry(operation, policy, {
-        isRetryable: (e): e is ChimeraError => e instanceof ChimeraError && e.code !== 'overloaded',
-      }),
-    );
-    expect(error).toBeInstanceOf(ProviderError);
-    expect(operation).toHaveBeenCalledTimes(1);
+  it('an open breaker or an exhausted rate-limit wait is handed back at once: they say they are not retryable', async () => {
+    for (const refusal of [
+      new CircuitOpenError('gemini', Date.now() + 30_000),
+      new RateLimitWaitError('gemini', 200_000, 120_000),
+    ]) {
+      const { operation } = failing(refusal);
+      const { error } = await drive(withRetry(operation, policy));
+      expect(error).toBe(refusal);
+      expect(operation).toHaveBeenCalledTimes(1);
+    }
   });
 });

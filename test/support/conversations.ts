@@ -7,6 +7,7 @@
 import { assign, createActor, fromCallback, toPromise } from 'xstate';
 import { assessTurnActor } from '../../src/actors/assess-turn.js';
 import { callModelActor } from '../../src/actors/call-model.js';
+import { samplerFor } from '../../src/app/sampler.js';
 import type { Config } from '../../src/config.js';
 import type { ConversationRecord, Topic } from '../../src/events.js';
 import {
@@ -14,7 +15,6 @@ import {
   type ConversationInput,
   conversationMachine,
 } from '../../src/machines/conversation.js';
-import { samplerFor } from '../../src/prompts/sampling.js';
 import { toRecord } from '../../src/records.js';
 import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
 import { type LlmProvider, systemClock } from '../../src/services/ports.js';

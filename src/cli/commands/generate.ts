@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import type { ProviderName } from '../../config.js';
+import { chooseSides, type ProviderName } from '../../config.js';
 import { DatasetWriter } from '../../export/dataset-writer.js';
 import { DATASET_FORMATS, type DatasetFormat } from '../../export/formats.js';
 import { Batch, expandTopics } from '../batch.js';
@@ -71,10 +71,7 @@ async function gatherTopics(flags: GenerateFlags, maxTitleLength: number): Promi
 async function generate(flags: GenerateFlags): Promise<number> {
   // Loaded here rather than at the top: the provider SDKs take a second to load, which every other
   // command (and --help, and a bad flag) would otherwise pay for.
-  const [{ Chimera }, { chooseSides }] = await Promise.all([
-    import('../../chimera.js'),
-    import('../../runtime/runtime.js'),
-  ]);
+  const { Chimera } = await import('../../chimera.js');
   const config = loadCliConfig(process.env, {
     ...(flags.maxTurns === undefined ? {} : { MAX_CONVERSATION_TURNS: String(flags.maxTurns) }),
     // Dataset diversity flags stand for their variables, so errors name the variable like the rest.

@@ -1,12 +1,13 @@
 /**
- * The daemon's life: HTTP endpoints first (so probes get answers while Redis and Kafka connect), then the
- * service, then work until SIGTERM or SIGINT. Shutdown drains: readiness turns 503, intake stops,
+ * The daemon's life: what `Chimera` is, plus HTTP, signals and logging. HTTP endpoints first (so probes
+ * get answers while Redis and Kafka connect), then the service, then work until SIGTERM or SIGINT. Shutdown drains: readiness turns 503, intake stops,
  * in-flight conversations finish within the drain timeout or stop with their last step persisted, leases
  * are released and the outbox flushed. A second signal, or a drain that overruns its bound, exits at once;
  * nothing is lost either way, since every step is already in the store for another daemon to adopt.
  */
 import { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
+import { collectProcessMetrics } from '../../app/service-metrics.js';
 import { Chimera } from '../../chimera.js';
 import type { Config, ProviderName } from '../../config.js';
 import { kafkaCheck } from '../../http/checks/kafka.js';
@@ -17,7 +18,6 @@ import { createRoutes } from '../../http/routes.js';
 import { startHttpServer } from '../../http/server.js';
 import { type ChimeraInspector, startInspector } from '../../inspect/inspector.js';
 import type { Logger } from '../../logger.js';
-import { collectProcessMetrics, instrumentRuntime } from '../../runtime/process-metrics.js';
 import { type Dashboard, startDashboard } from '../../ui/dashboard.js';
 import { EXIT_FAILURE, EXIT_OK, errorLine, usageError } from '../errors.js';
 
@@ -109,7 +109,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   });
 
   let chimera: Chimera | undefined;
-  let draining = false;
   const readiness = new Readiness();
   try {
     const registry = new Registry();
@@ -186,27 +185,25 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }
     chimera = await creating;
     const service = chimera;
-    readiness.add(providersCheck(() => service.adapters.breakers));
-    const metrics = instrumentRuntime({ registry, runtime: service.runtime, store: service.adapters.store });
-    cleanups.push(async () => metrics.stop());
+    readiness.add(providersCheck(() => service.parts.breakers));
     dashboard?.attach({
-      onFinished: (listener) => service.runtime.onFinished(listener),
-      store: service.adapters.store,
+      onFinished: (listener) => service.onFinished(listener),
+      store: service.parts.store,
       providers: sides,
-      ...(service.adapters.redis ? { redis: service.adapters.redis } : {}),
+      ...(service.parts.redis ? { redis: service.parts.redis } : {}),
     });
-
-    // The supervisor only stops on a drain; stopping any other way (an error) leaves nothing taking work.
-    service.runtime.supervisor.subscribe({
-      error: (err) => requestStop({ reason: `supervisor failed: ${errorLine(err)}`, code: EXIT_FAILURE }),
-      complete: () => {
-        if (!draining) requestStop({ reason: 'supervisor stopped unexpectedly', code: EXIT_FAILURE });
-      },
-    });
+    // Nothing takes work once the supervisor stops other than by a drain: exit so another daemon can.
+    service.onUnexpectedStop((err) =>
+      requestStop(
+        err === undefined
+          ? { reason: 'supervisor stopped unexpectedly', code: EXIT_FAILURE }
+          : { reason: `supervisor failed: ${errorLine(err)}`, code: EXIT_FAILURE },
+      ),
+    );
 
     service.start();
     readiness.phase = 'running';
-    const { redis, kafka } = service.adapters.mode;
+    const { redis, kafka } = service.parts.mode;
     logger.info(
       {
         mode: modeOf(redis, kafka),
@@ -255,7 +252,6 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   }
 
   async function shutDown(service: Chimera, stop: Stop): Promise<number> {
-    draining = true;
     readiness.phase = 'draining';
     if (stop.code !== EXIT_OK) logger.error({ reason: stop.reason }, 'stopping after a fatal error');
     const boundMs = options.drainTimeoutMs + SHUTDOWN_GRACE_MS;
@@ -264,7 +260,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       forceExit(EXIT_FAILURE);
     }, boundMs);
     backstop.unref();
-    const before = service.runtime.supervisor.getSnapshot().context;
+    const before = service.supervision;
     let code = stop.code;
     try {
       await service.stop();
@@ -273,7 +269,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       logger.error({ err }, 'shutdown failed part-way: leases lapse on their own');
       code = EXIT_FAILURE;
     }
-    const after = service.runtime.supervisor.getSnapshot().context;
+    const after = service.supervision;
     const finished =
       after.settled - before.settled + after.lost - before.lost + after.crashed - before.crashed;
     await cleanup();

@@ -3,11 +3,11 @@
  * one run. Bad flags and bad variables exit 2 with one line before anything starts.
  */
 import { type Command, Option } from 'commander';
-import { type Config, DEFAULTS, type ProviderName } from '../../config.js';
+import { type Config, chooseSides, type ProviderName } from '../../config.js';
+import { DEFAULTS } from '../../defaults.js';
 import { assertSafeBinding } from '../../http/request-guard.js';
 import { DEFAULT_INSPECT_PORT } from '../../inspect/relay-server.js';
 import { createLogger } from '../../logger.js';
-import { chooseSides } from '../../runtime/runtime.js';
 import { loadCliConfig, providerFlag } from '../context.js';
 import { usageError } from '../errors.js';
 import { collect, wholeNumber } from '../options.js';
@@ -23,9 +23,6 @@ export interface RunFlags {
   uiPort?: number;
   allowHost?: string[];
 }
-
-/** Kubernetes' default termination grace period: the drain finishes before the kubelet's SIGKILL. */
-export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 30;
 
 /**
  * The two sides for a daemon: `--provider` for both, else the configured pair or what has credentials.
@@ -65,7 +62,7 @@ export function registerRun(program: Command): void {
       '--drain-timeout <seconds>',
       'on SIGTERM/SIGINT, how long in-flight conversations may finish before they stop where they are',
       wholeNumber(0, 3600),
-      DEFAULT_DRAIN_TIMEOUT_SECONDS,
+      DEFAULTS.DRAIN_TIMEOUT_SECONDS,
     )
     .option(
       '--inspect',

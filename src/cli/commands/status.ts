@@ -5,13 +5,14 @@
  */
 import type { Command } from 'commander';
 import { type Config, PROVIDER_NAMES, type ProviderName } from '../../config.js';
-import { type BreakerReport, readBreakerStates } from '../../runtime/breaker-publisher.js';
+import type { BreakerReport } from '../../events.js';
 import type { ConversationStatus } from '../../services/ports.js';
+import { RedisBreakerStateStore } from '../../services/redis/breaker-state-store.js';
+import { type RateLimitUse, readRateLimitUse } from '../../services/redis/rate-limit-use.js';
 import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
 import { closeRedis, connectRedis } from '../connect.js';
 import { loadCliConfig } from '../context.js';
 import { EXIT_OK, usageError } from '../errors.js';
-import { type RateLimitUse, readRateLimitUse } from '../rate-limit-use.js';
 
 export interface ProviderStatus {
   /** Null when no daemon has reported this provider's breaker. */
@@ -55,7 +56,7 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
     const [conversations, outbox, breakers] = await Promise.all([
       store.counts(),
       store.outboxSize(),
-      readBreakerStates(redis, redisConfig.keyPrefix),
+      new RedisBreakerStateStore(redis, redisConfig.keyPrefix).readAll(),
     ]);
     const providers: StatusReport['providers'] = {};
     for (const name of providersToShow(config, breakers)) {

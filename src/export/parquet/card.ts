@@ -3,7 +3,7 @@
  * category, tags, the `configs` entry that points the `train` split at `data/train-*`, and `dataset_info`
  * with the features and sizes), then a generated summary of what is in the data.
  */
-import { CHIMERA_VERSION } from '../../provenance/version.js';
+import { CHIMERA_VERSION } from '../../version.js';
 import { hubFeatures } from './columns.js';
 import { type DatasetSummary, quantile } from './summary.js';
 

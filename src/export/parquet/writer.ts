@@ -13,7 +13,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ConversationRecord } from '../../events.js';
-import { CHIMERA_VERSION } from '../../provenance/version.js';
+import { CHIMERA_VERSION } from '../../version.js';
 import type { RecordSink } from '../dataset-writer.js';
 import { renderCard } from './card.js';
 import { columnNames, parquetSchema, type Row, type RowOptions, toRow } from './columns.js';

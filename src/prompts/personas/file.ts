@@ -11,9 +11,9 @@
  * Every list is optional. Without `replace` an entry whose id is already in the pool replaces that entry
  * and any other entry is added; with `"replace": true` each list given replaces the built-in list of its
  * kind whole (lists not given stay built-in). The file is checked whole before anything runs: a bad entry
- * stops start-up with one line naming the file, the entry and what is wrong.
+ * stops start-up with one line naming the file, the entry and what is wrong. Reading the file is
+ * `src/personas-file.ts`'s job; this module only parses and applies its text (pure).
  */
-import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { ConversationStyle, Persona, PersonaPool } from './types.js';
@@ -55,7 +55,7 @@ const fileSchema = z
 type ListName = 'questioners' | 'answerers' | 'styles';
 const LISTS: readonly ListName[] = ['questioners', 'answerers', 'styles'];
 
-function fail(where: string, message: string): never {
+export function fail(where: string, message: string): never {
   throw new ConfigError('PERSONAS_FILE', `${where}: ${message}`);
 }
 
@@ -120,24 +120,4 @@ export function applyPersonasText(text: string, name: string, base: PersonaPool)
     if (pool[list].length === 0) fail(name, `${list}: the pool would be empty (give at least one entry)`);
   }
   return { questioners: pool.questioners, answerers: pool.answerers, styles: pool.styles };
-}
-
-/**
- * Reads a personas file and applies it to `base`; the size is checked before the file is read.
- * @throws {ConfigError} naming `PERSONAS_FILE` when it cannot be read, is too large or holds a bad entry.
- */
-export function loadPersonasFile(path: string, base: PersonaPool): PersonaPool {
-  let text: string;
-  try {
-    const { size } = statSync(path);
-    if (size > MAX_PERSONAS_FILE_BYTES) {
-      fail(path, `the file is ${size} bytes, more than the ${MAX_PERSONAS_FILE_BYTES} allowed`);
-    }
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    fail(path, `cannot read the file (${code === 'ENOENT' ? 'no such file' : (code ?? 'unreadable')})`);
-  }
-  return applyPersonasText(text, path, base);
 }

@@ -27,7 +27,7 @@ export class InMemoryTurnCache implements TurnCache {
   }
 
   /** Drops a finished conversation's entries (its turns live on in the snapshot). */
-  forget(conversationId: string): void {
+  async forget(conversationId: string): Promise<void> {
     this.conversations.delete(conversationId);
   }
 

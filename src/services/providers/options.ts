@@ -33,30 +33,5 @@ export function unhealthy(error: unknown, latencyMs: number, apiKey?: string): H
   return { healthy: false, latencyMs, error: safeMessage(text, apiKey) };
 }
 
-/**
- * One stop-reason vocabulary across providers, so quality checks need not know each SDK:
- * `end_turn`, `max_tokens`, `stop_sequence`, `refusal`, or the provider's own value in lower case.
- */
-export function normalizeStopReason(reason: string | null | undefined): string {
-  if (!reason) return 'unknown';
-  switch (reason.toLowerCase()) {
-    case 'end_turn':
-    case 'stop':
-      return 'end_turn';
-    case 'max_tokens':
-    case 'length':
-      return 'max_tokens';
-    case 'stop_sequence':
-      return 'stop_sequence';
-    case 'refusal':
-    case 'content_filter':
-    case 'safety':
-    case 'recitation':
-    case 'prohibited_content':
-    case 'blocklist':
-    case 'spii':
-      return 'refusal';
-    default:
-      return reason.toLowerCase();
-  }
-}
+// The vocabulary is part of each record's provenance; the adapters normalise to it.
+export { normalizeStopReason } from '../../provenance/stop-reason.js';

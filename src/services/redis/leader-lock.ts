@@ -1,14 +1,8 @@
 import type { Redis } from 'ioredis';
+import type { LeaderLock } from '../ports.js';
 
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
-/** Holds one named role (e.g. the outbox relay) for one process at a time across every daemon on a Redis. */
-export interface LeaderLock {
-  /** Takes or keeps the role; false while another process holds it. */
-  tryHold(): Promise<boolean>;
-  release(): Promise<void>;
-}
 
 /** A Redis `SET NX PX` lock, renewed by its holder with a compare-and-expire script. */
 export class RedisLeaderLock implements LeaderLock {
@@ -36,6 +30,3 @@ export class RedisLeaderLock implements LeaderLock {
     await this.redis.eval(RELEASE, 1, this.key, this.owner);
   }
 }
-
-/** The embedded mode has one process: it always leads. */
-export const soleLeader: LeaderLock = { tryHold: async () => true, release: async () => {} };

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { DEFAULTS } from '../../config.js';
+import { DEFAULTS } from '../../defaults.js';
 import { ChimeraError, InvalidSnapshotError, StaleLeaseError } from '../../errors.js';
 import { eventTopicSchemas } from '../../events.js';
 import { checkWholeMs, DEFAULT_FINISHED_TTL_MS } from '../../persistence/retention.js';

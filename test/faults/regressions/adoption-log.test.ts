@@ -2,10 +2,11 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import { nextWorkActor } from '../../../src/actors/next-work.js';
-import { ConversationPersister } from '../../../src/actors/persistence.js';
 import { createLogger } from '../../../src/logger.js';
-import type { ConversationInput } from '../../../src/machines/conversation.js';
+import { CONVERSATION_MACHINE_VERSION, type ConversationInput } from '../../../src/machines/conversation.js';
+import { LeaseKeeper } from '../../../src/persistence/lease-keeper.js';
 import { MemorySnapshotStore } from '../../../src/services/memory/snapshot-store.js';
+import { activeContext, persistedConversation } from '../../support/conversation-fixtures.js';
 
 /**
  * Found reading the daemons' logs in the fault scenarios: the adoption line carried the fencing token in a
@@ -29,14 +30,20 @@ describe('the log line of an adoption', () => {
     const dead = (await store.acquireLease('c-orphan', 'dead-daemon', 3_000))!;
     await store.save(
       dead,
-      { schemaVersion: 1, machineVersion: 'm', status: 'active', snapshot: {}, updatedAt: 0 },
+      {
+        schemaVersion: 1,
+        machineVersion: CONVERSATION_MACHINE_VERSION,
+        status: 'active',
+        snapshot: persistedConversation(activeContext({ conversationId: 'c-orphan' })),
+        updatedAt: 0,
+      },
       [],
     );
     now += 5_000;
     const logic = nextWorkActor({
       store,
       source: { next: async () => null, close: async () => {} },
-      persister: new ConversationPersister({ store, clock, logger, leaseTtlMs: 3_000, notify: () => {} }),
+      leases: new LeaseKeeper({ store, logger, leaseTtlMs: 3_000 }),
       clock,
       logger,
       owner: 'adopter',

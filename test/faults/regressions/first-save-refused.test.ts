@@ -1,22 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Chimera } from '../../../src/chimera.js';
 import { loadConfig } from '../../../src/config.js';
 import { StaleLeaseError } from '../../../src/errors.js';
 import { conversationEventSchema } from '../../../src/events.js';
-import { InMemoryTopicClaims } from '../../../src/intake/topic-claims.js';
 import { createLogger } from '../../../src/logger.js';
-import { ChimeraRuntime, chooseSides } from '../../../src/runtime/runtime.js';
-import { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
+import type { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
 import { MemorySnapshotStore } from '../../../src/services/memory/snapshot-store.js';
-import { InMemoryTopicSource } from '../../../src/services/memory/topic-source.js';
-import { InMemoryTurnCache } from '../../../src/services/memory/turn-cache.js';
-import {
-  type Lease,
-  type OutboxEvent,
-  type SnapshotRecord,
-  systemClock,
-} from '../../../src/services/ports.js';
+import type { Lease, OutboxEvent, SnapshotRecord } from '../../../src/services/ports.js';
 import { SimulatedProvider } from '../../../src/services/providers/simulated/provider.js';
-import { soleLeader } from '../../../src/services/redis/leader-lock.js';
 
 /**
  * Found by the stale-owner fault scenario: a daemon frozen right after taking a new topic's lease woke up
@@ -39,37 +30,27 @@ class LapsedBeforeFirstSave extends MemorySnapshotStore {
 }
 
 const logger = createLogger({ level: 'silent' });
-let runtime: ChimeraRuntime | undefined;
+let running: Chimera | undefined;
 afterEach(async () => {
-  await runtime?.drain();
-  runtime = undefined;
+  await running?.stop();
+  running = undefined;
 });
 
 describe('a new conversation whose first write is refused', () => {
   it('gives its topic back, and the topic is started again and ends', async () => {
     const config = loadConfig({ MAX_CONVERSATION_TURNS: '4', MIN_CONVERSATION_TURNS: '2' });
-    const bus = new InMemoryEventBus({ logger });
     const store = new LapsedBeforeFirstSave();
-    const source = new InMemoryTopicSource({
-      bus,
-      claims: new InMemoryTopicClaims(),
-      maxTitleLength: 500,
+    const chimera = await Chimera.create(config, {
       logger,
-    });
-    runtime = new ChimeraRuntime({
-      config,
-      logger,
-      clock: systemClock,
-      store,
-      bus,
-      source,
-      turnCache: new InMemoryTurnCache(),
-      providers: new Map([['simulated', new SimulatedProvider({ latencyMs: 1 })]]),
-      relayLock: soleLeader,
-      sides: chooseSides(config),
       owner: 'frozen-daemon',
+      intake: 'none',
+      portOverrides: { store },
+      providerOverrides: { simulated: new SimulatedProvider({ latencyMs: 1 }) },
       pollMs: 10,
-    }).start();
+    });
+    running = chimera.start();
+    const bus = chimera.parts.bus as InMemoryEventBus;
+    const source = chimera.parts.local;
     source.push({ id: 'topic-1', title: 'Offshore wind' });
     source.push({ id: 'topic-2', title: 'Heat pumps' });
 

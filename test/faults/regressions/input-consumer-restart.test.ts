@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InMemoryTopicClaims } from '../../../src/intake/topic-claims.js';
 import { createLogger } from '../../../src/logger.js';
 import { CONSUMER_RESTART_BASE_MS, KafkaTopicSource } from '../../../src/services/kafka/topic-source.js';
 import { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
+import { InMemoryTopicClaims } from '../../../src/services/memory/topic-claims.js';
 
 /**
  * Found by the Kafka-restart fault scenario (the input group had one member instead of two afterwards):

@@ -1,6 +1,5 @@
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { InMemoryTopicClaims } from '../../../src/intake/topic-claims.js';
 import { createLogger } from '../../../src/logger.js';
 import {
   DEFAULT_MAX_WAIT_TIME_MS,
@@ -8,6 +7,7 @@ import {
   KafkaTopicSource,
 } from '../../../src/services/kafka/topic-source.js';
 import { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
+import { InMemoryTopicClaims } from '../../../src/services/memory/topic-claims.js';
 
 /**
  * Found by the fault scenarios:

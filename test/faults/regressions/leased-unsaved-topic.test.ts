@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
-import { conversationIdFor, nextWorkActor } from '../../../src/actors/next-work.js';
-import { ConversationPersister } from '../../../src/actors/persistence.js';
+import { nextWorkActor } from '../../../src/actors/next-work.js';
+import type { Topic } from '../../../src/events.js';
+import { conversationIdFor } from '../../../src/events.js';
 import { createLogger } from '../../../src/logger.js';
 import type { ConversationInput } from '../../../src/machines/conversation.js';
-import type { Work } from '../../../src/machines/supervisor.js';
+import type { Work } from '../../../src/machines/supervision.js';
+import { LeaseKeeper } from '../../../src/persistence/lease-keeper.js';
 import { MemorySnapshotStore } from '../../../src/services/memory/snapshot-store.js';
-import type { Topic, TopicDelivery, TopicSource } from '../../../src/services/ports.js';
+import type { TopicDelivery, TopicSource } from '../../../src/services/ports.js';
 
 /**
  * Found by the crash-resume fault scenario ("a dead daemon's lease without a first save"): a topic whose
@@ -47,17 +49,11 @@ function setup() {
   const store = new MemorySnapshotStore({ clock });
   const topic = { id: 'topic-1', title: 'Tidal power' };
   const { source, state } = oneTopic(topic);
-  const persister = new ConversationPersister({
-    store,
-    clock,
-    logger,
-    leaseTtlMs: LEASE_TTL_MS,
-    notify: () => {},
-  });
+  const leases = new LeaseKeeper({ store, logger, leaseTtlMs: LEASE_TTL_MS });
   const logic = nextWorkActor({
     store,
     source,
-    persister,
+    leases,
     clock,
     logger,
     owner: 'live-daemon',

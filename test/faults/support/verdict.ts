@@ -97,6 +97,8 @@ export function publishFigures(name: string, report: CheckReport | undefined, fi
           finished: report.finished,
           lost: report.lost.length,
           stuck: report.stuck.length,
+          lostTurns: report.lostTurns.length,
+          unannouncedTurns: report.unannouncedTurns.length,
           duplicateRaw: report.duplicateRaw,
           duplicateAfterDedup: report.duplicateAfterDedup,
           forked: report.forked.length,

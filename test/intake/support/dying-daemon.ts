@@ -3,9 +3,9 @@
  * with SIGKILL, so nothing of its own shutdown runs. Prints the topic id it holds.
  */
 
-import { InMemoryTopicClaims } from '../../../src/intake/topic-claims.js';
 import { createLogger } from '../../../src/logger.js';
 import { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
+import { InMemoryTopicClaims } from '../../../src/services/memory/topic-claims.js';
 import { createRedis } from '../../../src/services/redis/client.js';
 import { RedisTopicQueue } from '../../../src/services/redis/topic-queue.js';
 

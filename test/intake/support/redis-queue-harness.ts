@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { RedisTopicClaims } from '../../../src/intake/redis-topic-claims.js';
 import { createLogger } from '../../../src/logger.js';
 import { InMemoryEventBus } from '../../../src/services/memory/event-bus.js';
 import { createRedis } from '../../../src/services/redis/client.js';
+import { RedisTopicClaims } from '../../../src/services/redis/topic-claims.js';
 import { RedisTopicQueue, type RedisTopicQueueOptions } from '../../../src/services/redis/topic-queue.js';
 
 export const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

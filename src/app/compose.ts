@@ -1,0 +1,161 @@
+/**
+ * The composition root: from the parsed config to every adapter, provider call path, actor and machine the
+ * service runs, built in one place and returned as one `Composition`. Nothing here starts work; `Chimera`
+ * (`src/chimera.ts`) starts and stops what this builds, in order.
+ *
+ *   config -> ports (store, bus, intake, turn cache, locks, breaker reports)      app/ports.ts
+ *          -> providers (limiter -> breaker -> retries -> SDK), metrics           app/providers.ts
+ *          -> leases + persister (the one write path) + outbox relay              persistence/, outbox/
+ *          -> machines bound with machine.provide -> the supervisor actor        app/supervisor.ts
+ */
+import type { Registry } from 'prom-client';
+import type { Actor, InspectionEvent } from 'xstate';
+import type { Config, ProviderName } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { SupervisorMachine } from '../machines/supervisor.js';
+import { createMetrics, type ProviderMetrics } from '../metrics.js';
+import { OutboxRelay } from '../outbox/relay.js';
+import { LeaseKeeper } from '../persistence/lease-keeper.js';
+import { ConversationPersister } from '../persistence/persister.js';
+import type { Clock, LlmProvider } from '../services/ports.js';
+import { connectPorts, type Ports } from './ports.js';
+import { buildProviders, type Providers } from './providers.js';
+import { instrumentService, type ServiceMetrics } from './service-metrics.js';
+import { boundConversationMachine, createSupervisor } from './supervisor.js';
+
+export interface ComposeOptions {
+  logger: Logger;
+  clock: Clock;
+  /** This process's lease owner id. */
+  owner: string;
+  /** The two sides of new conversations, questioner first. */
+  sides: [ProviderName, ProviderName];
+  /** Where the service's metrics go. */
+  registry: Registry;
+  /** `none`: only topics given in-process. @default 'auto' (every configured intake) */
+  intake?: 'auto' | 'none';
+  /** Replaces provider adapters. */
+  providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
+  /** Replaces port adapters. */
+  portOverrides?: Partial<Pick<Ports, 'store' | 'turnCache'>>;
+  /** Inspection observer (the Stately inspector) for the supervisor's system and the breakers. */
+  inspect?: (event: InspectionEvent) => void;
+  /** @default DEFAULTS.DRAIN_TIMEOUT_SECONDS */
+  drainTimeoutMs?: number;
+  /** Intake poll interval. @default 500 */
+  pollMs?: number;
+  /** How often to look for orphaned conversations. @default 1000 */
+  adoptEveryMs?: number;
+  /** Conversations per supervisor shard. @default DEFAULT_SHARD_CAPACITY */
+  shardCapacity?: number;
+}
+
+/** Everything the service is made of, built and not started. */
+export interface Composition extends Omit<Ports, 'close'>, Providers {
+  config: Readonly<Config>;
+  logger: Logger;
+  clock: Clock;
+  owner: string;
+  sides: [ProviderName, ProviderName];
+  registry: Registry;
+  /** Provider call metrics. */
+  metrics: ProviderMetrics;
+  /** Every lease this process holds. */
+  leases: LeaseKeeper;
+  /** The one write path of every conversation's steps. */
+  persister: ConversationPersister;
+  relay: OutboxRelay;
+  supervisor: Actor<SupervisorMachine>;
+  serviceMetrics: ServiceMetrics;
+  /** Stops the breakers' timers and the metrics' listeners and closes every connection. */
+  close(): Promise<void>;
+}
+
+export async function compose(config: Readonly<Config>, options: ComposeOptions): Promise<Composition> {
+  const { logger, clock, owner, registry } = options;
+  const ports = await connectPorts(config, {
+    logger,
+    clock,
+    owner,
+    intake: options.intake,
+    overrides: options.portOverrides,
+  });
+  const metrics = createMetrics(registry);
+  const providers = await buildProviders(config, ports, {
+    logger,
+    clock,
+    metrics,
+    sides: options.sides,
+    overrides: options.providerOverrides,
+    inspect: options.inspect,
+  });
+
+  const relay = new OutboxRelay({ store: ports.store, bus: ports.bus, logger, lock: ports.relayLock, clock });
+  const leases = new LeaseKeeper({ store: ports.store, leaseTtlMs: config.leaseTtlMs, logger });
+  const conversation = boundConversationMachine({
+    providers: providers.providers,
+    turnCache: ports.turnCache,
+    clock,
+  });
+  const persister = new ConversationPersister({
+    store: ports.store,
+    clock,
+    logger,
+    leases,
+    persistedForm: (snapshot) => conversation.getPersistedSnapshot(snapshot),
+    onOutboxEvents: () => relay.poke(),
+    onReleased: (conversationId) => {
+      // A failed delete only leaves the entries to their TTL; it must not become an unhandled rejection.
+      ports.turnCache.forget(conversationId).catch((err: unknown) => {
+        logger.warn({ conversationId, err }, 'could not drop the cached turns of a conversation');
+      });
+    },
+  });
+  const supervisor = createSupervisor({
+    config,
+    logger,
+    clock,
+    owner,
+    sides: options.sides,
+    store: ports.store,
+    source: ports.source,
+    leases,
+    persister,
+    conversation,
+    drainTimeoutMs: options.drainTimeoutMs,
+    pollMs: options.pollMs,
+    adoptEveryMs: options.adoptEveryMs,
+    shardCapacity: options.shardCapacity,
+    inspect: options.inspect,
+  });
+  const serviceMetrics = instrumentService({
+    registry,
+    onFinished: (listener) => persister.onFinished(listener),
+    supervisor,
+    store: ports.store,
+  });
+
+  const { close: closePorts, ...openPorts } = ports;
+  return {
+    ...openPorts,
+    ...providers,
+    config,
+    logger,
+    clock,
+    owner,
+    sides: options.sides,
+    registry,
+    metrics,
+    leases,
+    persister,
+    relay,
+    supervisor,
+    serviceMetrics,
+    async close() {
+      serviceMetrics.stop();
+      // An open breaker's cool-down timer would otherwise outlive the process's work.
+      for (const breaker of providers.breakers.values()) breaker.stop();
+      await closePorts();
+    },
+  };
+}

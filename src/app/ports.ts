@@ -1,0 +1,177 @@
+/**
+ * Picks each port's adapter from the configuration: Redis and Kafka when they are configured, the
+ * in-memory adapters (the embedded default) when they are not, and opens them. The one place that knows
+ * which adapter classes exist.
+ */
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { CompositeTopicSource } from '../services/composite-topic-source.js';
+import { createKafkaClient } from '../services/kafka/client.js';
+import { KafkaEventBus } from '../services/kafka/event-bus.js';
+import { KafkaTopicSource } from '../services/kafka/topic-source.js';
+import { ensureTopics } from '../services/kafka/topics.js';
+import { MemoryBreakerStateStore } from '../services/memory/breaker-state-store.js';
+import { InMemoryEventBus } from '../services/memory/event-bus.js';
+import { MemoryLeaderLock } from '../services/memory/leader-lock.js';
+import { MemorySnapshotStore } from '../services/memory/snapshot-store.js';
+import { InMemoryTopicClaims } from '../services/memory/topic-claims.js';
+import { InMemoryTopicSource } from '../services/memory/topic-source.js';
+import { InMemoryTurnCache } from '../services/memory/turn-cache.js';
+import type {
+  BreakerStateStore,
+  Clock,
+  EventBus,
+  LeaderLock,
+  SnapshotStore,
+  TopicClaims,
+  TopicSource,
+  TurnCache,
+} from '../services/ports.js';
+import { RedisBreakerStateStore } from '../services/redis/breaker-state-store.js';
+import { createRedis } from '../services/redis/client.js';
+import { RedisLeaderLock } from '../services/redis/leader-lock.js';
+import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
+import { RedisTopicClaims } from '../services/redis/topic-claims.js';
+import { RedisTopicQueue } from '../services/redis/topic-queue.js';
+import { RedisTurnCache } from '../services/redis/turn-cache.js';
+
+/** Relay lock TTL: a dead relay's successor takes over within this. */
+const RELAY_LOCK_TTL_MS = 10_000;
+
+/** Topics a dead daemon had taken from the Redis queue go back to it this often. */
+const QUEUE_RECOVERY_EVERY_MS = 10_000;
+
+export interface PortsOptions {
+  logger: Logger;
+  clock: Clock;
+  /** This process's id in leases, the relay lock and the topic queue's processing list. */
+  owner: string;
+  /**
+   * Which external intake to consume: the Kafka input topic and/or the Redis topic queue. `none` takes
+   * topics only from the in-process queue (one-shot generation).
+   * @default every one that is configured
+   */
+  intake?: 'auto' | 'none';
+  /** Replaces port adapters, e.g. a store that refuses writes in a regression test. @default none */
+  overrides?: Partial<Pick<Ports, 'store' | 'turnCache'>>;
+}
+
+export interface Ports {
+  mode: { redis: boolean; kafka: boolean };
+  store: SnapshotStore;
+  bus: EventBus;
+  /** Every intake as one source. */
+  source: TopicSource;
+  /** The in-process topic queue (library `startNewConversation`, one-shot `generate`). */
+  local: InMemoryTopicSource;
+  turnCache: TurnCache;
+  relayLock: LeaderLock;
+  claims: TopicClaims;
+  breakerStates: BreakerStateStore;
+  redis?: Redis;
+  kafka?: Kafka;
+  /** Closes every connection and timer these ports opened. */
+  close(): Promise<void>;
+}
+
+export async function connectPorts(config: Readonly<Config>, options: PortsOptions): Promise<Ports> {
+  const { logger, clock, owner } = options;
+  const closers: Array<() => Promise<unknown>> = [];
+  const timers: NodeJS.Timeout[] = [];
+
+  const redis = config.redis ? createRedis(config.redis.url, { logger }) : undefined;
+  const prefix = config.redis?.keyPrefix ?? 'chimera';
+  if (redis) closers.push(() => redis.quit().catch(() => redis.disconnect()));
+
+  const store: SnapshotStore =
+    options.overrides?.store ??
+    (redis
+      ? new RedisSnapshotStore({ redis, keyPrefix: prefix, finishedTtlMs: config.finishedTtlMs })
+      : new MemorySnapshotStore({ clock, finishedTtlMs: config.finishedTtlMs }));
+  const turnCache =
+    options.overrides?.turnCache ?? (redis ? new RedisTurnCache(redis, prefix) : new InMemoryTurnCache());
+  const relayLock = redis
+    ? new RedisLeaderLock(redis, `${prefix}:outbox:relay`, owner, RELAY_LOCK_TTL_MS)
+    : new MemoryLeaderLock({ key: 'outbox:relay', owner, ttlMs: RELAY_LOCK_TTL_MS, clock });
+  const claims: TopicClaims = redis
+    ? new RedisTopicClaims({ redis, keyPrefix: prefix })
+    : new InMemoryTopicClaims();
+  const breakerStates: BreakerStateStore = redis
+    ? new RedisBreakerStateStore(redis, prefix)
+    : new MemoryBreakerStateStore();
+
+  let kafka: Kafka | undefined;
+  let bus: EventBus;
+  if (config.kafka) {
+    kafka = createKafkaClient(config.kafka, { logger });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, config.kafka);
+    } finally {
+      await admin.disconnect();
+    }
+    bus = new KafkaEventBus({ kafka, topics: config.kafka.topics, logger });
+  } else {
+    bus = new InMemoryEventBus({ logger });
+  }
+  closers.push(() => bus.close());
+
+  const intake = { bus, claims, maxTitleLength: config.conversation.topicMaxLength, logger };
+  const local = new InMemoryTopicSource({ ...intake, clock, name: 'local' });
+  const sources: TopicSource[] = [local];
+  if (options.intake !== 'none') {
+    if (kafka && config.kafka) {
+      sources.push(
+        await KafkaTopicSource.start({
+          ...intake,
+          kafka,
+          topic: config.kafka.topics.input,
+          groupId: config.kafka.groupId,
+          clock,
+        }),
+      );
+    }
+    if (redis && config.redis) {
+      const queue = new RedisTopicQueue({
+        ...intake,
+        redis,
+        queue: config.redis.topicQueue,
+        keyPrefix: prefix,
+        instanceId: owner,
+        clock,
+      });
+      await queue.start();
+      sources.push(queue);
+      const recover = setInterval(() => {
+        queue.recoverStale().catch((err: unknown) => logger.warn({ err }, 'topic queue recovery failed'));
+      }, QUEUE_RECOVERY_EVERY_MS);
+      recover.unref();
+      timers.push(recover);
+    }
+  }
+  const source = new CompositeTopicSource(sources, { clock });
+  closers.push(() => source.close());
+
+  return {
+    mode: { redis: Boolean(redis), kafka: Boolean(kafka) },
+    store,
+    bus,
+    source,
+    local,
+    turnCache,
+    relayLock,
+    claims,
+    breakerStates,
+    redis,
+    kafka,
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      for (const close of closers.reverse()) {
+        await close().catch((err: unknown) => logger.warn({ err }, 'error while closing an adapter'));
+      }
+    },
+  };
+}

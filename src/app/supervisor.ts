@@ -1,0 +1,120 @@
+/**
+ * The pure machines bound to their effects with `machine.provide(...)`: the conversation machine to the
+ * model call, the quality verdict and the deadline; the shard to that conversation and to persistence; the
+ * supervisor to the intake and the shard. This is where a new machine, or a new effect of one, is wired.
+ */
+import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
+import { assessTurnActor } from '../actors/assess-turn.js';
+import { callModelActor } from '../actors/call-model.js';
+import { deadlineActor } from '../actors/deadline.js';
+import { nextWorkActor } from '../actors/next-work.js';
+import type { Config, ProviderName } from '../config.js';
+import type { Topic } from '../events.js';
+import type { Logger } from '../logger.js';
+import {
+  CONVERSATION_MACHINE_VERSION,
+  type ConversationInput,
+  conversationMachine,
+} from '../machines/conversation.js';
+import { supervisorMachine } from '../machines/supervisor.js';
+import { supervisorShardMachine } from '../machines/supervisor-shard.js';
+import { followConversation } from '../persistence/follow.js';
+import type { LeaseKeeper } from '../persistence/lease-keeper.js';
+import type { ConversationPersister } from '../persistence/persister.js';
+import type { Clock, LlmProvider, SnapshotStore, TopicSource, TurnCache } from '../services/ports.js';
+import { samplerFor } from './sampler.js';
+
+/** The provided conversation machine: what a shard spawns, and whose snapshots the persister writes. */
+export function boundConversationMachine(options: {
+  providers: ReadonlyMap<string, LlmProvider>;
+  turnCache: TurnCache;
+  clock: Clock;
+}) {
+  const { clock } = options;
+  return conversationMachine.provide({
+    actors: {
+      callModel: callModelActor({
+        provider: (name) => options.providers.get(name),
+        turnCache: options.turnCache,
+        clock,
+      }),
+      assessTurn: assessTurnActor(),
+      deadline: deadlineActor(clock),
+    },
+    actions: { stampEnd: assign({ endedAt: () => clock.now() }) },
+  });
+}
+
+/** A new conversation's input, from the config, the two sides and the topic. */
+export function newConversationInput(config: Readonly<Config>, sides: readonly [ProviderName, ProviderName]) {
+  // Personas, style and temperature drawn per conversation from the seed and the topic id.
+  const sample = samplerFor(config, CONVERSATION_MACHINE_VERSION);
+  const [questioner, answerer] = sides;
+  return (topic: Topic, conversationId: string, startedAt: number): ConversationInput => {
+    const drawn = sample(topic.id);
+    return {
+      conversationId,
+      topic,
+      providers: { questioner, answerer },
+      personas: drawn.personas,
+      settings: {
+        maxTurns: config.conversation.maxTurns,
+        minTurns: config.conversation.minTurns,
+        timeoutMs: config.conversation.timeoutMs,
+        maxTokensPerTurn: config.conversation.maxTokensPerTurn,
+        temperature: drawn.temperature,
+      },
+      startedAt,
+      provenance: drawn.provenance,
+    };
+  };
+}
+
+export interface SupervisorOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  clock: Clock;
+  owner: string;
+  sides: readonly [ProviderName, ProviderName];
+  store: SnapshotStore;
+  source: TopicSource;
+  leases: LeaseKeeper;
+  persister: ConversationPersister;
+  conversation: ReturnType<typeof boundConversationMachine>;
+  /** @default DEFAULTS.DRAIN_TIMEOUT_SECONDS */
+  drainTimeoutMs?: number;
+  pollMs?: number;
+  adoptEveryMs?: number;
+  shardCapacity?: number;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** The supervisor actor, created and not started. */
+export function createSupervisor(options: SupervisorOptions): Actor<typeof supervisorMachine> {
+  const { config, clock, logger } = options;
+  const machine = supervisorMachine.provide({
+    actors: {
+      nextWork: nextWorkActor({
+        store: options.store,
+        source: options.source,
+        leases: options.leases,
+        clock,
+        logger,
+        owner: options.owner,
+        leaseTtlMs: config.leaseTtlMs,
+        buildInput: newConversationInput(config, options.sides),
+        pollMs: options.pollMs,
+        adoptEveryMs: options.adoptEveryMs,
+      }),
+      shard: supervisorShardMachine.provide({
+        actors: { conversation: options.conversation },
+        actions: { follow: followConversation(options.persister) },
+      }),
+    },
+    ...(options.drainTimeoutMs === undefined ? {} : { delays: { drainTimeout: options.drainTimeoutMs } }),
+  });
+  return createActor(machine, {
+    input: { maxConcurrent: config.conversation.maxConcurrent, shardCapacity: options.shardCapacity },
+    inspect: options.inspect,
+  });
+}

@@ -1,0 +1,261 @@
+/**
+ * The write path of every conversation this process owns: after each step of a conversation, its persisted
+ * snapshot and the step's events go to the store in one fenced, atomic write (snapshot plus outbox), under
+ * the conversation's lease. All writes of all conversations pass through here, so this is the one place
+ * that decides how they are grouped:
+ * - per conversation, writes are ordered and coalesced: a step waits for the end of the current turn of
+ *   the event loop (`setImmediate`), so the steps one model reply sets off (the reply, its quality verdict,
+ *   the next call) leave as one write, and a backlog behind a slow write collapses into the newest snapshot
+ *   with all events;
+ * - across conversations, every write that became due in one turn of the event loop is started from one
+ *   callback, so the Redis client sends them in one pipeline.
+ * The persisted snapshot is computed only for what is written. A conversation is followed from its
+ * persister actor (`actors/persist-conversation.ts`), which hears back when the conversation is settled
+ * (final step saved) or lost (a newer owner fenced us out, or the lease could not be renewed).
+ */
+import { isStaleLeaseError } from '../errors.js';
+import type { ConversationRecord } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { ConversationContext } from '../machines/conversation.js';
+import type { ConversationSnapshot } from '../machines/supervision.js';
+import { startedEvent, stepEvents, toRecord } from '../records.js';
+import type { Clock, OutboxEvent, Ownership, SnapshotStore } from '../services/ports.js';
+import { persistedRecord } from './conversation-snapshot.js';
+import { giveBack, type LeaseKeeper } from './lease-keeper.js';
+
+export interface PersisterOptions {
+  store: SnapshotStore;
+  clock: Clock;
+  logger: Logger;
+  /** The leases this process holds; a followed conversation's lease is dropped once settled or lost. */
+  leases: LeaseKeeper;
+  /** A snapshot's persisted form (the conversation machine's `getPersistedSnapshot`). */
+  persistedForm: (snapshot: ConversationSnapshot) => unknown;
+  /** A conversation stopped being ours (finished or lost), e.g. to drop its cached turns. */
+  onReleased?: (conversationId: string) => void;
+  /** A conversation started or finished: its events are in the outbox, worth delivering at once. */
+  onOutboxEvents?: () => void;
+}
+
+/** How a followed conversation's end is reported (to its shard). */
+export interface FollowReport {
+  settled(): void;
+  lost(): void;
+}
+
+export interface FollowOptions {
+  ownership: Ownership;
+  /** Adopted from the store: its steps so far are saved, its start announced. */
+  resumed: boolean;
+  /** The conversation's snapshot now, before any step is seen. */
+  snapshot: ConversationSnapshot;
+  report: FollowReport;
+}
+
+/** One followed conversation: feed it every step. */
+export interface Followed {
+  step(snapshot: ConversationSnapshot): void;
+}
+
+/** The newest step not yet written, with the events of every step it stands for. */
+interface PendingWrite {
+  /** The machine snapshot of the newest step; turned into its persisted form only when it is written. */
+  snapshot: ConversationSnapshot;
+  status: ConversationContext['status'];
+  events: OutboxEvent[];
+}
+
+interface Tracker {
+  ownership: Ownership;
+  report: FollowReport;
+  turnsSaved: number;
+  pending: PendingWrite | null;
+  /** A write is in flight or scheduled; new steps only update `pending`. */
+  saving: boolean;
+  final: boolean;
+  lost: boolean;
+  settled: boolean;
+  idle: Array<() => void>;
+  context: ConversationContext;
+}
+
+export class ConversationPersister {
+  /** Conversations followed and not yet settled or lost. */
+  private readonly trackers = new Set<Tracker>();
+  /** Conversations with a write waiting for the next `startDue`. */
+  private readonly due: Tracker[] = [];
+  private readonly finished = new Set<(record: ConversationRecord) => void>();
+
+  constructor(private readonly options: PersisterOptions) {}
+
+  /** Calls `listener` with each conversation's final record once it is durably saved; returns the unsubscribe. */
+  onFinished(listener: (record: ConversationRecord) => void): () => void {
+    this.finished.add(listener);
+    return () => this.finished.delete(listener);
+  }
+
+  /** Conversations being followed now. */
+  get following(): number {
+    return this.trackers.size;
+  }
+
+  /** Starts following a conversation whose lease `ownership` holds; a new one's start is written at once. */
+  follow(options: FollowOptions): Followed {
+    const { ownership, snapshot } = options;
+    const context = snapshot.context;
+    const tracker: Tracker = {
+      ownership,
+      report: options.report,
+      turnsSaved: options.resumed ? context.turns.length : 0,
+      pending: null,
+      saving: false,
+      final: false,
+      lost: false,
+      settled: false,
+      idle: [],
+      context,
+    };
+    this.trackers.add(tracker);
+    this.options.leases.onLost(ownership, (error) => this.lose(tracker, error));
+    if (!options.resumed) {
+      this.enqueue(tracker, snapshot, context.status, [
+        startedEvent(context, ownership.lease.token, this.options.clock.now()),
+      ]);
+      this.options.onOutboxEvents?.();
+    } else if (snapshot.status === 'done') {
+      // Restored straight into a final state: that is a step of its own.
+      this.step(tracker, snapshot);
+    }
+    return { step: (next) => this.step(tracker, next) };
+  }
+
+  private step(tracker: Tracker, snapshot: ConversationSnapshot): void {
+    if (tracker.lost || tracker.final) return;
+    const { context } = snapshot;
+    const final = snapshot.status === 'done';
+    const events = stepEvents(
+      context,
+      tracker.turnsSaved,
+      final,
+      tracker.ownership.lease.token,
+      this.options.clock.now(),
+    );
+    tracker.turnsSaved = context.turns.length;
+    tracker.final = final;
+    tracker.context = context;
+    this.enqueue(tracker, snapshot, context.status, events);
+  }
+
+  private enqueue(
+    tracker: Tracker,
+    snapshot: ConversationSnapshot,
+    status: ConversationContext['status'],
+    events: OutboxEvent[],
+  ): void {
+    if (tracker.pending) {
+      tracker.pending.snapshot = snapshot;
+      tracker.pending.status = status;
+      tracker.pending.events.push(...events);
+    } else {
+      tracker.pending = { snapshot, status, events };
+    }
+    if (!tracker.saving) {
+      tracker.saving = true;
+      this.due.push(tracker);
+      if (this.due.length === 1) setImmediate(this.startDue);
+    }
+  }
+
+  /**
+   * Starts every write that became due during the last turn of the event loop, from one callback: the
+   * Redis client gathers commands issued together into one pipeline, so a thousand conversations' steps
+   * leave in a few socket writes rather than a thousand (one `setImmediate` each would flush each alone).
+   */
+  private readonly startDue = (): void => {
+    for (const tracker of this.due.splice(0)) void this.drain(tracker);
+  };
+
+  private async drain(tracker: Tracker): Promise<void> {
+    const { ownership } = tracker;
+    while (tracker.pending && !tracker.lost) {
+      const pending = tracker.pending;
+      tracker.pending = null;
+      try {
+        const record = persistedRecord(
+          pending.status,
+          this.options.persistedForm(pending.snapshot),
+          this.options.clock.now(),
+        );
+        await this.options.store.save(ownership.lease, record, pending.events);
+        if (ownership.delivery) {
+          const delivery = ownership.delivery;
+          ownership.delivery = undefined;
+          await delivery.ack().catch((err: unknown) => {
+            this.options.logger.warn(
+              { conversationId: ownership.conversationId, err },
+              'topic acknowledgement failed',
+            );
+          });
+        }
+      } catch (error) {
+        this.lose(tracker, error);
+      }
+    }
+    tracker.saving = false;
+    if (tracker.final && !tracker.lost && !tracker.settled) this.settle(tracker);
+    for (const resolve of tracker.idle.splice(0)) resolve();
+  }
+
+  private settle(tracker: Tracker): void {
+    tracker.settled = true;
+    const { conversationId } = tracker.ownership;
+    this.trackers.delete(tracker);
+    this.options.leases.drop(tracker.ownership);
+    const record = toRecord(tracker.context, this.options.clock.now());
+    for (const listener of this.finished) listener(record);
+    this.options.onOutboxEvents?.();
+    this.options.onReleased?.(conversationId);
+    tracker.report.settled();
+  }
+
+  private lose(tracker: Tracker, error: unknown): void {
+    if (tracker.lost) return;
+    tracker.lost = true;
+    const { conversationId } = tracker.ownership;
+    if (isStaleLeaseError(error)) {
+      this.options.logger.warn(
+        { conversationId },
+        'a newer owner holds this conversation; stopping our copy',
+      );
+    } else {
+      this.options.logger.error(
+        { conversationId, err: error },
+        'could not persist conversation; letting its lease lapse so another owner resumes it',
+      );
+    }
+    this.trackers.delete(tracker);
+    this.options.leases.drop(tracker.ownership);
+    giveBack(tracker.ownership, this.options.logger);
+    this.options.onReleased?.(conversationId);
+    tracker.report.lost();
+  }
+
+  /** Resolves when every pending write of every conversation has been attempted. */
+  async flush(): Promise<void> {
+    await Promise.all(
+      [...this.trackers].map(
+        (tracker) =>
+          new Promise<void>((resolve) => {
+            if (!tracker.saving && !tracker.pending) resolve();
+            else tracker.idle.push(resolve);
+          }),
+      ),
+    );
+  }
+
+  /** Stops writing, as a killed process would: for crash-recovery tests. */
+  halt(): void {
+    for (const tracker of this.trackers) tracker.lost = true;
+    this.trackers.clear();
+  }
+}

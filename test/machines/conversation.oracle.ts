@@ -1,0 +1,121 @@
+/**
+ * A reference model of a conversation, written from the README's description of the machine and not from
+ * its code: what each event does to a conversation, in plain TypeScript over a small abstract state. The
+ * model-based test checks every path `@xstate/graph` finds in the real machine against this.
+ *
+ *   - A conversation asks the model for its next turn; an answer is then judged.
+ *   - continue: the turn is kept; at the turn limit the conversation ends (max_turns), else the next
+ *     turn is asked for.
+ *   - retry_with_nudge: the answer is dropped (kept aside as discarded) and the same turn is asked for
+ *     again, as the next generation, with a nudge.
+ *   - natural_end: the turn is kept and the conversation ends.
+ *   - refusal / repetition: the answer is dropped (discarded) and the conversation ends with that reason.
+ *   - A failed model call or judgement ends it as failed (provider_failed).
+ *   - The deadline ends it as timedOut (timeout) and a cancel as ended (cancelled), whatever it was doing;
+ *     an answer waiting for its verdict is dropped.
+ *   - A restored conversation resumes where its context says: judging a pending answer, else asking for
+ *     the next turn (or ending at the limit).
+ *   - An ended conversation ignores everything.
+ */
+
+export type Phase = 'calling' | 'assessing' | 'ended' | 'failed' | 'timedOut';
+
+export interface ExpectedConversation {
+  phase: Phase;
+  /** Turns kept. */
+  turns: number;
+  /** Generated answers dropped (regenerated after a nudge, or ending the conversation). */
+  discarded: number;
+  /** Nudged regenerations used. */
+  nudges: number;
+  /** The turn being asked for is a nudged regeneration. */
+  nudge: boolean;
+  /** An answer waits for its verdict. */
+  pending: boolean;
+  reason?: string;
+}
+
+export type Verdict = 'continue' | 'retry_with_nudge' | 'natural_end' | 'refusal' | 'repetition';
+
+export type WorldEvent =
+  | { kind: 'answer' }
+  | { kind: 'callFailed' }
+  | { kind: 'verdict'; verdict: Verdict }
+  | { kind: 'judgeFailed' }
+  | { kind: 'deadline' }
+  | { kind: 'cancel' };
+
+const FINAL: ReadonlySet<Phase> = new Set(['ended', 'failed', 'timedOut']);
+
+/** Asking for the next turn, or ending at the limit. */
+function nextTurn(state: ExpectedConversation, maxTurns: number): ExpectedConversation {
+  return state.turns >= maxTurns
+    ? { ...state, phase: 'ended', reason: 'max_turns' }
+    : { ...state, phase: 'calling' };
+}
+
+export function start(maxTurns: number): ExpectedConversation {
+  return nextTurn(
+    { phase: 'calling', turns: 0, discarded: 0, nudges: 0, nudge: false, pending: false },
+    maxTurns,
+  );
+}
+
+export function restore(
+  saved: Omit<ExpectedConversation, 'phase' | 'reason'>,
+  maxTurns: number,
+): ExpectedConversation {
+  return saved.pending
+    ? { ...saved, phase: 'assessing' }
+    : nextTurn({ ...saved, phase: 'calling' }, maxTurns);
+}
+
+export function step(state: ExpectedConversation, event: WorldEvent, maxTurns: number): ExpectedConversation {
+  if (FINAL.has(state.phase)) return state;
+  if (event.kind === 'deadline') return { ...state, phase: 'timedOut', reason: 'timeout', pending: false };
+  if (event.kind === 'cancel') return { ...state, phase: 'ended', reason: 'cancelled', pending: false };
+  if (state.phase === 'calling') {
+    if (event.kind === 'answer') return { ...state, phase: 'assessing', pending: true };
+    if (event.kind === 'callFailed') return { ...state, phase: 'failed', reason: 'provider_failed' };
+    return state;
+  }
+  // Assessing.
+  if (event.kind === 'judgeFailed') return { ...state, phase: 'failed', reason: 'provider_failed' };
+  if (event.kind !== 'verdict') return state;
+  switch (event.verdict) {
+    case 'continue':
+      return nextTurn({ ...state, turns: state.turns + 1, pending: false, nudge: false }, maxTurns);
+    case 'retry_with_nudge':
+      return {
+        ...state,
+        phase: 'calling',
+        pending: false,
+        nudge: true,
+        nudges: state.nudges + 1,
+        discarded: state.discarded + 1,
+      };
+    case 'natural_end':
+      return { ...state, phase: 'ended', reason: 'natural_end', turns: state.turns + 1, pending: false };
+    default:
+      return {
+        ...state,
+        phase: 'ended',
+        reason: event.verdict,
+        pending: false,
+        discarded: state.discarded + 1,
+      };
+  }
+}
+
+/** What the next model call must be for: the turn index, the side whose turn it is, and the generation. */
+export function expectedCall(state: ExpectedConversation): {
+  turnIndex: number;
+  speaker: string;
+  generation: number;
+} {
+  return {
+    turnIndex: state.turns,
+    speaker: state.turns % 2 === 0 ? 'questioner' : 'answerer',
+    generation: state.nudge ? state.nudges : 0,
+  };
+}
