@@ -5,6 +5,7 @@
  * names the operations on them.
  */
 import type { BreakerReport, EventTopics, RawTopic, Topic, Turn, Usage } from '../events.js';
+import type { ProviderError } from '../errors.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Snapshots, leases and the outbox
@@ -233,6 +234,55 @@ export interface LlmProvider {
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /** A cheap, time-bounded call that says whether the provider answers. Never rejects. */
   healthCheck(): Promise<HealthStatus>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Batch APIs (Anthropic Message Batches, OpenAI Batch API, Gemini batch mode)
+
+/** One request of a batch. `customId` encodes (conversationId, turnIndex, generation) and is unique per batch. */
+export interface BatchRequest {
+  customId: string;
+  request: Omit<GenerateRequest, 'signal' | 'waitForBreakerUntil'>;
+}
+
+/** Where a submitted batch stands, in the provider-neutral vocabulary the batcher uses. */
+export type BatchState = 'in_progress' | 'ended' | 'failed' | 'expired' | 'cancelling' | 'cancelled';
+
+export interface BatchCounts {
+  processing: number;
+  succeeded: number;
+  errored: number;
+  expired: number;
+  cancelled: number;
+}
+
+export interface BatchStatus {
+  /** The provider's batch id. */
+  id: string;
+  state: BatchState;
+  counts: BatchCounts;
+  /** Epoch ms the provider gave for creation, when it did. */
+  createdAt?: number;
+}
+
+/** The answer to one request of a batch: a result, or a typed provider error (expired/cancelled included). */
+export type BatchItemResult =
+  | { customId: string; ok: true; result: GenerateResult }
+  | { customId: string; ok: false; error: ProviderError };
+
+/**
+ * A provider's batch API through its official SDK. Results are only read once the batch is `ended`; each
+ * request's answer carries the `customId` it was submitted with.
+ */
+export interface BatchApi {
+  readonly provider: string;
+  readonly model: string;
+  /** The provider's limits per batch, checked by the batcher before it submits. */
+  readonly limits: { maxRequests: number; maxBytes: number };
+  submit(requests: readonly BatchRequest[]): Promise<BatchStatus>;
+  retrieve(batchId: string): Promise<BatchStatus>;
+  results(batchId: string): AsyncIterable<BatchItemResult>;
+  cancel(batchId: string): Promise<BatchStatus>;
 }
 
 // ---------------------------------------------------------------------------------------------------
