@@ -4,8 +4,9 @@
  * Domain types (topics, turns, usage, records) come from the zod schemas in `events.ts`; this file only
  * names the operations on them.
  */
-import type { BreakerReport, EventTopics, RawTopic, Topic, Turn, Usage } from '../events.js';
+
 import type { ProviderError } from '../errors.js';
+import type { BreakerReport, EventTopics, RawTopic, Topic, Turn, Usage } from '../events.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Snapshots, leases and the outbox
