@@ -242,6 +242,7 @@ export const envSchema = z.object({
 
   // Ownership and retention.
   LEASE_TTL_SECONDS: int(2, 3600),
+  MAX_CONVERSATION_CRASHES: int(1, 100),
   FINISHED_TTL_SECONDS: int(60, 365 * 86_400),
 
   // Service.
@@ -345,6 +346,8 @@ export interface Config {
   /** Dataset diversity and provenance (see {@link DatasetConfig}). */
   dataset: DatasetConfig;
   leaseTtlMs: number;
+  /** Crashes of a conversation's actor (each owner's counted in the store) before it is failed as `crashed`. */
+  maxConversationCrashes: number;
   finishedTtlMs: number;
   /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
   cost: CostConfig;
@@ -578,6 +581,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     simulatedLatencyMs: raw.SIMULATED_LATENCY_MS ?? 0,
     dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
+    maxConversationCrashes: raw.MAX_CONVERSATION_CRASHES ?? DEFAULTS.MAX_CONVERSATION_CRASHES,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
     ui: {

@@ -57,6 +57,7 @@ export const terminationReasonSchema = z.enum([
   'timeout',
   'provider_failed',
   'cancelled',
+  'crashed',
 ]);
 
 export const qualitySchema = z.object({

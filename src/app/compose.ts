@@ -20,7 +20,7 @@ import { ConversationPersister } from '../persistence/persister.js';
 import type { Clock, LlmProvider } from '../services/ports.js';
 import { connectPorts, type Ports } from './ports.js';
 import { buildProviders, type Providers } from './providers.js';
-import { instrumentService, type ServiceMetrics } from './service-metrics.js';
+import { conversationCrashCounter, instrumentService, type ServiceMetrics } from './service-metrics.js';
 import { boundConversationMachine, createSupervisor } from './supervisor.js';
 
 export interface ComposeOptions {
@@ -97,11 +97,14 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     turnCache: ports.turnCache,
     clock,
   });
+  const crashes = conversationCrashCounter(registry);
   const persister = new ConversationPersister({
     store: ports.store,
     clock,
     logger,
     leases,
+    maxCrashes: config.maxConversationCrashes,
+    onCrashed: (outcome) => crashes.inc({ outcome }),
     persistedForm: (snapshot) => conversation.getPersistedSnapshot(snapshot),
     onOutboxEvents: () => relay.poke(),
     onReleased: (conversationId) => {

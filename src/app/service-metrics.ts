@@ -39,6 +39,22 @@ export function collectProcessMetrics(registry: Registry): void {
 }
 
 /**
+ * `chimera_conversation_crashes_total{outcome}`: conversation actors that crashed, by what followed
+ * (`released`: given back to be adopted again; `failed`: saved as failed, reason `crashed`). Once per registry.
+ */
+export function conversationCrashCounter(registry: Registry): Counter<'outcome'> {
+  const name = 'chimera_conversation_crashes_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<'outcome'>;
+  return new Counter({
+    name,
+    help: 'Conversation actors that crashed, by outcome (released to be adopted again, or failed)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+}
+
+/**
  * Reads a value from the store at most once at a time: a scrape that comes while the last read is still
  * pending waits on that read (bounded by the timeout) instead of piling another command on a slow Redis.
  */

@@ -84,6 +84,11 @@ export interface SnapshotStore {
   listOrphaned(now: number, limit: number): Promise<string[]>;
   /** Counts by status, for `status` and metrics. */
   counts(): Promise<Record<ConversationStatus, number>>;
+  /**
+   * Counts one more crash of the conversation's actor and returns how many it has had, across every
+   * owner and restart; the count is kept as long as a finished conversation is (the retention period).
+   */
+  countCrash(conversationId: string): Promise<number>;
 
   /** The oldest outbox entries, up to `limit`, in insertion order. */
   readOutbox(limit: number): Promise<OutboxEntry[]>;

@@ -21,6 +21,8 @@ export interface SnapshotKeys {
   finished(status: FinishedIndexStatus): string;
   /** Stream of events waiting for delivery to the event bus. */
   readonly outbox: string;
+  /** Counter per conversation of its actor's crashes, expiring with the retention period. */
+  crashes(conversationId: string): string;
 }
 
 export function snapshotKeys(prefix: string): SnapshotKeys {
@@ -30,6 +32,7 @@ export function snapshotKeys(prefix: string): SnapshotKeys {
     active: `${prefix}:conversations:active`,
     finished: (status) => `${prefix}:conversations:${status}`,
     outbox: `${prefix}:outbox`,
+    crashes: (id) => `${prefix}:crashes:${id}`,
   };
 }
 

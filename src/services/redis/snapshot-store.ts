@@ -144,6 +144,15 @@ export class RedisSnapshotStore implements SnapshotStore {
     if (written !== 1) throw new StaleLeaseError(id, lease.token);
   }
 
+  async countCrash(conversationId: string): Promise<number> {
+    this.assertOpen();
+    const key = this.keys.crashes(conversationId);
+    const replies = await this.redis.multi().incr(key).pexpire(key, this.finishedTtlMs).exec();
+    const [error, count] = replies?.[0] ?? [new Error('crash count: transaction discarded'), null];
+    if (error) throw error;
+    return z.number().int().parse(count);
+  }
+
   async load(conversationId: string): Promise<StoredSnapshot | null> {
     this.assertOpen();
     // A missing record (expired or deleted) is pruned from every index by the same script.
