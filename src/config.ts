@@ -243,6 +243,8 @@ export const envSchema = z.object({
   // Ownership and retention.
   LEASE_TTL_SECONDS: int(2, 3600),
   MAX_CONVERSATION_CRASHES: int(1, 100),
+  INTAKE_MAX_ATTEMPTS: int(1, 100),
+  PARKED_MAX_LENGTH: int(100, 10_000_000),
   FINISHED_TTL_SECONDS: int(60, 365 * 86_400),
 
   // Service.
@@ -348,6 +350,10 @@ export interface Config {
   leaseTtlMs: number;
   /** Crashes of a conversation's actor (each owner's counted in the store) before it is failed as `crashed`. */
   maxConversationCrashes: number;
+  /** Failed admissions of one topic message before it is parked (`INTAKE_MAX_ATTEMPTS`). */
+  intakeMaxAttempts: number;
+  /** Parked messages kept in Redis, about (`PARKED_MAX_LENGTH`; the stream is trimmed with `MAXLEN ~`). */
+  parkedMaxLength: number;
   finishedTtlMs: number;
   /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
   cost: CostConfig;
@@ -582,6 +588,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
     maxConversationCrashes: raw.MAX_CONVERSATION_CRASHES ?? DEFAULTS.MAX_CONVERSATION_CRASHES,
+    intakeMaxAttempts: raw.INTAKE_MAX_ATTEMPTS ?? DEFAULTS.INTAKE_MAX_ATTEMPTS,
+    parkedMaxLength: raw.PARKED_MAX_LENGTH ?? DEFAULTS.PARKED_MAX_LENGTH,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
     ui: {

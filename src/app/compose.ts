@@ -20,7 +20,12 @@ import { ConversationPersister } from '../persistence/persister.js';
 import type { Clock, LlmProvider } from '../services/ports.js';
 import { connectPorts, type Ports } from './ports.js';
 import { buildProviders, type Providers } from './providers.js';
-import { conversationCrashCounter, instrumentService, type ServiceMetrics } from './service-metrics.js';
+import {
+  conversationCrashCounter,
+  instrumentService,
+  intakeFailureCounter,
+  type ServiceMetrics,
+} from './service-metrics.js';
 import { boundConversationMachine, createSupervisor } from './supervisor.js';
 
 export interface ComposeOptions {
@@ -73,12 +78,14 @@ export interface Composition extends Omit<Ports, 'close'>, Providers {
 
 export async function compose(config: Readonly<Config>, options: ComposeOptions): Promise<Composition> {
   const { logger, clock, owner, registry } = options;
+  const intakeFailures = intakeFailureCounter(registry);
   const ports = await connectPorts(config, {
     logger,
     clock,
     owner,
     intake: options.intake,
     overrides: options.portOverrides,
+    onIntakeFailure: (source, outcome) => intakeFailures.inc({ source, outcome }),
   });
   const metrics = createMetrics(registry);
   const providers = await buildProviders(config, ports, {

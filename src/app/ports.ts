@@ -15,6 +15,7 @@ import { ensureTopics } from '../services/kafka/topics.js';
 import { MemoryBreakerStateStore } from '../services/memory/breaker-state-store.js';
 import { InMemoryEventBus } from '../services/memory/event-bus.js';
 import { MemoryLeaderLock } from '../services/memory/leader-lock.js';
+import { InMemoryParkedMessages } from '../services/memory/parked-messages.js';
 import { MemorySnapshotStore } from '../services/memory/snapshot-store.js';
 import { InMemoryTopicClaims } from '../services/memory/topic-claims.js';
 import { InMemoryTopicSource } from '../services/memory/topic-source.js';
@@ -24,6 +25,7 @@ import type {
   Clock,
   EventBus,
   LeaderLock,
+  ParkedMessages,
   SnapshotStore,
   TopicClaims,
   TopicSource,
@@ -31,7 +33,9 @@ import type {
 } from '../services/ports.js';
 import { RedisBreakerStateStore } from '../services/redis/breaker-state-store.js';
 import { createRedis } from '../services/redis/client.js';
+import { parkedKey } from '../services/redis/keys.js';
 import { RedisLeaderLock } from '../services/redis/leader-lock.js';
+import { RedisParkedMessages } from '../services/redis/parked-messages.js';
 import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
 import { RedisTopicClaims } from '../services/redis/topic-claims.js';
 import { RedisTopicQueue } from '../services/redis/topic-queue.js';
@@ -56,6 +60,8 @@ export interface PortsOptions {
   intake?: 'auto' | 'none';
   /** Replaces port adapters, e.g. a store that refuses writes in a regression test. @default none */
   overrides?: Partial<Pick<Ports, 'store' | 'turnCache'>>;
+  /** Each failed admission of a topic message, for the metric. */
+  onIntakeFailure?: (source: string, outcome: 'retry' | 'parked') => void;
 }
 
 export interface Ports {
@@ -70,6 +76,8 @@ export interface Ports {
   relayLock: LeaderLock;
   claims: TopicClaims;
   breakerStates: BreakerStateStore;
+  /** Messages set aside so they block nothing: a Redis stream with Redis, this process's memory without. */
+  parked: ParkedMessages;
   redis?: Redis;
   kafka?: Kafka;
   /** Closes every connection and timer these ports opened. */
@@ -119,7 +127,16 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
   }
   closers.push(() => bus.close());
 
-  const intake = { bus, claims, maxTitleLength: config.conversation.topicMaxLength, logger };
+  const parked: ParkedMessages = redis
+    ? new RedisParkedMessages(redis, parkedKey(prefix), config.parkedMaxLength)
+    : new InMemoryParkedMessages(config.parkedMaxLength);
+  const intake = {
+    bus,
+    claims,
+    maxTitleLength: config.conversation.topicMaxLength,
+    logger,
+    failures: { parked, maxAttempts: config.intakeMaxAttempts, onFailure: options.onIntakeFailure },
+  };
   const local = new InMemoryTopicSource({ ...intake, clock, name: 'local' });
   const sources: TopicSource[] = [local];
   if (options.intake !== 'none') {
@@ -165,6 +182,7 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
     relayLock,
     claims,
     breakerStates,
+    parked,
     redis,
     kafka,
     async close() {

@@ -55,6 +55,23 @@ export function conversationCrashCounter(registry: Registry): Counter<'outcome'>
 }
 
 /**
+ * `chimera_intake_failures_total{source,outcome}`: topic messages whose admission failed (the dead-letter
+ * publish or the claim store threw), by source and what followed (`retry`: given back, the source pauses;
+ * `parked`: set aside in the parked stream after `INTAKE_MAX_ATTEMPTS`). Once per registry.
+ */
+export function intakeFailureCounter(registry: Registry): Counter<'source' | 'outcome'> {
+  const name = 'chimera_intake_failures_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<'source' | 'outcome'>;
+  return new Counter({
+    name,
+    help: 'Topic messages whose admission failed, by source and outcome (retry or parked)',
+    labelNames: ['source', 'outcome'],
+    registers: [registry],
+  });
+}
+
+/**
  * Reads a value from the store at most once at a time: a scrape that comes while the last read is still
  * pending waits on that read (bounded by the timeout) instead of piling another command on a slow Redis.
  */

@@ -2,6 +2,7 @@ import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { EventBus, TopicClaims } from '../services/ports.js';
 import { type MessageOrigin, sendToDeadLetter } from './dead-letter.js';
+import type { IntakeFailureOptions } from './intake-guard.js';
 import { parseTopic } from './parse-topic.js';
 
 /** One message as a topic source read it, before validation. */
@@ -22,6 +23,11 @@ export interface IntakeOptions {
   /** `config.conversation.topicMaxLength`. */
   maxTitleLength: number;
   logger: Logger;
+  /**
+   * What happens when admitting a message fails (see `IntakeGuard`).
+   * @default parked in this process only (the newest DEFAULT_PARKED_MAX_LENGTH), after DEFAULTS.INTAKE_MAX_ATTEMPTS failures
+   */
+  failures?: IntakeFailureOptions;
 }
 
 export type Admission =

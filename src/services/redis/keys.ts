@@ -36,6 +36,11 @@ export function snapshotKeys(prefix: string): SnapshotKeys {
   };
 }
 
+/** Stream of parked messages (topic messages whose intake kept failing, events the bus refused). */
+export function parkedKey(prefix: string): string {
+  return `${prefix}:parked`;
+}
+
 /** The plain JSON state of one conversation kept by `ConversationStateStore` (separate from snapshots). */
 export function conversationStateKey(prefix: string, conversationId: string): string {
   return `${prefix}:state:${conversationId}`;
