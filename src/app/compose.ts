@@ -25,6 +25,7 @@ import {
   instrumentService,
   intakeFailureCounter,
   type ServiceMetrics,
+  tooLargeEventCounter,
 } from './service-metrics.js';
 import { boundConversationMachine, createSupervisor } from './supervisor.js';
 
@@ -97,7 +98,16 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     inspect: options.inspect,
   });
 
-  const relay = new OutboxRelay({ store: ports.store, bus: ports.bus, logger, lock: ports.relayLock, clock });
+  const tooLarge = tooLargeEventCounter(registry);
+  const relay = new OutboxRelay({
+    store: ports.store,
+    bus: ports.bus,
+    logger,
+    lock: ports.relayLock,
+    clock,
+    parked: ports.parked,
+    onTooLarge: () => tooLarge.inc(),
+  });
   const leases = new LeaseKeeper({ store: ports.store, leaseTtlMs: config.leaseTtlMs, logger });
   const conversation = boundConversationMachine({
     providers: providers.providers,

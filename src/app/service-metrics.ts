@@ -72,6 +72,21 @@ export function intakeFailureCounter(registry: Registry): Counter<'source' | 'ou
 }
 
 /**
+ * `chimera_outbox_events_too_large_total`: events the bus refused as too large, parked in the parked
+ * stream instead of blocking the outbox. Once per registry.
+ */
+export function tooLargeEventCounter(registry: Registry): Counter {
+  const name = 'chimera_outbox_events_too_large_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter;
+  return new Counter({
+    name,
+    help: 'Events the bus refused as too large, parked instead of delivered',
+    registers: [registry],
+  });
+}
+
+/**
  * Reads a value from the store at most once at a time: a scrape that comes while the last read is still
  * pending waits on that read (bounded by the timeout) instead of piling another command on a slow Redis.
  */

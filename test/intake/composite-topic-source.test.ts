@@ -40,8 +40,20 @@ describe('the combined topic source', () => {
     const other = queue(ids);
     const order: string[] = [];
     const tracked = new CompositeTopicSource([
-      { next: async (w) => (order.push('bad'), bad.next(w)), close: async () => {} },
-      { next: async (w) => (order.push('other'), other.next(w)), close: async () => {} },
+      {
+        next: async (w) => {
+          order.push('bad');
+          return bad.next(w);
+        },
+        close: async () => {},
+      },
+      {
+        next: async (w) => {
+          order.push('other');
+          return other.next(w);
+        },
+        close: async () => {},
+      },
     ]);
     await tracked.next(0).catch(() => undefined);
     ids.push('d');

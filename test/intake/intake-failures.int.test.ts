@@ -6,6 +6,7 @@
  * parked in the Redis stream and acknowledged, so the valid topic behind it in the same partition starts
  * and the partition's offset is committed past it; meanwhile a topic on the Redis queue starts at once.
  */
+import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -87,8 +88,10 @@ describe('a topic message whose dead-letter publish keeps failing', () => {
     });
     cleanups.push(() => chimera.stop());
 
-    // Invalid (no title) and larger than the dead-letter topic takes; then a valid topic behind it.
-    const invalid = Buffer.from(JSON.stringify({ id: 'bad-1', padding: 'x'.repeat(2_000) }));
+    // Invalid (no title) and larger than the dead-letter topic takes, compressed or not (random bytes);
+    // then a valid topic behind it.
+    const padding = randomBytes(2_000).toString('base64');
+    const invalid = Buffer.from(JSON.stringify({ id: 'bad-1', padding }));
     const producer = kafka.producer();
     await producer.connect();
     cleanups.push(() => producer.disconnect());
