@@ -81,7 +81,10 @@ export class RunJournal {
    * first (only after its lock shows no live process is using it).
    * @throws {ConfigError} naming `--state-dir` when the directory cannot be used.
    */
-  static async open(dir: string, options: { fresh?: boolean } = {}): Promise<RunJournal> {
+  static async open(
+    dir: string,
+    options: { fresh?: boolean; finishedTtlMs?: number } = {},
+  ): Promise<RunJournal> {
     try {
       if (options.fresh) {
         // Opening takes the lock: a live run using this journal is refused before anything is deleted.
@@ -89,7 +92,11 @@ export class RunJournal {
         await previous.close();
         await discardJournal(dir);
       }
-      return new RunJournal(dir, await openJournalStores(dir));
+      const stores = await openJournalStores(
+        dir,
+        options.finishedTtlMs === undefined ? {} : { finishedTtlMs: options.finishedTtlMs },
+      );
+      return new RunJournal(dir, stores);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (typeof code === 'string' && code.startsWith('E'))

@@ -76,7 +76,7 @@ export async function openRunState(
     seed: config.dataset.seed,
     pool: config.dataset.pool,
   });
-  const journal = await RunJournal.open(dir, { fresh: flags.fresh });
+  const journal = await RunJournal.open(dir, { fresh: flags.fresh, finishedTtlMs: config.finishedTtlMs });
   try {
     const derived = deriveRunId(flags.out, inputs);
     // A fresh start on a shared store needs new conversation ids: the old run's are taken there.
