@@ -86,11 +86,6 @@ export class Batch {
     return this.messages.length;
   }
 
-  /** Conversations a resume found already in the output. */
-  get alreadyDone(): number {
-    return this.skipped;
-  }
-
   /**
    * Queues every topic. Each conversation is given `timeoutMs` to finish; it always ends by itself within
    * the conversation timeout once started, so this only guards against one that never starts.
