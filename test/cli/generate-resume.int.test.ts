@@ -255,7 +255,6 @@ describe('chimera generate resumes after an interruption', () => {
     expectEachConversationOnce(out);
     const verdict = expectNoCallPaidTwice(kills);
     expect(verdict.keys).toBe(CONVERSATIONS * TURNS);
-    console.log('VERDICT', JSON.stringify(verdict));
 
     // Run again once finished: nothing left to do, nothing sent, nothing written twice.
     const sent = totalSent();
