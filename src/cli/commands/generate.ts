@@ -150,6 +150,8 @@ async function generate(flags: GenerateFlags): Promise<number> {
     );
     progress.start();
     for await (const record of batch.records()) {
+      // Stopping: what finishes during the drain is saved, and a rerun writes it.
+      if (interrupted) break;
       if (record.status === 'ended') ended += 1;
       else failed += 1;
       await writer.add(record);
@@ -162,6 +164,7 @@ async function generate(flags: GenerateFlags): Promise<number> {
     await chimera.stop();
     await state?.close();
   }
+  if (interrupted) return 130;
   const to = output.name === 'stdout' ? 'stdout' : output.name;
   process.stderr.write(`${writer.summary('wrote')} to ${to}; ${ended} ended, ${failed} failed\n`);
   return failed > 0 ? EXIT_FAILURE : EXIT_OK;
