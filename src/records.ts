@@ -3,6 +3,7 @@
  * and the lifecycle events. Event ids are deterministic per (conversation, step), so a step replayed after
  * a crash produces the same ids and consumers can drop the copy.
  */
+import { conversationCost } from './cost/ledger.js';
 import { type ConversationEvent, type ConversationRecord, EVENT_HEADERS, eventIdFor } from './events.js';
 import type { ConversationContext } from './machines/conversation.js';
 import { computeQuality } from './quality/compute-quality.js';
@@ -38,6 +39,8 @@ export function toRecord(context: ConversationContext, now: number): Conversatio
     endedAt: context.endedAt ?? now,
     ...(context.provenance ? { provenance: context.provenance } : {}),
     ...(context.discarded && context.discarded.length > 0 ? { discarded: context.discarded } : {}),
+    // Every call was paid for, the discarded turns' included.
+    cost: conversationCost([...context.turns, ...(context.discarded ?? [])]),
   };
 }
 
@@ -92,6 +95,7 @@ export function stepEvents(
           occurredAt: now,
           turnIndex: turn.index,
           turn,
+          ...(turn.cost ? { cost: turn.cost } : {}),
         },
         token,
         turn.index,
@@ -109,6 +113,7 @@ export function stepEvents(
           conversationId: context.conversationId,
           occurredAt: now,
           record,
+          ...(type === 'conversation.ended' && record.cost ? { cost: record.cost } : {}),
         },
         token,
       ),
