@@ -43,6 +43,8 @@ export interface ChimeraOptions {
    * @default config.cost.maxSpendMicros
    */
   capMicros?: number | null;
+  /** How often the shared budget is read (a cap raised elsewhere is seen within it). @default 2000 */
+  budgetPollMs?: number;
   /** Extra inspection observer (the Stately inspector); it sees the supervisor, conversations and breakers. */
   inspect?: (event: InspectionEvent) => void;
   /** Where the service's metrics go, e.g. one the HTTP server already exposes. @default a fresh registry */
@@ -121,6 +123,7 @@ export class Chimera {
       adoptEveryMs: options.adoptEveryMs,
       shardCapacity: options.shardCapacity,
       capMicros: options.capMicros,
+      budgetPollMs: options.budgetPollMs,
     });
     try {
       // Pricing is checked against the cap, and the cap applied, before any work can start.

@@ -160,7 +160,14 @@ export class AnthropicProvider implements LlmProvider {
         clock: this.clock,
         mapError: (error) => mapAnthropicError(error, { apiKey: this.config.apiKey, clock: this.clock }),
       },
-      (signal) => client.messages.create(body, { signal, timeout: this.config.timeoutMs, maxRetries: 0 }),
+      (signal) =>
+        client.messages.create(body, {
+          signal,
+          timeout: this.config.timeoutMs,
+          maxRetries: 0,
+          // The same key for the same (conversation, turn, generation): what a provider or proxy dedupes on.
+          ...(request.idempotencyKey ? { headers: { 'Idempotency-Key': request.idempotencyKey } } : {}),
+        }),
     );
 
     const requestId = (message as { _request_id?: string | null })._request_id ?? message?.id;

@@ -217,7 +217,10 @@ export class GeminiProvider implements LlmProvider {
               ? { thinkingConfig: { thinkingBudget: this.options.thinkingBudget } }
               : {}),
             abortSignal: signal,
-            httpOptions: { fetch: capture.fetch },
+            httpOptions: {
+              fetch: capture.fetch,
+              ...(request.idempotencyKey ? { headers: { 'Idempotency-Key': request.idempotencyKey } } : {}),
+            },
           },
         }),
     );

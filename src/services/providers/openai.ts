@@ -156,7 +156,12 @@ export class OpenAiProvider implements LlmProvider {
       },
       (signal) =>
         client.chat.completions
-          .create(body, { signal, timeout: this.config.timeoutMs, maxRetries: 0 })
+          .create(body, {
+            signal,
+            timeout: this.config.timeoutMs,
+            maxRetries: 0,
+            ...(request.idempotencyKey ? { headers: { 'Idempotency-Key': request.idempotencyKey } } : {}),
+          })
           .withResponse(),
     );
     const completion: ChatCompletion | undefined = value.data;
