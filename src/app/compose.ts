@@ -11,6 +11,7 @@
 import type { Registry } from 'prom-client';
 import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
 import type { Config, ProviderName } from '../config.js';
+import { MemoryBudgetStore } from '../cost/memory-budget-store.js';
 import type { Logger } from '../logger.js';
 import type { SupervisorMachine } from '../machines/supervisor.js';
 import { createCostMetrics, createMetrics, type ProviderMetrics } from '../metrics.js';
@@ -39,7 +40,10 @@ export interface ComposeOptions {
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
   /** Replaces port adapters. */
   portOverrides?: Partial<Pick<Ports, 'store' | 'turnCache' | 'budget'>>;
-  /** The spending cap instead of `MAX_SPEND_USD` (`generate --max-cost`). @default config.cost.maxSpendMicros */
+  /**
+   * A cap for this run instead of `MAX_SPEND_USD` (`generate --max-cost`), kept in this process (or the
+   * `budget` port override) rather than in the shared Redis budget. @default config.cost.maxSpendMicros
+   */
   capMicros?: number | null;
   /** How often the shared budget is read. @default DEFAULT_BUDGET_POLL_MS */
   budgetPollMs?: number;
@@ -85,7 +89,12 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     clock,
     owner,
     intake: options.intake,
-    overrides: options.portOverrides,
+    overrides: {
+      // A cap of this run's own (`generate --max-cost`) must not replace the deployment's shared one in
+      // Redis: it is kept by this process, unless a store for the run is given (a journal).
+      ...(options.capMicros === undefined ? {} : { budget: new MemoryBudgetStore({ clock }) }),
+      ...options.portOverrides,
+    },
   });
   const metrics = createMetrics(registry);
   const providers = await buildProviders(config, ports, {

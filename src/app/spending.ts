@@ -98,6 +98,11 @@ export class Spending {
     this.pausedHandler = handler;
   }
 
+  /** Conversations of this process paused for budget now. */
+  pausedCount(): number {
+    return this.pausedHandler?.(false) ?? 0;
+  }
+
   /** A call's charge: into the ledger and the metrics. */
   charged(charge: CallCharge): void {
     this.ledger.add(charge);
