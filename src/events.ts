@@ -190,6 +190,7 @@ export const topicMessageSchema = z.preprocess(
 
 export type Usage = z.infer<typeof usageSchema>;
 export type TurnCost = z.infer<typeof turnCostSchema>;
+export type CostSummary = z.infer<typeof costSummarySchema>;
 export type Topic = z.infer<typeof topicSchema>;
 export type Speaker = z.infer<typeof speakerSchema>;
 export type Turn = z.infer<typeof turnSchema>;

@@ -3,13 +3,46 @@
  * and the lifecycle events. Event ids are deterministic per (conversation, step), so a step replayed after
  * a crash produces the same ids and consumers can drop the copy.
  */
-import { conversationCost } from './cost/ledger.js';
-import { type ConversationEvent, type ConversationRecord, EVENT_HEADERS, eventIdFor } from './events.js';
+import {
+  type ConversationEvent,
+  type ConversationRecord,
+  type CostSummary,
+  EVENT_HEADERS,
+  eventIdFor,
+  type Turn,
+} from './events.js';
 import type { ConversationContext } from './machines/conversation.js';
 import { computeQuality } from './quality/compute-quality.js';
 import type { OutboxEvent } from './services/ports.js';
 
 export const SIMULATED_PROVIDER = 'simulated';
+
+/**
+ * What every call of a conversation cost: the sum of its turns' exact charges in whole micro-dollars (each
+ * call was rounded once, when it was priced; see `src/cost/ledger.ts`), with dollars for display computed
+ * from the integer once. Turns recorded before costs existed add nothing.
+ */
+export function conversationCost(
+  calls: ReadonlyArray<Pick<Turn, 'provider' | 'model' | 'cost'>>,
+): CostSummary {
+  let micros = 0;
+  const byProvider: Record<string, number> = {};
+  const unpriced = new Set<string>();
+  for (const call of calls) {
+    if (!call.cost) continue;
+    if (call.cost.status === 'unpriced') unpriced.add(`${call.provider}/${call.model}`);
+    micros += call.cost.micros;
+    byProvider[call.provider] = (byProvider[call.provider] ?? 0) + call.cost.micros;
+  }
+  return {
+    usd: micros / 1_000_000,
+    micros,
+    byProvider: Object.fromEntries(
+      Object.entries(byProvider).map(([provider, m]) => [provider, { usd: m / 1_000_000, micros: m }]),
+    ),
+    unpriced: [...unpriced].sort(),
+  };
+}
 
 /**
  * The dataset record of a conversation. Its quality is computed here from the kept turns and the ending,

@@ -4,7 +4,7 @@
  * because each call is rounded once, when it is charged, and sums are of integers.
  */
 import type { z } from 'zod';
-import { costSummarySchema, type Turn, type TurnCost, type Usage } from '../events.js';
+import { costSummarySchema, type TurnCost, type Usage } from '../events.js';
 import { assertNonNegativeMicros, microsToUsd } from './money.js';
 import type { PriceTable } from './prices.js';
 import { type CallOptions, callCostMicros, type PricedEndpoint, resolvePrice } from './pricing.js';
@@ -159,30 +159,4 @@ export class CostLedger {
 /** A call's charge as the turn records it. */
 export function turnCostOf(charge: CallCharge): TurnCost {
   return { micros: charge.micros ?? 0, status: charge.status };
-}
-
-/** The charge a recorded turn stands for (turns recorded before costs existed have none). */
-export function chargeOfTurn(turn: Pick<Turn, 'provider' | 'model' | 'usage' | 'cost'>): CallCharge | null {
-  if (!turn.cost) return null;
-  const base = { provider: turn.provider, model: turn.model, usage: turn.usage };
-  switch (turn.cost.status) {
-    case 'priced':
-      return { ...base, status: 'priced', micros: turn.cost.micros, priceKey: '' };
-    case 'free':
-      return { ...base, status: 'free', micros: 0, reason: 'simulated' };
-    default:
-      return { ...base, status: 'unpriced', micros: null };
-  }
-}
-
-/** The cost of every call a conversation made: its kept turns and the generated turns it discarded. */
-export function conversationCost(
-  turns: ReadonlyArray<Pick<Turn, 'provider' | 'model' | 'usage' | 'cost'>>,
-): CostSummary {
-  const ledger = new CostLedger();
-  for (const turn of turns) {
-    const charge = chargeOfTurn(turn);
-    if (charge) ledger.add(charge);
-  }
-  return ledger.summary();
 }
