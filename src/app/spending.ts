@@ -46,6 +46,7 @@ export class Spending {
   private pausedHandler: ((resume: boolean) => number) | undefined;
   private lastSnapshot: BudgetSnapshot | undefined;
   private polling: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly options: SpendingOptions) {
     const { logger, metrics } = options;
@@ -113,6 +114,7 @@ export class Spending {
 
   /** A reservation the cap refused. */
   refused(error: BudgetExhaustedError): void {
+    if (this.stopped) return;
     this.budget.send({
       type: 'RESERVE_REFUSED',
       worstCaseMicros: error.worstCaseMicros,
@@ -156,6 +158,8 @@ export class Spending {
     this.polling ??= (async () => {
       try {
         const s = await this.snapshot();
+        // A read still in flight when the process stopped has no machine to tell.
+        if (this.stopped) return;
         this.budget.send({
           type: 'SNAPSHOT',
           capMicros: s.capMicros,
@@ -182,6 +186,7 @@ export class Spending {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.budget.stop();
   }
