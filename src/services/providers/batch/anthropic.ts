@@ -59,7 +59,9 @@ export function encodeAnthropicCustomId(customId: string): string {
 }
 
 export function decodeAnthropicCustomId(sent: string): string {
-  return sent.startsWith(ENCODED) ? Buffer.from(sent.slice(ENCODED.length), 'base64url').toString('utf8') : sent;
+  return sent.startsWith(ENCODED)
+    ? Buffer.from(sent.slice(ENCODED.length), 'base64url').toString('utf8')
+    : sent;
 }
 
 /** The HTTP status each error type of the Messages API comes with, for the shared status-to-code table. */
@@ -77,7 +79,9 @@ const STATUS_OF_TYPE: Record<string, number> = {
 };
 
 /** Anthropic's batch states in Chimera's words. A batch always ends as `ended`; the counts tell the rest. */
-export function anthropicBatchState(batch: Pick<MessageBatch, 'processing_status' | 'cancel_initiated_at' | 'request_counts'>): BatchState {
+export function anthropicBatchState(
+  batch: Pick<MessageBatch, 'processing_status' | 'cancel_initiated_at' | 'request_counts'>,
+): BatchState {
   if (batch.processing_status === 'in_progress') return 'in_progress';
   if (batch.processing_status === 'canceling') return 'cancelling';
   if (batch.cancel_initiated_at) return 'cancelled';
@@ -215,7 +219,9 @@ export class AnthropicBatchApi implements BatchApi {
           .join('')
           .trim();
         if (text === '') {
-          return fail(providerError('bad_response', `empty text (stop_reason ${message.stop_reason})`, details));
+          return fail(
+            providerError('bad_response', `empty text (stop_reason ${message.stop_reason})`, details),
+          );
         }
         const usage = message.usage;
         const value: GenerateResult = {
@@ -225,7 +231,9 @@ export class AnthropicBatchApi implements BatchApi {
           usage: {
             inputTokens: usage.input_tokens ?? 0,
             outputTokens: usage.output_tokens ?? 0,
-            ...(usage.cache_read_input_tokens != null ? { cacheReadTokens: usage.cache_read_input_tokens } : {}),
+            ...(usage.cache_read_input_tokens != null
+              ? { cacheReadTokens: usage.cache_read_input_tokens }
+              : {}),
             ...(usage.cache_creation_input_tokens != null
               ? { cacheWriteTokens: usage.cache_creation_input_tokens }
               : {}),
