@@ -146,8 +146,11 @@ function parseItems(body: unknown, model: string): Array<FakeBatchItem & { metad
 
 export const geminiBatchRoutes: BatchRoutes = {
   dialect: 'gemini',
-  matches(method, path) {
-    return (method === 'POST' && CREATE.test(path)) || LIST.test(path) || ONE.test(path);
+  matches(method, path, headers) {
+    if (method === 'POST' && CREATE.test(path)) return true;
+    // `/v1/batches` is OpenAI's too: Google's clients say who they are.
+    const google = 'x-goog-api-key' in headers || 'x-goog-api-client' in headers || !path.startsWith('/v1/');
+    return google && (LIST.test(path) || ONE.test(path));
   },
   async handle(request: BatchHttpRequest): Promise<WireResponse> {
     const { method, path, store } = request;
