@@ -75,7 +75,7 @@ export interface CreateBatchApiOptions {
   /** Turns between which the simulated provider's conversations say goodbye. */
   simulatedClosingTurns?: { min: number; max: number };
   /** Failure rates of simulated batches, for tests and demos of the failure paths. */
-  simulatedFailures?: Pick<SimulatedBatchApiOptions, 'errorRate' | 'expiredRate'>;
+  simulatedFailures?: Pick<SimulatedBatchApiOptions, 'errorRate' | 'expiredRate' | 'outcome'>;
   /** Options only the Anthropic adapter reads. */
   anthropic?: Pick<AnthropicProviderOptions, 'sendTemperature'>;
   /** Options only the Gemini adapter reads. */

@@ -34,6 +34,11 @@ export interface SimulatedBatchApiOptions {
    */
   expiredRate?: number;
   /**
+   * What happens to every batch as a whole: it ends, fails (no answers) or expires (every request expired).
+   * @default 'ended'
+   */
+  outcome?: 'ended' | 'failed' | 'expired';
+  /**
    * Seed of the text generator and of which requests fail.
    * @default 1
    */
@@ -144,6 +149,7 @@ export class SimulatedBatchApi implements BatchApi {
   private status(batch: SimulatedBatch): BatchStatus {
     const counts: BatchCounts = zeroCounts();
     if (!batch.end) counts.processing = batch.requests.length;
+    else if (batch.end.state === 'failed') counts.errored = batch.requests.length;
     else {
       for (const outcome of batch.end.outcomes) {
         if (outcome.ok) counts.succeeded += 1;
@@ -168,6 +174,19 @@ export class SimulatedBatchApi implements BatchApi {
       return;
     }
     if (now < batch.endsAt) return;
+    if (this.options.outcome === 'failed') {
+      batch.end = { state: 'failed', at: now, outcomes: [] };
+      return;
+    }
+    if (this.options.outcome === 'expired') {
+      const outcomes = batch.requests.map(({ customId }): Outcome => ({
+        customId,
+        ok: false,
+        error: expiredError(PROVIDER, customId),
+      }));
+      batch.end = { state: 'expired', at: now, outcomes };
+      return;
+    }
     const ranked = batch.requests
       .map(({ customId }, index) => ({ index, rank: hashString(customId, hashNumber(this.seed)) >>> 0 }))
       .sort((a, b) => a.rank - b.rank || a.index - b.index);
