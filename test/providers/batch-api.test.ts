@@ -69,7 +69,6 @@ describeBatchApiContract({
   limits: { maxRequests: 100_000, maxBytes: 256 * MB },
   failsAsAWhole: false,
   expiredBatchReportsRequests: true,
-  countsExpiredApart: true,
   start: overFake('anthropic'),
 });
 
@@ -78,7 +77,6 @@ describeBatchApiContract({
   limits: { maxRequests: 100_000, maxBytes: 20 * MB },
   failsAsAWhole: true,
   expiredBatchReportsRequests: false,
-  countsExpiredApart: true,
   start: overFake('gemini'),
 });
 
@@ -87,7 +85,6 @@ describeBatchApiContract({
   limits: { maxRequests: 50_000, maxBytes: 200 * MB },
   failsAsAWhole: true,
   expiredBatchReportsRequests: true,
-  countsExpiredApart: false,
   start: overFake('openai'),
 });
 
@@ -96,7 +93,6 @@ describeBatchApiContract({
   limits: { maxRequests: 100_000, maxBytes: 256 * MB },
   failsAsAWhole: true,
   expiredBatchReportsRequests: true,
-  countsExpiredApart: true,
   start: async () => ({
     api: ({ delayMs, errorRate, expiredRate, outcome } = {}) =>
       createBatchApi(

@@ -193,7 +193,8 @@ function view(batch: FakeBatch, request: BatchHttpRequest): Record<string, unkno
     request_counts: {
       total: batch.items.length,
       completed: counts.succeeded,
-      failed: end?.state === 'failed' ? 0 : counts.errored + counts.expired + counts.cancelled,
+      // Requests that expired or were cancelled are neither completed nor failed.
+      failed: end?.state === 'failed' ? 0 : counts.errored,
     },
     metadata: null,
   };

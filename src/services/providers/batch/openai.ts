@@ -61,11 +61,13 @@ function status(batch: Batch): BatchStatus {
   return {
     id: batch.id,
     state,
+    // `request_counts` has no expired or cancelled tally: once the batch is over, what neither completed
+    // nor failed was cancelled (in a cancelled batch) or expired (in any other).
     counts: {
       processing: state === 'in_progress' || state === 'cancelling' ? unfinished : 0,
       succeeded: counts.completed,
       errored: counts.failed + (state === 'failed' ? unfinished : 0),
-      expired: state === 'expired' ? unfinished : 0,
+      expired: state === 'expired' || state === 'ended' ? unfinished : 0,
       cancelled: state === 'cancelled' ? unfinished : 0,
     },
     createdAt: batch.created_at ? batch.created_at * 1000 : undefined,
@@ -183,7 +185,8 @@ export class OpenAiBatchApi implements BatchApi {
     }
     const fail = (error: ProviderError): BatchItemResult => ({ customId, ok: false, error });
     if (line.error) {
-      if (line.error.code === 'batch_expired') return fail(expiredError(PROVIDER, customId, line.error.message));
+      if (line.error.code === 'batch_expired')
+        return fail(expiredError(PROVIDER, customId, line.error.message));
       if (line.error.code === 'batch_cancelled') return fail(cancelledError(PROVIDER, customId));
       return fail(
         providerError('server_error', `${line.error.code ?? 'error'}: ${line.error.message ?? ''}`, {
@@ -197,13 +200,16 @@ export class OpenAiBatchApi implements BatchApi {
     const requestId = response?.request_id ?? '';
     const details = { provider: PROVIDER, apiKey: this.config.apiKey, requestId };
     if (statusCode !== 200) {
-      const error = (response?.body as { error?: { message?: string; code?: string; type?: string } } | undefined)
-        ?.error;
+      const error = (
+        response?.body as { error?: { message?: string; code?: string; type?: string } } | undefined
+      )?.error;
       const spendLimit =
         (error?.code !== undefined && QUOTA_CODES.has(error.code)) ||
         (error?.type !== undefined && QUOTA_CODES.has(error.type));
       const code = statusCode > 0 ? codeForStatus(statusCode, { spendLimit }) : 'bad_response';
-      return fail(providerError(code, error?.message ?? `status ${statusCode}`, { ...details, status: statusCode }));
+      return fail(
+        providerError(code, error?.message ?? `status ${statusCode}`, { ...details, status: statusCode }),
+      );
     }
     const completion = response?.body as ChatCompletion | undefined;
     const choice = Array.isArray(completion?.choices) ? completion.choices[0] : undefined;
@@ -212,7 +218,9 @@ export class OpenAiBatchApi implements BatchApi {
     }
     const text = typeof choice.message?.content === 'string' ? choice.message.content.trim() : '';
     if (text === '') {
-      return fail(providerError('bad_response', `empty text (finish_reason ${choice.finish_reason})`, details));
+      return fail(
+        providerError('bad_response', `empty text (finish_reason ${choice.finish_reason})`, details),
+      );
     }
     const usage = completion.usage;
     const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;

@@ -142,7 +142,8 @@ export class SimulatedBatchApi implements BatchApi {
 
   private find(batchId: string): SimulatedBatch {
     const batch = this.batches.get(batchId);
-    if (!batch) throw providerError('invalid_request', `no batch ${batchId}`, { provider: PROVIDER, status: 404 });
+    if (!batch)
+      throw providerError('invalid_request', `no batch ${batchId}`, { provider: PROVIDER, status: 404 });
     return batch;
   }
 
@@ -165,11 +166,13 @@ export class SimulatedBatchApi implements BatchApi {
     if (batch.end) return;
     const now = this.clock.now();
     if (batch.cancelRequested) {
-      const outcomes = batch.requests.map(({ customId }): Outcome => ({
-        customId,
-        ok: false,
-        error: cancelledError(PROVIDER, customId),
-      }));
+      const outcomes = batch.requests.map(
+        ({ customId }): Outcome => ({
+          customId,
+          ok: false,
+          error: cancelledError(PROVIDER, customId),
+        }),
+      );
       batch.end = { state: 'cancelled', at: now, outcomes };
       return;
     }
@@ -179,11 +182,13 @@ export class SimulatedBatchApi implements BatchApi {
       return;
     }
     if (this.options.outcome === 'expired') {
-      const outcomes = batch.requests.map(({ customId }): Outcome => ({
-        customId,
-        ok: false,
-        error: expiredError(PROVIDER, customId),
-      }));
+      const outcomes = batch.requests.map(
+        ({ customId }): Outcome => ({
+          customId,
+          ok: false,
+          error: expiredError(PROVIDER, customId),
+        }),
+      );
       batch.end = { state: 'expired', at: now, outcomes };
       return;
     }
