@@ -123,6 +123,7 @@ export interface HealthCheckAllOptions {
  */
 export class ProviderFactory {
   private readonly providers = new Map<ProviderName, LlmProvider>();
+  private readonly batchApis = new Map<ProviderName, BatchApi>();
   private readonly options: CreateProviderOptions;
 
   constructor(
@@ -157,6 +158,32 @@ export class ProviderFactory {
     const provider = createProvider(this.config.providers[name], this.options);
     this.providers.set(name, provider);
     return provider;
+  }
+
+  /**
+   * The batch API adapter for `name`, created once, with the same credentials and base URL as its online
+   * adapter (and `SIMULATED_BATCH_DELAY_MS` for the simulated provider).
+   * @throws {ConfigError} when the provider is not configured.
+   */
+  batchApi(name: ProviderName): BatchApi {
+    const existing = this.batchApis.get(name);
+    if (existing) return existing;
+    if (!this.config.configuredProviders.includes(name)) {
+      throw new ConfigError(
+        KEY_VARIABLE[name],
+        `provider ${name} is not configured (configured: ${this.config.configuredProviders.join(', ')})`,
+      );
+    }
+    const api = createBatchApi(this.config.providers[name], {
+      clock: this.options.clock,
+      simulatedBatchDelayMs: this.config.simulatedBatchDelayMs,
+      simulatedSeed: this.options.simulatedSeed,
+      simulatedClosingTurns: this.options.simulatedClosingTurns,
+      anthropic: this.options.anthropic,
+      gemini: this.options.gemini,
+    });
+    this.batchApis.set(name, api);
+    return api;
   }
 
   async healthCheckAll(options: HealthCheckAllOptions = {}): Promise<Record<string, HealthStatus>> {
