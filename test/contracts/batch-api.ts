@@ -130,6 +130,10 @@ export function describeBatchApiContract(subject: BatchApiUnderTest): void {
       expect(submitted.counts.processing).toBe(6);
       expect((await api.retrieve(submitted.id)).state).toBe('in_progress');
 
+      const early = await rejection(collect(api, submitted.id));
+      expect(early.code).toBe('invalid_request');
+      expect(early.retryable).toBe(false);
+
       const ended = await settled(api, submitted.id);
       expect(ended).toMatchObject({
         id: submitted.id,

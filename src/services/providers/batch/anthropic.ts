@@ -27,6 +27,7 @@ import {
   elapsedMs,
   expiredError,
   parseTime,
+  requireFinished,
 } from './common.js';
 
 const PROVIDER = 'anthropic';
@@ -188,6 +189,7 @@ export class AnthropicBatchApi implements BatchApi {
 
   async *results(batchId: string): AsyncIterable<BatchItemResult> {
     const batch = await this.call((client) => client.messages.batches.retrieve(batchId));
+    requireFinished(PROVIDER, batchId, anthropicBatchState(batch));
     const latencyMs = elapsedMs(parseTime(batch.created_at), parseTime(batch.ended_at));
     const lines = await this.call((client) => client.messages.batches.results(batchId));
     const iterator = lines[Symbol.asyncIterator]();

@@ -1,5 +1,5 @@
 import type { ProviderError } from '../../../errors.js';
-import type { BatchCounts, BatchRequest, Clock } from '../../ports.js';
+import type { BatchCounts, BatchRequest, BatchState, Clock } from '../../ports.js';
 import { providerError } from '../map-error.js';
 
 /** Options every batch adapter takes beside its `ProviderConfig`. */
@@ -79,4 +79,21 @@ export function parseTime(value: string | null | undefined): number | undefined 
   if (!value) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** States whose results can be read: the provider has stopped processing the batch. */
+export function isFinished(state: BatchState): boolean {
+  return state !== 'in_progress' && state !== 'cancelling';
+}
+
+/**
+ * Refuses to read the results of a batch still being processed (they would be missing, not failed).
+ * @throws {ProviderError} `invalid_request`, not retryable: the caller polls until the batch is done.
+ */
+export function requireFinished(provider: string, batchId: string, state: BatchState): void {
+  if (!isFinished(state)) {
+    throw providerError('invalid_request', `batch ${batchId} is ${state}: its results are not ready`, {
+      provider,
+    });
+  }
 }

@@ -29,6 +29,7 @@ import {
   elapsedMs,
   expiredError,
   parseTime,
+  requireFinished,
   zeroCounts,
 } from './common.js';
 
@@ -257,6 +258,7 @@ export class GeminiBatchApi implements BatchApi {
    */
   async *results(batchId: string): AsyncIterable<BatchItemResult> {
     const { value: job } = await this.job(batchId);
+    requireFinished(PROVIDER, batchId, geminiBatchState(job.state));
     const latencyMs = elapsedMs(parseTime(job.createTime), parseTime(job.endTime));
     for (const response of job.dest?.inlinedResponses ?? []) {
       yield this.item(response, latencyMs);

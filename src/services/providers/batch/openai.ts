@@ -23,6 +23,7 @@ import {
   checkBytes,
   elapsedMs,
   expiredError,
+  requireFinished,
 } from './common.js';
 
 const PROVIDER = 'openai';
@@ -160,6 +161,7 @@ export class OpenAiBatchApi implements BatchApi {
    */
   async *results(batchId: string): AsyncIterable<BatchItemResult> {
     const batch = await this.call((client) => client.batches.retrieve(batchId));
+    requireFinished(PROVIDER, batchId, openAiBatchState(batch.status));
     const endedAt = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.failed_at;
     const latencyMs = elapsedMs(batch.created_at * 1000, endedAt ? endedAt * 1000 : undefined);
     for (const fileId of [batch.output_file_id, batch.error_file_id]) {

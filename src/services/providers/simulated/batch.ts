@@ -8,7 +8,14 @@ import {
   type Clock,
   systemClock,
 } from '../../ports.js';
-import { cancelledError, checkBatch, checkBytes, expiredError, zeroCounts } from '../batch/common.js';
+import {
+  cancelledError,
+  checkBatch,
+  checkBytes,
+  expiredError,
+  requireFinished,
+  zeroCounts,
+} from '../batch/common.js';
 import { providerError } from '../map-error.js';
 import { SIMULATED_MODEL, SimulatedProvider } from './provider.js';
 import { hashNumber, hashString } from './random.js';
@@ -134,10 +141,12 @@ export class SimulatedBatchApi implements BatchApi {
   async *results(batchId: string): AsyncIterable<BatchItemResult> {
     const batch = this.find(batchId);
     await this.settle(batch);
-    if (!batch.end) {
-      throw providerError('invalid_request', `batch ${batchId} has not ended`, { provider: PROVIDER });
+    const end = batch.end;
+    if (!end) {
+      requireFinished(PROVIDER, batchId, 'in_progress');
+      return;
     }
-    for (const outcome of batch.end.outcomes) yield outcome;
+    for (const outcome of end.outcomes) yield outcome;
   }
 
   private find(batchId: string): SimulatedBatch {
