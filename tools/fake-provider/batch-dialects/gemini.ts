@@ -35,8 +35,8 @@ function error(status: number, name: string, message: string): WireResponse {
 }
 
 function state(batch: FakeBatch): string {
-  if (!batch.end)
-    return batch.cancelRequestedAt !== undefined ? 'BATCH_STATE_RUNNING' : 'BATCH_STATE_RUNNING';
+  // A cancel takes effect at the next read; until then the job is still running.
+  if (!batch.end) return 'BATCH_STATE_RUNNING';
   switch (batch.end.state) {
     case 'ended':
       return 'BATCH_STATE_SUCCEEDED';
