@@ -22,7 +22,13 @@ import {
   parseRetryAfter,
   providerError,
 } from './map-error.js';
-import { healthTimeout, normalizeStopReason, type ProviderAdapterOptions, unhealthy } from './options.js';
+import {
+  healthTimeout,
+  idempotencyHeaders,
+  normalizeStopReason,
+  type ProviderAdapterOptions,
+  unhealthy,
+} from './options.js';
 
 const PROVIDER = 'anthropic';
 
@@ -165,8 +171,7 @@ export class AnthropicProvider implements LlmProvider {
           signal,
           timeout: this.config.timeoutMs,
           maxRetries: 0,
-          // The same key for the same (conversation, turn, generation): what a provider or proxy dedupes on.
-          ...(request.idempotencyKey ? { headers: { 'Idempotency-Key': request.idempotencyKey } } : {}),
+          headers: idempotencyHeaders(request.idempotencyKey),
         }),
     );
 

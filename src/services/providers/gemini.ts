@@ -20,7 +20,13 @@ import {
   parseRetryAfter,
   providerError,
 } from './map-error.js';
-import { healthTimeout, normalizeStopReason, type ProviderAdapterOptions, unhealthy } from './options.js';
+import {
+  healthTimeout,
+  idempotencyHeaders,
+  normalizeStopReason,
+  type ProviderAdapterOptions,
+  unhealthy,
+} from './options.js';
 
 const PROVIDER = 'gemini';
 
@@ -217,10 +223,7 @@ export class GeminiProvider implements LlmProvider {
               ? { thinkingConfig: { thinkingBudget: this.options.thinkingBudget } }
               : {}),
             abortSignal: signal,
-            httpOptions: {
-              fetch: capture.fetch,
-              ...(request.idempotencyKey ? { headers: { 'Idempotency-Key': request.idempotencyKey } } : {}),
-            },
+            httpOptions: { fetch: capture.fetch, headers: idempotencyHeaders(request.idempotencyKey) },
           },
         }),
     );

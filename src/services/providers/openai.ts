@@ -22,7 +22,13 @@ import {
   parseRetryAfter,
   providerError,
 } from './map-error.js';
-import { healthTimeout, normalizeStopReason, type ProviderAdapterOptions, unhealthy } from './options.js';
+import {
+  healthTimeout,
+  idempotencyHeaders,
+  normalizeStopReason,
+  type ProviderAdapterOptions,
+  unhealthy,
+} from './options.js';
 
 const PROVIDER = 'openai';
 
@@ -160,7 +166,7 @@ export class OpenAiProvider implements LlmProvider {
             signal,
             timeout: this.config.timeoutMs,
             maxRetries: 0,
-            ...(request.idempotencyKey ? { headers: { 'Idempotency-Key': request.idempotencyKey } } : {}),
+            headers: idempotencyHeaders(request.idempotencyKey),
           })
           .withResponse(),
     );
