@@ -1,0 +1,223 @@
+/**
+ * A Redis Sentinel deployment of a test's own, on free ports of 127.0.0.1: one primary, its replicas and
+ * a quorum of sentinels, all Debian's `redis-server` (started in sentinel mode for the sentinels). The data
+ * nodes and the sentinels each require a password, so the configuration's two passwords are exercised.
+ * Replication is Redis' usual asynchronous one: a write is acknowledged by the primary alone.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from '../../scripts/services.js';
+
+export interface SentinelSetOptions {
+  /** The name the sentinels monitor. @default 'chimera-ha' */
+  name?: string;
+  /** @default 1 */
+  replicas?: number;
+  /** @default 3 */
+  sentinels?: number;
+  /** How long a node may not answer before a sentinel thinks it down. @default 1000 */
+  downAfterMs?: number;
+  /** @default 5000 */
+  failoverTimeoutMs?: number;
+}
+
+export interface DataNode {
+  port: number;
+  /** `redis://:password@127.0.0.1:port` */
+  url: string;
+  running: boolean;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface SentinelSet {
+  name: string;
+  password: string;
+  sentinelPassword: string;
+  primary: DataNode;
+  replicas: DataNode[];
+  sentinelPorts: number[];
+  /** The variables a daemon needs to reach the set. */
+  env: Record<string, string>;
+  /** `host:port` of the node the sentinels currently call the master. */
+  masterAddress(): Promise<string>;
+  /** Resolves once the sentinels name a master other than `port`, with the time waited. */
+  waitForPromotion(oldPort: number, timeoutMs: number): Promise<{ address: string; waitedMs: number }>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function spawnRedis(args: string[]): ChildProcess {
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  child.on('error', () => {});
+  return child;
+}
+
+function node(port: number, password: string, child: ChildProcess): DataNode {
+  return {
+    port,
+    url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`,
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** Polls `probe` until it returns true or `timeoutMs` passes (then throws with `what`). */
+async function until(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`sentinel set: ${what} within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+function client(port: number, password: string): Redis {
+  const redis = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  return redis;
+}
+
+async function ask<T>(port: number, password: string, run: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = client(port, password);
+  try {
+    await redis.connect();
+    return await run(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function startSentinelSet(options: SentinelSetOptions = {}): Promise<SentinelSet> {
+  const name = options.name ?? 'chimera-ha';
+  const password = 'data-node-pass-7f3a';
+  const sentinelPassword = 'sentinel-pass-91c2';
+  const dir = mkdtempSync(join(tmpdir(), 'chimera-sentinel-'));
+  const children: ChildProcess[] = [];
+  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const auth = ['--requirepass', password, '--masterauth', password];
+
+  const primaryPort = await freePort();
+  const primaryChild = spawnRedis(['--port', String(primaryPort), ...common, ...auth]);
+  children.push(primaryChild);
+  const primary = node(primaryPort, password, primaryChild);
+  await until('the primary answers', 10_000, () =>
+    ask(primaryPort, password, async (r) => (await r.ping()) === 'PONG'),
+  );
+
+  const replicas: DataNode[] = [];
+  for (let i = 0; i < (options.replicas ?? 1); i++) {
+    const port = await freePort();
+    const child = spawnRedis([
+      '--port',
+      String(port),
+      ...common,
+      ...auth,
+      '--replicaof',
+      '127.0.0.1',
+      String(primaryPort),
+    ]);
+    children.push(child);
+    replicas.push(node(port, password, child));
+    await until('a replica is in sync', 10_000, () =>
+      ask(port, password, async (r) => (await r.info('replication')).includes('master_link_status:up')),
+    );
+  }
+
+  const sentinelPorts: number[] = [];
+  const count = options.sentinels ?? 3;
+  const quorum = Math.floor(count / 2) + 1;
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    const file = join(dir, `sentinel-${port}.conf`);
+    // Sentinel rewrites its file (known replicas and sentinels, epochs): one writable file each.
+    writeFileSync(
+      file,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `requirepass ${sentinelPassword}`,
+        `sentinel sentinel-pass ${sentinelPassword}`,
+        `sentinel monitor ${name} 127.0.0.1 ${primaryPort} ${quorum}`,
+        `sentinel auth-pass ${name} ${password}`,
+        `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1000}`,
+        `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 5000}`,
+        `sentinel parallel-syncs ${name} 1`,
+        '',
+      ].join('\n'),
+    );
+    children.push(spawnRedis([file, '--sentinel']));
+    sentinelPorts.push(port);
+  }
+  // Ready when every sentinel knows the replicas and the other sentinels (found through hello messages).
+  for (const port of sentinelPorts) {
+    await until('the sentinels discover each other and the replicas', 30_000, () =>
+      ask(port, sentinelPassword, async (r) => {
+        const others = (await r.call('SENTINEL', 'SENTINELS', name)) as unknown[];
+        const known = (await r.call('SENTINEL', 'REPLICAS', name)) as unknown[];
+        return others.length === count - 1 && known.length === replicas.length;
+      }),
+    );
+  }
+
+  const masterAddress = async (): Promise<string> => {
+    for (const port of sentinelPorts) {
+      const reply = await ask(
+        port,
+        sentinelPassword,
+        (r) => r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as Promise<string[] | null>,
+      ).catch(() => null);
+      if (reply) return `${reply[0]}:${reply[1]}`;
+    }
+    throw new Error('no sentinel answered');
+  };
+
+  return {
+    name,
+    password,
+    sentinelPassword,
+    primary,
+    replicas,
+    sentinelPorts,
+    env: {
+      REDIS_SENTINELS: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
+      REDIS_SENTINEL_NAME: name,
+      REDIS_PASSWORD: password,
+      REDIS_SENTINEL_PASSWORD: sentinelPassword,
+    },
+    masterAddress,
+    async waitForPromotion(oldPort, timeoutMs) {
+      const started = Date.now();
+      let address = '';
+      await until('a replica is promoted', timeoutMs, async () => {
+        address = await masterAddress();
+        if (address.endsWith(`:${oldPort}`)) return false;
+        // Promoted means the sentinels say so and the node itself answers as a master.
+        const port = Number(address.split(':')[1]);
+        return ask(port, password, async (r) => (await r.info('replication')).includes('role:master'));
+      });
+      return { address, waitedMs: Date.now() - started };
+    },
+    async stop() {
+      await Promise.all(
+        children.map(async (child) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGKILL');
+          await once(child, 'exit');
+        }),
+      );
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
