@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -23,6 +24,16 @@ export interface SentinelSetOptions {
   downAfterMs?: number;
   /** @default 5000 */
   failoverTimeoutMs?: number;
+  /**
+   * Replicas reach the primary through a proxy that holds every chunk this long before passing it on: a
+   * replica this far behind, as across zones or under load. When the primary dies the proxy drops what it
+   * holds, as a dead host's network would. @default 0 (direct, localhost: nothing is in flight)
+   *
+   * Sentinel "fixes" a replica whose master address differs from its own view once `failoverTimeoutMs` has
+   * passed, which would point the replica straight at the primary: keep the failover timeout longer than
+   * the run when delaying.
+   */
+  replicationDelayMs?: number;
 }
 
 export interface DataNode {
@@ -40,6 +51,10 @@ export interface SentinelSet {
   primary: DataNode;
   replicas: DataNode[];
   sentinelPorts: number[];
+  /** The port the replicas replicate from: the primary's, or the delaying proxy's. */
+  upstreamPort: number;
+  /** The port a replica currently replicates from (its `INFO replication`). */
+  replicaUpstream(replica: DataNode): Promise<number>;
   /** The variables a daemon needs to reach the set. */
   env: Record<string, string>;
   /** `host:port` of the node the sentinels currently call the master. */
@@ -47,6 +62,48 @@ export interface SentinelSet {
   /** Resolves once the sentinels name a master other than `port`, with the time waited. */
   waitForPromotion(oldPort: number, timeoutMs: number): Promise<{ address: string; waitedMs: number }>;
   stop(): Promise<void>;
+}
+
+/**
+ * A TCP proxy to 127.0.0.1:`target` delaying each chunk by `delayMs` both ways. When either side closes,
+ * everything still held is dropped and both sides are closed.
+ */
+async function delayProxy(target: number, delayMs: number) {
+  const sockets = new Set<Socket>();
+  const server = createServer((inbound) => {
+    const outbound = tcpConnect(target, '127.0.0.1');
+    sockets.add(inbound).add(outbound);
+    let cut = false;
+    const end = () => {
+      cut = true;
+      inbound.destroy();
+      outbound.destroy();
+      sockets.delete(inbound);
+      sockets.delete(outbound);
+    };
+    for (const [from, to] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
+      from.on('data', (chunk: Buffer) => {
+        setTimeout(() => {
+          if (!cut) to.write(chunk);
+        }, delayMs);
+      });
+      from.on('close', end);
+      from.on('error', end);
+    }
+  });
+  const port = await freePort();
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -116,6 +173,13 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
   );
 
   const replicas: DataNode[] = [];
+  const proxies: Array<{ close(): void }> = [];
+  let upstream = primaryPort;
+  if ((options.replicationDelayMs ?? 0) > 0) {
+    const proxy = await delayProxy(primaryPort, options.replicationDelayMs!);
+    proxies.push(proxy);
+    upstream = proxy.port;
+  }
   for (let i = 0; i < (options.replicas ?? 1); i++) {
     const port = await freePort();
     const child = spawnRedis([
@@ -125,7 +189,7 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
       ...auth,
       '--replicaof',
       '127.0.0.1',
-      String(primaryPort),
+      String(upstream),
     ]);
     children.push(child);
     replicas.push(node(port, password, child));
@@ -190,6 +254,11 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
     primary,
     replicas,
     sentinelPorts,
+    upstreamPort: upstream,
+    replicaUpstream: (replica) =>
+      ask(replica.port, password, async (r) =>
+        Number(/master_port:(\d+)/.exec(await r.info('replication'))?.[1]),
+      ),
     env: {
       REDIS_SENTINELS: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
       REDIS_SENTINEL_NAME: name,
@@ -210,6 +279,7 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
       return { address, waitedMs: Date.now() - started };
     },
     async stop() {
+      for (const proxy of proxies) proxy.close();
       await Promise.all(
         children.map(async (child) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
