@@ -1,6 +1,6 @@
 /**
  * A Redis Sentinel deployment of a test's own, on free ports of 127.0.0.1: one primary, its replicas and
- * a quorum of sentinels, all Debian's `redis-server` (started in sentinel mode for the sentinels). The data
+ * a quorum of sentinels: Debian's `redis-server` and `redis-sentinel`. The data
  * nodes and the sentinels each require a password, so the configuration's two passwords are exercised.
  * Replication is Redis' usual asynchronous one: a write is acknowledged by the primary alone.
  */
@@ -108,8 +108,8 @@ async function delayProxy(target: number, delayMs: number) {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function spawnRedis(args: string[]): ChildProcess {
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
+function spawnRedis(args: string[], command = 'redis-server'): ChildProcess {
+  const child = spawn(command, args, { stdio: 'ignore' });
   child.on('error', () => {});
   return child;
 }
@@ -221,7 +221,8 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
         '',
       ].join('\n'),
     );
-    children.push(spawnRedis([file, '--sentinel']));
+    // Debian's package `redis-sentinel` (`.ci/run` installs it).
+    children.push(spawnRedis([file], 'redis-sentinel'));
     sentinelPorts.push(port);
   }
   // Ready when every sentinel knows the replicas and the other sentinels (found through hello messages).
