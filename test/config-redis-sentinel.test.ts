@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadCliConfig } from '../src/cli/context.js';
 import { loadConfig } from '../src/config.js';
 import { type ConfigError, isConfigError } from '../src/errors.js';
+import { clearRegisteredSecrets, scrubString } from '../src/redact.js';
 import { describeRedisUrl, parseSentinelUrl, redisSecrets } from '../src/redis-url.js';
 
 function failure(env: Record<string, string>): ConfigError {
@@ -97,5 +99,23 @@ describe('config: Redis through Sentinel', () => {
     expect(parseSentinelUrl('redis://:p%40ss@host:6379')).toBeUndefined();
     expect(redisSecrets('redis://:p%40ss@host:6379')).toEqual(['p%40ss', 'p@ss']);
     expect(describeRedisUrl('redis://:p%40ss@host:6380')).toBe('host:6380');
+  });
+
+  afterEach(() => clearRegisteredSecrets());
+
+  it('both passwords are scrubbed from anything printed once the configuration is loaded', () => {
+    const config = loadCliConfig({
+      REDIS_SENTINELS: '127.0.0.1:26379',
+      REDIS_SENTINEL_NAME: 'mymaster',
+      REDIS_PASSWORD: 'data&pass word',
+      REDIS_SENTINEL_PASSWORD: 'sentinel/pass=9',
+    });
+    const text = `failed: data&pass word, sentinel/pass=9, url ${config.redis!.url}`;
+    const scrubbed = scrubString(text);
+    expect(scrubbed).not.toContain('data&pass word');
+    expect(scrubbed).not.toContain('sentinel/pass=9');
+    // The URL carries them encoded: neither form survives.
+    expect(scrubbed).not.toContain(encodeURIComponent('sentinel/pass=9'));
+    expect(scrubbed).not.toContain('data%26pass');
   });
 });
