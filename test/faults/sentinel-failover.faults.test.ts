@@ -9,7 +9,7 @@
  * list as fast as the primary acknowledges, and counts the acknowledged numbers the promoted replica does
  * not hold: the measured loss window. The checker then says what that loss did to the conversations.
  */
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createRedis } from '../../src/services/redis/client.js';
 import { snapshotKeys } from '../../src/services/redis/keys.js';
@@ -30,7 +30,8 @@ import { bySize } from './support/size.js';
 import { outcomeFigures, outcomes, publishFigures, storeProgress, verdict } from './support/verdict.js';
 
 const cleanups = new Cleanups();
-afterAll(() => cleanups.run());
+// After each run: the first run's daemons and Redis processes would otherwise idle through the second.
+afterEach(() => cleanups.run());
 
 const CONVERSATIONS = bySize(80, 24);
 const DOWN_AFTER_MS = 1_000;
@@ -64,7 +65,7 @@ function startWitness(url: string) {
 
 /**
  * Two runs: the replica on localhost (what it has is whatever the primary wrote to its socket, which the
- * kernel still delivers after the process dies), and the replica held `REPLICATION_DELAY_MS` behind by a
+ * kernel still delivers after the process dies), and the replica held 50 ms behind by a
  * proxy that drops what it holds when the primary dies, as a crashed host or a cut link would.
  */
 const RUNS = [
