@@ -177,7 +177,11 @@ export function nextWorkActor(options: NextWorkOptions) {
     if (options.intakeOpen && !options.intakeOpen()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
-        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        const stop = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        signal.addEventListener('abort', stop, { once: true });
       });
       return null;
     }
