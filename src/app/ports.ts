@@ -6,6 +6,9 @@
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
+import { MemoryBudgetStore } from '../cost/memory-budget-store.js';
+import type { BudgetStore } from '../cost/ports.js';
+import { RedisBudgetStore } from '../cost/redis-budget-store.js';
 import type { Logger } from '../logger.js';
 import { CompositeTopicSource } from '../services/composite-topic-source.js';
 import { createKafkaClient } from '../services/kafka/client.js';
@@ -59,7 +62,7 @@ export interface PortsOptions {
    */
   intake?: 'auto' | 'none';
   /** Replaces port adapters, e.g. a store that refuses writes in a regression test. @default none */
-  overrides?: Partial<Pick<Ports, 'store' | 'turnCache'>>;
+  overrides?: Partial<Pick<Ports, 'store' | 'turnCache' | 'budget'>>;
   /** Each failed admission of a topic message, for the metric. */
   onIntakeFailure?: (source: string, outcome: 'retry' | 'parked') => void;
 }
@@ -78,6 +81,8 @@ export interface Ports {
   breakerStates: BreakerStateStore;
   /** Messages set aside so they block nothing: a Redis stream with Redis, this process's memory without. */
   parked: ParkedMessages;
+  /** The spending cap and what was spent: shared through Redis by every daemon, per process otherwise. */
+  budget: BudgetStore;
   redis?: Redis;
   kafka?: Kafka;
   /** Closes every connection and timer these ports opened. */
@@ -106,6 +111,10 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
   const claims: TopicClaims = redis
     ? new RedisTopicClaims({ redis, keyPrefix: prefix })
     : new InMemoryTopicClaims();
+  const budget: BudgetStore =
+    options.overrides?.budget ??
+    (redis ? new RedisBudgetStore({ redis, keyPrefix: prefix }) : new MemoryBudgetStore({ clock }));
+  closers.push(() => budget.close());
   const breakerStates: BreakerStateStore = redis
     ? new RedisBreakerStateStore(redis, prefix)
     : new MemoryBreakerStateStore();
@@ -183,6 +192,7 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
     claims,
     breakerStates,
     parked,
+    budget,
     redis,
     kafka,
     async close() {

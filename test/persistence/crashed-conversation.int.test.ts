@@ -8,10 +8,13 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { conversationCrashCounter } from '../../src/app/service-metrics.js';
+import { Spending } from '../../src/app/spending.js';
 import { boundConversationMachine, createSupervisor } from '../../src/app/supervisor.js';
 import { loadConfig } from '../../src/config.js';
+import { MemoryBudgetStore } from '../../src/cost/memory-budget-store.js';
 import { createLogger } from '../../src/logger.js';
 import { CONVERSATION_MACHINE_VERSION } from '../../src/machines/conversation.js';
+import { createCostMetrics } from '../../src/metrics.js';
 import { LeaseKeeper } from '../../src/persistence/lease-keeper.js';
 import { ConversationPersister } from '../../src/persistence/persister.js';
 import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
@@ -66,6 +69,13 @@ async function daemonWithCrashingConversations(prefix: string, maxCrashes: numbe
     ]),
     turnCache: new InMemoryTurnCache(),
     clock: systemClock,
+    spending: new Spending({
+      config,
+      store: new MemoryBudgetStore({ clock: systemClock }),
+      logger,
+      clock: systemClock,
+      metrics: createCostMetrics(registry),
+    }),
   }).provide({
     actions: {
       score: () => {
