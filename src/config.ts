@@ -214,6 +214,7 @@ export const envSchema = z.object({
   QUESTIONER_SYSTEM_PROMPT: str(),
   ANSWERER_SYSTEM_PROMPT: str(),
   TOPIC_MAX_LENGTH: int(16, 10_000),
+  MAX_TOPIC_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024),
 
   // Dataset diversity and provenance: personas, styles, sampled temperatures, seed and run id.
   PERSONAS_FILE: str(),
@@ -330,6 +331,8 @@ export interface Config {
     questionerSystemPrompt?: string;
     answererSystemPrompt?: string;
     topicMaxLength: number;
+    /** Largest topic message (Redis queue entry, Kafka input message) decoded at all; larger is dead-lettered. */
+    topicMaxMessageBytes: number;
   };
   resilience: {
     rateLimitMaxWaitMs: number;
@@ -562,6 +565,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       questionerSystemPrompt: raw.QUESTIONER_SYSTEM_PROMPT,
       answererSystemPrompt: raw.ANSWERER_SYSTEM_PROMPT,
       topicMaxLength: raw.TOPIC_MAX_LENGTH ?? DEFAULTS.TOPIC_MAX_LENGTH,
+      topicMaxMessageBytes: raw.MAX_TOPIC_MESSAGE_BYTES ?? DEFAULTS.MAX_TOPIC_MESSAGE_BYTES,
     },
     resilience: {
       rateLimitMaxWaitMs: (raw.RATE_LIMIT_MAX_WAIT_SECONDS ?? DEFAULTS.RATE_LIMIT_MAX_WAIT_SECONDS) * 1000,

@@ -220,6 +220,10 @@ export const EVENT_HEADERS = {
   deadLetterTopic: 'chimera-dead-letter-topic',
   deadLetterPartition: 'chimera-dead-letter-partition',
   deadLetterOffset: 'chimera-dead-letter-offset',
+  /** Size in bytes of a message dead-lettered as too large (only its first bytes travel on). */
+  deadLetterSize: 'chimera-dead-letter-size',
+  /** Hex sha256 of the whole of a message dead-lettered as too large. */
+  deadLetterSha256: 'chimera-dead-letter-sha256',
 } as const;
 
 /** The id a topic without one gets: a digest of what identifies it. */

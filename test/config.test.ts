@@ -26,6 +26,12 @@ describe('config', () => {
     expect(config.configuredProviders).toEqual(['simulated']);
   });
 
+  it('MAX_TOPIC_MESSAGE_BYTES defaults to 64 KiB and is bounded', () => {
+    expect(loadConfig({}).conversation.topicMaxMessageBytes).toBe(65_536);
+    expect(loadConfig({ MAX_TOPIC_MESSAGE_BYTES: '2048' }).conversation.topicMaxMessageBytes).toBe(2048);
+    expect(failure({ MAX_TOPIC_MESSAGE_BYTES: '10' }).message).toMatch(/^MAX_TOPIC_MESSAGE_BYTES: /);
+  });
+
   it('the result is frozen all the way down', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

@@ -119,7 +119,13 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
   }
   closers.push(() => bus.close());
 
-  const intake = { bus, claims, maxTitleLength: config.conversation.topicMaxLength, logger };
+  const intake = {
+    bus,
+    claims,
+    maxTitleLength: config.conversation.topicMaxLength,
+    maxMessageBytes: config.conversation.topicMaxMessageBytes,
+    logger,
+  };
   const local = new InMemoryTopicSource({ ...intake, clock, name: 'local' });
   const sources: TopicSource[] = [local];
   if (options.intake !== 'none') {

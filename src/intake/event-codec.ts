@@ -8,7 +8,12 @@ import { type EventTopics, eventTopicSchemas } from '../events.js';
  */
 
 /** Why a message was refused: the code leads the reason text, so consumers can branch on it. */
-export type InvalidReasonCode = 'empty_message' | 'malformed_json' | 'invalid_payload' | 'invalid_title';
+export type InvalidReasonCode =
+  | 'empty_message'
+  | 'oversize_message'
+  | 'malformed_json'
+  | 'invalid_payload'
+  | 'invalid_title';
 
 export type Decoded<V> = { ok: true; value: V } | { ok: false; reason: string };
 
