@@ -79,6 +79,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     owner,
     intake: options.intake,
     overrides: options.portOverrides,
+    registry,
   });
   const metrics = createMetrics(registry);
   const providers = await buildProviders(config, ports, {

@@ -5,8 +5,10 @@
  */
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { storeOperationSeconds } from '../metrics.js';
 import { CompositeTopicSource } from '../services/composite-topic-source.js';
 import { createKafkaClient } from '../services/kafka/client.js';
 import { KafkaEventBus } from '../services/kafka/event-bus.js';
@@ -54,6 +56,8 @@ export interface PortsOptions {
    * @default every one that is configured
    */
   intake?: 'auto' | 'none';
+  /** Where the store's operation latency goes (`chimera_store_operation_seconds`). @default none */
+  registry?: Registry;
   /** Replaces port adapters, e.g. a store that refuses writes in a regression test. @default none */
   overrides?: Partial<Pick<Ports, 'store' | 'turnCache'>>;
 }
@@ -88,7 +92,12 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
   const store: SnapshotStore =
     options.overrides?.store ??
     (redis
-      ? new RedisSnapshotStore({ redis, keyPrefix: prefix, finishedTtlMs: config.finishedTtlMs })
+      ? new RedisSnapshotStore({
+          redis,
+          keyPrefix: prefix,
+          finishedTtlMs: config.finishedTtlMs,
+          ...(options.registry ? { operationSeconds: storeOperationSeconds(options.registry) } : {}),
+        })
       : new MemorySnapshotStore({ clock, finishedTtlMs: config.finishedTtlMs }));
   const turnCache =
     options.overrides?.turnCache ?? (redis ? new RedisTurnCache(redis, prefix) : new InMemoryTurnCache());
