@@ -249,6 +249,13 @@ export const envSchema = z.object({
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   LOG_FORMAT: oneOf(['json', 'pretty'] as const),
   HTTP_PORT: int(0, 65535),
+  HTTP_HOST: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.\-_:[\]]{1,253}$/, { error: 'expected a host name or an IP address' })
+      .optional(),
+  ),
   INSTANCE_ID: str(),
   /** Compatibility with the service this replaces: allows start-up without provider keys (simulated provider). */
   TESTING: bool(),
@@ -314,6 +321,8 @@ export interface Config {
   instanceId: string;
   log: { level: string; format: 'json' | 'pretty' };
   httpPort: number;
+  /** Interface of `/healthz`, `/readyz` and `/metrics`. @default '127.0.0.1' */
+  httpHost: string;
   redis?: RedisConfig;
   kafka?: KafkaConfig;
   providers: Record<ProviderName, ProviderConfig>;
@@ -575,6 +584,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     instanceId: raw.INSTANCE_ID ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     log: { level: raw.LOG_LEVEL ?? 'info', format: raw.LOG_FORMAT ?? 'json' },
     httpPort: raw.HTTP_PORT ?? DEFAULTS.HTTP_PORT,
+    httpHost: raw.HTTP_HOST ?? DEFAULTS.HTTP_HOST,
     // TESTING=true runs on the in-process stand-ins whatever Redis or Kafka is configured (README, TESTING).
     redis: testing ? undefined : redis,
     kafka: testing ? undefined : kafka,
