@@ -30,6 +30,15 @@ describe('parsing a topic message', () => {
     }
   });
 
+  it('a reason quotes at most 60 characters of the input, however long the offending key', () => {
+    const key = `k${'e'.repeat(500)}`;
+    const deep = reason({ title: 'ok', [key]: [[[[['deep']]]]] });
+    expect(deep).toMatch(/^invalid_payload: metadata: ke+\.\.\. is nested more than 4 levels deep$/);
+    const quoted = /metadata: (k[e]*)\.\.\./.exec(deep)![1]!;
+    expect(quoted.length).toBeLessThanOrEqual(60);
+    expect(reason({ title: 'ok', [key]: { constructor: 1 } })).not.toContain('e'.repeat(61));
+  });
+
   it('each kind of bad input has its own reason code', () => {
     expect(reasonCode(reason(''))).toBe('empty_message');
     expect(reasonCode(reason('{"title":'))).toBe('malformed_json');

@@ -57,7 +57,11 @@ describe('docker-compose.yml', () => {
   });
 
   it('with a provider key (or an OpenAI-compatible base URL) the service runs the daemon on it', () => {
-    for (const env of [{ ANTHROPIC_API_KEY: 'sk-ant-x' }, { OPENAI_BASE_URL: 'http://127.0.0.1:8000/v1' }]) {
+    const envs: Array<Record<string, string>> = [
+      { ANTHROPIC_API_KEY: 'sk-ant-x' },
+      { OPENAI_BASE_URL: 'http://127.0.0.1:8000/v1' },
+    ];
+    for (const env of envs) {
       const { stdout } = runCommand(env);
       expect(stdout.trim().split('\n').at(-1)).toBe('node bin/chimera.js run');
     }
