@@ -6,6 +6,7 @@ import {
   topicMetadataSchema,
   turnProvenanceShape,
 } from './provenance/schema.js';
+import { topicIdSchema, topicSourceSchema, topicUrlSchema } from './provenance/topic-fields.js';
 import { extractMetadata } from './provenance/topic-metadata.js';
 
 /**
@@ -133,10 +134,10 @@ export const topicMessageSchema = z.preprocess(
   },
   z
     .object({
-      id: z.string().min(1).max(200).optional(),
+      id: topicIdSchema.optional(),
       title: z.string(),
-      source: z.string().max(200).optional(),
-      url: z.string().max(2000).optional(),
+      source: topicSourceSchema.optional(),
+      url: topicUrlSchema.optional(),
     })
     // Fields beyond these four are kept, bounded, as `metadata` (src/provenance/topic-metadata.ts).
     .catchall(z.unknown())

@@ -14,8 +14,11 @@ function reason(value: unknown, max = 50): string {
 
 describe('parsing a topic message', () => {
   it('the title is trimmed and NFC-normalised; source and url are kept', () => {
-    const parsed = parse({ id: 'x', title: '  Cafe\u0301 culture ', source: 's', url: 'u' });
-    expect(parsed).toEqual({ ok: true, topic: { id: 'x', title: 'Café culture', source: 's', url: 'u' } });
+    const parsed = parse({ id: 'x', title: '  Cafe\u0301 culture ', source: 's', url: 'https://u.example' });
+    expect(parsed).toEqual({
+      ok: true,
+      topic: { id: 'x', title: 'Café culture', source: 's', url: 'https://u.example' },
+    });
   });
 
   it('the derived id depends on title, source and url, so the same content has one id', () => {
