@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
 import { type Composition, compose } from './app/compose.js';
-import { type Config, chooseSides, type ProviderName } from './config.js';
+import { type Config, chooseSides, configSecrets, type ProviderName } from './config.js';
 import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 import type { SupervisorContext } from './machines/supervisor.js';
@@ -95,11 +95,7 @@ export class Chimera {
 
   /** Builds every adapter, provider and actor for `config` (`app/compose.ts`); call `start()` to begin. */
   static async create(config: Readonly<Config>, options: ChimeraOptions = {}): Promise<Chimera> {
-    registerSecrets([
-      ...Object.values(config.providers).map((p) => p.apiKey),
-      config.kafka?.sasl?.password,
-      config.redis ? new URL(config.redis.url).password : undefined,
-    ]);
+    registerSecrets(configSecrets(config));
     const parts = await compose(config, {
       logger: options.logger ?? createLogger({ level: config.log.level, format: config.log.format }),
       clock: options.clock ?? systemClock,

@@ -630,6 +630,28 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return deepFreeze(config);
 }
 
+/**
+ * Every secret value `config` holds, for `registerSecrets`: provider keys, the Kafka SASL password, the
+ * Redis password (as set: the URL keeps it percent-encoded) and the pages' token.
+ */
+export function configSecrets(config: Readonly<Config>): string[] {
+  const secrets: Array<string | undefined> = [
+    ...Object.values(config.providers).map((p) => p.apiKey),
+    config.kafka?.sasl?.password,
+    config.ui.token,
+  ];
+  if (config.redis) {
+    const { password } = new URL(config.redis.url);
+    secrets.push(password);
+    try {
+      secrets.push(decodeURIComponent(password));
+    } catch {
+      // not valid percent-encoding: the form above is the one that appears
+    }
+  }
+  return secrets.filter((value): value is string => Boolean(value));
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const inner of Object.values(value)) deepFreeze(inner);

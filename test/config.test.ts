@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { configSecrets, loadConfig } from '../src/config.js';
 import { type ConfigError, isConfigError } from '../src/errors.js';
 
 function failure(env: Record<string, string>): ConfigError {
@@ -116,6 +116,16 @@ describe('config', () => {
     it('REDIS_URL wins over host and port, and rediss:// is accepted', () => {
       const config = loadConfig({ REDIS_URL: 'rediss://user:pw@redis.example:6390/2', REDIS_HOST: 'other' });
       expect(config.redis?.url).toBe('rediss://user:pw@redis.example:6390/2');
+    });
+
+    it('configSecrets gives the Redis password as set, not only the percent-encoded form in the URL', () => {
+      const config = loadConfig({
+        REDIS_HOST: 'cache',
+        REDIS_PASSWORD: 'p@ss/w0rd#1',
+        ANTHROPIC_API_KEY: 'sk-ant-xyz',
+      });
+      expect(config.redis!.url).not.toContain('p@ss/w0rd#1');
+      expect(configSecrets(config)).toEqual(expect.arrayContaining(['p@ss/w0rd#1', 'sk-ant-xyz']));
     });
 
     it('REDIS_PASSWORD without a Redis host or URL is an error naming it, not silently ignored', () => {

@@ -30,7 +30,11 @@ describe('topic id, source and url', () => {
 
   it('accept ordinary values', () => {
     expect(
-      reason({ id: 'news:2026/11/30#a-1_b.c', source: 'BBC News – Science', url: 'https://bbc.example/a?b=1' }),
+      reason({
+        id: 'news:2026/11/30#a-1_b.c',
+        source: 'BBC News – Science',
+        url: 'https://bbc.example/a?b=1',
+      }),
     ).toBeUndefined();
     expect(reason({ url: 'http://feed.example/item/7' })).toBeUndefined();
   });
