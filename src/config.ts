@@ -630,6 +630,43 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return deepFreeze(config);
 }
 
+/** Host names and addresses that stay on this machine. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\./.test(host);
+}
+
+const BASE_URL_VARIABLE: Record<Exclude<ProviderName, 'simulated'>, string> = {
+  anthropic: 'ANTHROPIC_BASE_URL',
+  gemini: 'GOOGLE_GEMINI_BASE_URL',
+  openai: 'OPENAI_BASE_URL',
+};
+
+/**
+ * Settings that work but expose a secret on the network, one line each, for the log at start-up: a Kafka
+ * SASL/PLAIN password without TLS, and a provider key sent over plain `http://` to another machine. They
+ * name variables and hosts, never the secret.
+ */
+export function startupWarnings(config: Readonly<Config>): string[] {
+  const warnings: string[] = [];
+  if (config.kafka?.sasl?.mechanism === 'plain' && !config.kafka.ssl) {
+    warnings.push(
+      'KAFKA_SASL_MECHANISM=plain without KAFKA_SSL=true: the Kafka password crosses the network in clear text',
+    );
+  }
+  for (const [name, variable] of Object.entries(BASE_URL_VARIABLE)) {
+    const provider = config.providers[name as ProviderName];
+    if (!provider.apiKey || !provider.baseUrl) continue;
+    const url = new URL(provider.baseUrl);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+      warnings.push(
+        `${variable} is plain http:// to ${url.hostname}: the ${name} API key crosses the network in clear text (use https://)`,
+      );
+    }
+  }
+  return warnings;
+}
+
 /**
  * Every secret value `config` holds, for `registerSecrets`: provider keys, the Kafka SASL password, the
  * Redis password (as set: the URL keeps it percent-encoded) and the pages' token.
