@@ -28,7 +28,9 @@ export const DEFAULTS = {
   MAX_TOKENS_PER_TURN: 1024, // a conversational turn, not an essay
   TEMPERATURE: 0.8, // varied but coherent dialogue
   TOPIC_MAX_LENGTH: 500, // a news title or short abstract; longer input is rejected, not truncated
+  MAX_TOPIC_MESSAGE_BYTES: 64 * 1024, // a 500-character title with 8 KB of metadata is far below; a 50 MB one stalled every daemon
   HTTP_PORT: 9464, // the conventional Prometheus exporter port
+  HTTP_HOST: '127.0.0.1', // metrics and readiness are for this machine unless asked (a container sets 0.0.0.0)
   UI_HOST: '127.0.0.1', // the pages show conversation text: this machine only unless asked (and a token set)
   UI_PORT: 9465, // next to HTTP_PORT, used when `run --ui` is given without a port
   VIEW_PORT: 9466, // `chimera view`'s default, so it can run beside a daemon's dashboard

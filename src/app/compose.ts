@@ -103,6 +103,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
       ...options.portOverrides,
     },
     onIntakeFailure: (source, outcome) => intakeFailures.inc({ source, outcome }),
+    registry,
   });
   const metrics = createMetrics(registry);
   const providers = await buildProviders(config, ports, {

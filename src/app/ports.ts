@@ -5,11 +5,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { MemoryBudgetStore } from '../cost/memory-budget-store.js';
 import type { BudgetStore } from '../cost/ports.js';
 import { RedisBudgetStore } from '../cost/redis-budget-store.js';
 import type { Logger } from '../logger.js';
+import { storeOperationSeconds } from '../metrics.js';
 import { CompositeTopicSource } from '../services/composite-topic-source.js';
 import { createKafkaClient } from '../services/kafka/client.js';
 import { KafkaEventBus } from '../services/kafka/event-bus.js';
@@ -61,6 +63,8 @@ export interface PortsOptions {
    * @default every one that is configured
    */
   intake?: 'auto' | 'none';
+  /** Where the store's operation latency goes (`chimera_store_operation_seconds`). @default none */
+  registry?: Registry;
   /** Replaces port adapters, e.g. a store that refuses writes in a regression test. @default none */
   overrides?: Partial<Pick<Ports, 'store' | 'turnCache' | 'budget'>>;
   /** Each failed admission of a topic message, for the metric. */
@@ -101,7 +105,12 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
   const store: SnapshotStore =
     options.overrides?.store ??
     (redis
-      ? new RedisSnapshotStore({ redis, keyPrefix: prefix, finishedTtlMs: config.finishedTtlMs })
+      ? new RedisSnapshotStore({
+          redis,
+          keyPrefix: prefix,
+          finishedTtlMs: config.finishedTtlMs,
+          ...(options.registry ? { operationSeconds: storeOperationSeconds(options.registry) } : {}),
+        })
       : new MemorySnapshotStore({ clock, finishedTtlMs: config.finishedTtlMs }));
   const turnCache =
     options.overrides?.turnCache ?? (redis ? new RedisTurnCache(redis, prefix) : new InMemoryTurnCache());
@@ -143,6 +152,7 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
     bus,
     claims,
     maxTitleLength: config.conversation.topicMaxLength,
+    maxMessageBytes: config.conversation.topicMaxMessageBytes,
     logger,
     failures: { parked, maxAttempts: config.intakeMaxAttempts, onFailure: options.onIntakeFailure },
   };
