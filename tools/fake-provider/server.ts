@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Clock, systemClock } from '../../src/services/ports.js';
+import { type Clock, type JsonSchema, systemClock } from '../../src/services/ports.js';
 import { estimateTokens, generateDialogue } from '../../src/services/providers/simulated/dialogue.js';
+import { sampleJson } from '../../src/services/providers/simulated/structured.js';
 import type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
 import { BillKeeper, type FakeBill, type KeyCount } from './bill.js';
 import { anthropicWire } from './dialects/anthropic.js';
@@ -286,6 +287,7 @@ export async function startFakeProviderServer(
     entry: ReceivedRequest,
     text: string | undefined,
     decisionHeaders: Record<string, string>,
+    malformedJson = false,
   ): WireResponse {
     let call: ParsedCall;
     try {
@@ -294,8 +296,14 @@ export async function startFakeProviderServer(
       if (!(error instanceof WireBadRequest)) throw error;
       return failure(wire, entry, 'bad_request', 400, { message: error.message });
     }
-    const generated =
-      text === undefined ? generateDialogue(call, seed) : { text, stopReason: 'end_turn' as const };
+    const structured = call.structured
+      ? structuredAnswer(call.structured, entry.seq, malformedJson)
+      : undefined;
+    const generated = structured
+      ? { text: structured.text, stopReason: 'end_turn' as const }
+      : text === undefined
+        ? generateDialogue(call, seed)
+        : { text, stopReason: 'end_turn' as const };
     const outputTokens = estimateTokens(generated.text);
     let inputTokens =
       estimateTokens(call.system) + call.messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
@@ -323,6 +331,7 @@ export async function startFakeProviderServer(
       cacheReadTokens,
       cacheWriteTokens,
       now: clock.now(),
+      ...(structured ? { toolCall: { name: call.structured!.name, input: structured.input } } : {}),
     });
     Object.assign(response.headers, decisionHeaders);
     return response;
@@ -351,6 +360,10 @@ export async function startFakeProviderServer(
       case 'reply': {
         if (entry.operation === 'health') return send(entry, response, healthAnswer(wire, entry));
         return send(entry, response, reply(wire, entry, behaviour.text, quotaHeaders(wire, decision)));
+      }
+      case 'malformed_json': {
+        if (entry.operation === 'health') return send(entry, response, healthAnswer(wire, entry));
+        return send(entry, response, reply(wire, entry, undefined, quotaHeaders(wire, decision), true));
       }
       case 'malformed': {
         const body = JSON.stringify({
@@ -552,6 +565,21 @@ export async function startFakeProviderServer(
       await done;
     },
   };
+}
+
+/**
+ * The answer to a structured-output request: a value drawn from the schema, as JSON text and as the tool
+ * input Anthropic sends; when malformed, the text is cut halfway and the tool input misses every field.
+ */
+function structuredAnswer(
+  structured: { schema: JsonSchema },
+  seq: number,
+  malformed: boolean,
+): { text: string; input: unknown } {
+  const value = sampleJson(structured.schema, seq);
+  const text = JSON.stringify(value);
+  if (!malformed) return { text, input: value };
+  return { text: text.slice(0, Math.floor(text.length / 2)), input: { unexpected: 'not the schema' } };
 }
 
 /** The input-token estimate the quota charges at admission, before the reply's tokens are known. */
