@@ -96,6 +96,9 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     providers: providers.providers,
     turnCache: ports.turnCache,
     clock,
+    ...(config.judge && providers.judge
+      ? { judge: { provider: providers.judge, config: config.judge } }
+      : {}),
   });
   const persister = new ConversationPersister({
     store: ports.store,

@@ -7,8 +7,9 @@ import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
 import { assessTurnActor } from '../actors/assess-turn.js';
 import { callModelActor } from '../actors/call-model.js';
 import { deadlineActor } from '../actors/deadline.js';
+import { judgeActor } from '../actors/judge-conversation.js';
 import { nextWorkActor } from '../actors/next-work.js';
-import type { Config, ProviderName } from '../config.js';
+import type { Config, JudgeConfig, ProviderName } from '../config.js';
 import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
 import {
@@ -29,8 +30,10 @@ export function boundConversationMachine(options: {
   providers: ReadonlyMap<string, LlmProvider>;
   turnCache: TurnCache;
   clock: Clock;
+  /** The judge's provider and settings; without it no conversation is judged (no `quality.judge`). */
+  judge?: { provider: LlmProvider; config: JudgeConfig };
 }) {
-  const { clock } = options;
+  const { clock, judge } = options;
   return conversationMachine.provide({
     actors: {
       callModel: callModelActor({
@@ -40,8 +43,10 @@ export function boundConversationMachine(options: {
       }),
       assessTurn: assessTurnActor(),
       deadline: deadlineActor(clock),
+      ...(judge ? { judge: judgeActor({ provider: judge.provider, config: judge.config, clock }) } : {}),
     },
     actions: { stampEnd: assign({ endedAt: () => clock.now() }) },
+    guards: { judgeEnabled: () => judge !== undefined },
   });
 }
 

@@ -4,17 +4,15 @@
  * judge prompt can carry no secret. The topic and turns are untrusted data and travel between tags, with
  * the instruction to grade them, never to follow them.
  */
+import { JUDGE_DEFAULTS } from '../config.js';
 import { JUDGE_CRITERIA, type Speaker } from '../events.js';
 import { escapeTopicTitle } from '../prompts/topic-block.js';
 import { RUBRIC } from './rubric.js';
 
-/** Longest transcript sent, in characters: about 25k tokens, within every judge model's context. */
-export const DEFAULT_JUDGE_MAX_TRANSCRIPT_CHARS = 100_000;
-
 export interface JudgePromptInput {
   topicTitle: string;
   turns: ReadonlyArray<{ speaker: Speaker; text: string }>;
-  /** @default DEFAULT_JUDGE_MAX_TRANSCRIPT_CHARS */
+  /** @default JUDGE_DEFAULTS.MAX_TRANSCRIPT_CHARS */
   maxChars?: number;
 }
 
@@ -35,7 +33,7 @@ function escapeTurn(text: string): string {
 
 /** The user message: the topic and the transcript, cut at `maxChars` between turns. */
 export function judgeUserMessage(input: JudgePromptInput): string {
-  const maxChars = input.maxChars ?? DEFAULT_JUDGE_MAX_TRANSCRIPT_CHARS;
+  const maxChars = input.maxChars ?? JUDGE_DEFAULTS.MAX_TRANSCRIPT_CHARS;
   const lines: string[] = [];
   let used = 0;
   let cut = 0;

@@ -5,16 +5,12 @@
  * times; when no valid answer comes, the judgement fails with a `JudgeFailedError` that carries the
  * unjudged verdict (reason, usage spent) for the record.
  */
+import { JUDGE_DEFAULTS } from '../config.js';
 import { ChimeraError, isChimeraError } from '../errors.js';
 import type { JudgeVerdict, Speaker, Usage } from '../events.js';
 import type { Clock, LlmProvider } from '../services/ports.js';
 import { JUDGE_SYSTEM_PROMPT, judgeUserMessage } from './prompt.js';
 import { JUDGEMENT_OUTPUT, type JudgementAnswer, judgementAnswerSchema, overallScore } from './rubric.js';
-
-/** Calls that may answer malformed JSON before the conversation is left unjudged. */
-export const DEFAULT_JUDGE_MAX_ATTEMPTS = 3; // a malformed answer is rare and rarely repeats twice
-/** Output budget of one judgement: five short rationales and scores fit in well under this. */
-export const DEFAULT_JUDGE_MAX_TOKENS = 1_024;
 
 /** The judge's answer did not parse as JSON or did not match the rubric's schema. Retryable. */
 export class JudgeAnswerError extends ChimeraError {
@@ -67,11 +63,11 @@ export interface JudgeOptions {
   providerName: string;
   /** `JUDGE_MODEL`. @default the provider's configured model */
   model?: string;
-  /** @default DEFAULT_JUDGE_MAX_ATTEMPTS */
+  /** @default JUDGE_DEFAULTS.MAX_ATTEMPTS */
   maxAttempts?: number;
-  /** @default DEFAULT_JUDGE_MAX_TOKENS */
+  /** @default JUDGE_DEFAULTS.MAX_TOKENS */
   maxTokens?: number;
-  /** @default DEFAULT_JUDGE_MAX_TRANSCRIPT_CHARS */
+  /** @default JUDGE_DEFAULTS.MAX_TRANSCRIPT_CHARS */
   maxTranscriptChars?: number;
   clock: Clock;
 }
@@ -91,7 +87,7 @@ function addUsage(total: Usage, usage: Usage): Usage {
 
 /** Judges one conversation. @throws {JudgeFailedError} with the unjudged verdict when no judgement came. */
 export async function judgeConversation(request: JudgeRequest, options: JudgeOptions): Promise<JudgeVerdict> {
-  const maxAttempts = options.maxAttempts ?? DEFAULT_JUDGE_MAX_ATTEMPTS;
+  const maxAttempts = options.maxAttempts ?? JUDGE_DEFAULTS.MAX_ATTEMPTS;
   const system = JUDGE_SYSTEM_PROMPT;
   const content = judgeUserMessage({
     topicTitle: request.topicTitle,
@@ -121,7 +117,7 @@ export async function judgeConversation(request: JudgeRequest, options: JudgeOpt
       result = await options.provider.generate({
         system,
         messages: [{ role: 'user', content }],
-        maxTokens: options.maxTokens ?? DEFAULT_JUDGE_MAX_TOKENS,
+        maxTokens: options.maxTokens ?? JUDGE_DEFAULTS.MAX_TOKENS,
         temperature: 0,
         signal: request.signal,
         idempotencyKey: `${request.conversationId}:judge:${round}`,
