@@ -65,7 +65,7 @@ function withJudge(
 
 async function writeRecords(name: string, records: ConversationRecord[]): Promise<string> {
   const path = join(dir, name);
-  await writeFile(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  await writeFile(path, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
   return path;
 }
 

@@ -50,7 +50,7 @@ function forcedTool(request: { tools?: unknown; tool_choice?: unknown }): Parsed
   const tool = tools.find((t) => t?.name === choice.name);
   if (!tool) throw new WireBadRequest(`tool_choice: tool ${String(choice.name)} is not in tools`);
   const schema = tool.input_schema as Record<string, unknown> | undefined;
-  if (!schema || schema.type !== 'object') {
+  if (schema?.type !== 'object') {
     throw new WireBadRequest("tools.0.custom.input_schema.type: Input should be 'object'");
   }
   return { name: String(choice.name), schema };
