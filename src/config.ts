@@ -258,6 +258,13 @@ export const envSchema = z.object({
       .optional(),
   ),
 
+  // The optional judge: a configured provider that scores each finished conversation against the rubric.
+  JUDGE_PROVIDER: oneOf(PROVIDER_NAMES),
+  JUDGE_MODEL: str(),
+  JUDGE_MAX_ATTEMPTS: int(1, 10),
+  JUDGE_MAX_TOKENS: int(64, 32_000),
+  JUDGE_MAX_TRANSCRIPT_CHARS: int(1_000, 1_000_000),
+
   // Provider resilience.
   RATE_LIMIT_REQUESTS_PER_MINUTE: int(1, 1_000_000),
   RATE_LIMIT_TOKENS_PER_MINUTE: int(1, 1_000_000_000),
@@ -401,8 +408,56 @@ export interface Config {
   finishedTtlMs: number;
   /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
   cost: CostConfig;
+  /** The optional judge (`JUDGE_PROVIDER`); undefined means conversations are not judged. */
+  judge?: JudgeConfig;
   /** The web pages: dashboard (`run --ui`), dataset viewer (`view`), inspector (`run --inspect`). */
   ui: UiConfig;
+}
+
+export interface JudgeConfig {
+  /** A configured provider; its calls share that provider's rate limiter, breaker and retries. */
+  provider: ProviderName;
+  /** The model to ask. @default the provider's configured model (`ANTHROPIC_MODEL`, ...) */
+  model: string;
+  /** Calls that may answer malformed JSON before a conversation is left unjudged. @default 3 */
+  maxAttempts: number;
+  /** Output budget of one judgement. @default 1024 */
+  maxTokens: number;
+  /** Longest transcript sent; later turns are left out. @default 100000 */
+  maxTranscriptChars: number;
+}
+
+export const JUDGE_DEFAULTS = {
+  MAX_ATTEMPTS: 3, // a malformed answer is rare and rarely repeats twice
+  MAX_TOKENS: 1_024, // five scores with short rationales fit well under this
+  MAX_TRANSCRIPT_CHARS: 100_000, // about 25k tokens: within every judge model's context
+} as const;
+
+function judgeFrom(
+  raw: RawEnv,
+  providers: Record<ProviderName, ProviderConfig>,
+  configured: readonly ProviderName[],
+): JudgeConfig | undefined {
+  const name = raw.JUDGE_PROVIDER as ProviderName | undefined;
+  if (!name) {
+    for (const variable of ['JUDGE_MODEL', 'JUDGE_MAX_ATTEMPTS', 'JUDGE_MAX_TOKENS'] as const) {
+      if (raw[variable] !== undefined) throw new ConfigError(variable, 'needs JUDGE_PROVIDER to be set');
+    }
+    return undefined;
+  }
+  if (!configured.includes(name)) {
+    throw new ConfigError(
+      'JUDGE_PROVIDER',
+      `provider ${name} has no credentials (set its API key, or choose from ${configured.join(', ')})`,
+    );
+  }
+  return {
+    provider: name,
+    model: raw.JUDGE_MODEL ?? providers[name].model,
+    maxAttempts: raw.JUDGE_MAX_ATTEMPTS ?? JUDGE_DEFAULTS.MAX_ATTEMPTS,
+    maxTokens: raw.JUDGE_MAX_TOKENS ?? JUDGE_DEFAULTS.MAX_TOKENS,
+    maxTranscriptChars: raw.JUDGE_MAX_TRANSCRIPT_CHARS ?? JUDGE_DEFAULTS.MAX_TRANSCRIPT_CHARS,
+  };
 }
 
 export interface UiConfig {
@@ -652,6 +707,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   // Checked even when TESTING=true drops them, so a bad variable is found before it matters.
   const redis = redisFrom(raw);
   const kafka = kafkaFrom(raw);
+  const judge = judgeFrom(raw, providers, configuredProviders);
+
   const config: Config = {
     testing,
     instanceId: raw.INSTANCE_ID ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -697,6 +754,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     parkedMaxLength: raw.PARKED_MAX_LENGTH ?? DEFAULTS.PARKED_MAX_LENGTH,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
+    ...(judge ? { judge } : {}),
     ui: {
       host: raw.UI_HOST ?? DEFAULTS.UI_HOST,
       ...(raw.UI_PORT !== undefined ? { port: raw.UI_PORT } : {}),

@@ -25,7 +25,10 @@ export type ErrorCode =
   | 'event_too_large'
   // Cost (src/cost): the spending cap refuses a call's reservation; the journal cannot be read.
   | 'budget_exhausted'
-  | 'journal_corrupt';
+  | 'journal_corrupt'
+  // The judge (src/judge): an answer that is not the rubric's JSON; a conversation left unjudged.
+  | 'judge_invalid'
+  | 'judge_failed';
 
 export class ChimeraError extends Error {
   readonly code: ErrorCode;

@@ -82,6 +82,51 @@ export const terminationReasonSchema = z.enum([
   'crashed',
 ]);
 
+/**
+ * The judge's rubric: each criterion scored 1 (poor) to 5 (excellent) with a short rationale. What each
+ * one asks is in `src/judge/rubric.ts`; docs/dataset.md lists them.
+ */
+export const JUDGE_CRITERIA = ['coherence', 'helpfulness', 'factualCare', 'naturalness', 'onTopic'] as const;
+export type JudgeCriterion = (typeof JUDGE_CRITERIA)[number];
+
+/** Longest rationale kept, per criterion and overall: a judge that writes an essay is cut, not refused. */
+export const JUDGE_RATIONALE_MAX = 600;
+
+export const criterionScoreSchema = z.object({
+  score: z.number().int().min(1).max(5),
+  rationale: z.string().max(JUDGE_RATIONALE_MAX),
+});
+
+const criterionShape = Object.fromEntries(JUDGE_CRITERIA.map((c) => [c, criterionScoreSchema])) as {
+  [K in JudgeCriterion]: typeof criterionScoreSchema;
+};
+
+/** The scores of every criterion. */
+export const judgeScoresSchema = z.object(criterionShape);
+
+/**
+ * `quality.judge` of a record: the judge's scores, their mean (`overall`, 1-5) and its rationale; or
+ * `unjudged` with the reason (the judge failed, answered malformed JSON every time, or was cancelled).
+ * `usage` is what the judge's calls used, in a turn's shape, so the cost ledger prices it like a turn.
+ */
+export const judgeSchema = z.object({
+  status: z.enum(['judged', 'unjudged']),
+  /** The judge's provider and the model that answered (absent when no call was made). */
+  provider: z.string().optional(),
+  model: z.string().optional(),
+  scores: judgeScoresSchema.optional(),
+  /** Mean of the criterion scores, two decimals. */
+  overall: z.number().min(1).max(5).optional(),
+  rationale: z.string().max(JUDGE_RATIONALE_MAX).optional(),
+  /** Why it is unjudged. */
+  reason: z.string().optional(),
+  usage: usageSchema,
+  /** Model calls made, retries included. */
+  attempts: z.number().int().nonnegative(),
+  /** Epoch ms of the judgement (absent when the judge never answered). */
+  at: z.number().optional(),
+});
+
 export const qualitySchema = z.object({
   turns: z.number().int().nonnegative(),
   distinct1: z.number().min(0).max(1),
@@ -95,6 +140,8 @@ export const qualitySchema = z.object({
   truncatedTurns: z.number().int().nonnegative().optional(),
   /** The factors the score was multiplied by (see `computeQuality`). */
   factors: z.object({ termination: z.number(), truncation: z.number() }).optional(),
+  /** The judge's verdict, when a judge is configured (`JUDGE_PROVIDER`). */
+  judge: judgeSchema.optional(),
 });
 
 export const conversationRecordSchema = z.object({
@@ -199,6 +246,8 @@ export type Turn = z.infer<typeof turnSchema>;
 export type DiscardedTurn = z.infer<typeof discardedTurnSchema>;
 export type TerminationReason = z.infer<typeof terminationReasonSchema>;
 export type QualityMetrics = z.infer<typeof qualitySchema>;
+export type JudgeVerdict = z.infer<typeof judgeSchema>;
+export type JudgeScores = z.infer<typeof judgeScoresSchema>;
 export type ConversationRecord = z.infer<typeof conversationRecordSchema>;
 export type ConversationEvent = z.infer<typeof conversationEventSchema>;
 export type TopicMessage = z.output<typeof topicMessageSchema>;

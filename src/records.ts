@@ -62,7 +62,10 @@ export function toRecord(context: ConversationContext, now: number): Conversatio
     personas: context.personas,
     providers: context.providers,
     turns: context.turns,
-    quality: computeQuality(context.turns, { terminationReason }),
+    quality: {
+      ...computeQuality(context.turns, { terminationReason }),
+      ...(context.judge ? { judge: context.judge } : {}),
+    },
     simulated:
       context.providers.questioner === SIMULATED_PROVIDER ||
       context.providers.answerer === SIMULATED_PROVIDER ||

@@ -141,6 +141,9 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     clock,
     spending,
     baseUrl: (name) => config.providers[name as ProviderName]?.baseUrl,
+    ...(config.judge && providers.judge
+      ? { judge: { provider: providers.judge, config: config.judge } }
+      : {}),
   });
   const crashes = conversationCrashCounter(registry);
   const persister = new ConversationPersister({

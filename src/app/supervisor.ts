@@ -7,8 +7,9 @@ import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
 import { assessTurnActor } from '../actors/assess-turn.js';
 import { callModelActor } from '../actors/call-model.js';
 import { deadlineActor } from '../actors/deadline.js';
+import { judgeActor } from '../actors/judge-conversation.js';
 import { nextWorkActor } from '../actors/next-work.js';
-import type { Config, ProviderName } from '../config.js';
+import type { Config, JudgeConfig, ProviderName } from '../config.js';
 import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
 import {
@@ -34,8 +35,10 @@ export function boundConversationMachine(options: {
   spending: Spending;
   /** Where each provider is served (pricing: a self-hosted server is free unless priced). */
   baseUrl?: (provider: string) => string | undefined;
+  /** The judge's provider and settings; without it no conversation is judged (no `quality.judge`). */
+  judge?: { provider: LlmProvider; config: JudgeConfig };
 }) {
-  const { clock, spending } = options;
+  const { clock, spending, judge } = options;
   return conversationMachine.provide({
     actors: {
       callModel: callModelActor({
@@ -49,11 +52,13 @@ export function boundConversationMachine(options: {
       }),
       assessTurn: assessTurnActor(),
       deadline: deadlineActor(clock),
+      ...(judge ? { judge: judgeActor({ provider: judge.provider, config: judge.config, clock }) } : {}),
     },
     actions: {
       stampEnd: assign({ endedAt: () => clock.now() }),
       pause: assign({ paused: () => ({ reason: 'budget' as const, at: clock.now() }) }),
     },
+    guards: { judgeEnabled: () => judge !== undefined },
   });
 }
 

@@ -240,6 +240,24 @@ export interface GenerateRequest {
    * all, however many times the breaker opened in between. @default fail at once while open
    */
   waitForBreakerUntil?: number;
+  /**
+   * Asks for a JSON answer that matches `schema`, through the provider's structured output (Anthropic: a
+   * forced tool call; OpenAI: `response_format: json_schema`; Gemini: `responseSchema`). The result's
+   * `text` is then that JSON, unvalidated: the caller parses it. @default a free-text answer
+   */
+  structured?: StructuredOutput;
+  /** Calls this model instead of the adapter's configured one (the judge's `JUDGE_MODEL`). @default the adapter's */
+  model?: string;
+}
+
+/** A JSON Schema (draft 2020-12 subset: object, properties, required, integer/number bounds, string, array, enum). */
+export type JsonSchema = { [key: string]: unknown };
+
+export interface StructuredOutput {
+  /** Tool or schema name: letters, digits, `_` and `-`, as every provider accepts. */
+  name: string;
+  description: string;
+  schema: JsonSchema;
 }
 
 export interface GenerateResult {

@@ -17,7 +17,7 @@ import type { Logger } from '../../logger.js';
 import { closeRedis, connectRedis, kafkaClient } from '../connect.js';
 import { cliLogger, loadCliConfig } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, usageError } from '../errors.js';
-import { score, wholeNumber } from '../options.js';
+import { judgeScore, score, wholeNumber } from '../options.js';
 import { openOutput } from '../output.js';
 
 export const EXPORT_SOURCES = ['kafka', 'redis'] as const;
@@ -33,6 +33,7 @@ interface ExportFlags {
   format: ExportFormat;
   out?: string;
   minQuality?: number;
+  minJudgeScore?: number;
   includeFailed?: boolean;
   system: boolean;
   dedup?: DedupMode;
@@ -154,6 +155,7 @@ async function runExport(flags: ExportFlags): Promise<number> {
   const options = {
     format: flags.format,
     minQuality: flags.minQuality,
+    minJudgeScore: flags.minJudgeScore,
     includeFailed: flags.includeFailed ?? false,
     system: flags.system,
     ...(flags.dedup ? { dedup: { mode: flags.dedup, threshold: flags.threshold } } : {}),
@@ -219,6 +221,11 @@ export function registerExport(program: Command): void {
       wholeNumber(1, 4096),
     )
     .option('--min-quality <score>', 'leave out conversations with a quality score below this (0-1)', score)
+    .option(
+      '--min-judge-score <score>',
+      'keep only conversations the judge scored at least this overall (1-5); unjudged ones are left out',
+      judgeScore,
+    )
     .option('--include-failed', 'keep failed and timed-out conversations')
     .option('--no-system', 'leave out the system message in openai/sharegpt output')
     .addHelpText(
