@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type CostConfig, costConfigFrom } from './cost/config.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
+import { BATCHER_DEFAULTS } from './machines/batcher.js';
 import { loadPersonasFile } from './personas-file.js';
 import { BUILTIN_POOL } from './prompts/personas/builtin.js';
 import type { PersonaPool } from './prompts/personas/types.js';
@@ -240,6 +241,16 @@ export const envSchema = z.object({
   RETRY_MAX_DELAY_SECONDS: int(1, 3600),
   RETRY_MAX_TOTAL_DELAY_SECONDS: int(1, 86_400),
 
+  // Batch mode (docs/batch.md): every provider's mode, or one provider's, and the batcher's settings.
+  PROVIDER_MODE: oneOf(['online', 'batch'] as const),
+  ANTHROPIC_MODE: oneOf(['online', 'batch'] as const),
+  GEMINI_MODE: oneOf(['online', 'batch'] as const),
+  OPENAI_MODE: oneOf(['online', 'batch'] as const),
+  BATCH_MAX_REQUESTS: int(1, 100_000),
+  BATCH_COLLECT_SECONDS: int(0, 86_400),
+  BATCH_MAX_WAIT_HOURS: int(1, 168),
+  BATCH_FALLBACK: oneOf(['batch', 'online'] as const),
+
   // Ownership and retention.
   LEASE_TTL_SECONDS: int(2, 3600),
   FINISHED_TTL_SECONDS: int(60, 365 * 86_400),
@@ -308,6 +319,22 @@ export interface KafkaConfig {
   topics: { input: string; events: string; deadLetter: string };
 }
 
+/** Batch mode: which providers answer through their batch API, and how the batchers gather and wait. */
+export interface BatchConfig {
+  /** Per provider. @default 'online' (PROVIDER_MODE, then <PROVIDER>_MODE) */
+  modes: Record<ProviderName, 'online' | 'batch'>;
+  /** @default BATCHER_DEFAULTS.BATCH_MAX_REQUESTS */
+  maxRequests: number;
+  /** @default BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS, in ms */
+  collectMs: number;
+  /** A turn's window in batch mode (its deadline counts from when it asked). @default 24 h, in ms */
+  maxWaitMs: number;
+  /** Where a retryable per-request error goes. @default 'batch' */
+  fallback: 'batch' | 'online';
+}
+
+export const DEFAULT_BATCH_MAX_WAIT_HOURS = 24; // the providers' own batch window: a batch not done in a day expires
+
 export interface Config {
   testing: boolean;
   instanceId: string;
@@ -350,6 +377,7 @@ export interface Config {
   cost: CostConfig;
   /** The web pages: dashboard (`run --ui`), dataset viewer (`view`), inspector (`run --inspect`). */
   ui: UiConfig;
+  batch: BatchConfig;
 }
 
 export interface UiConfig {
@@ -580,6 +608,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
+    batch: {
+      modes: {
+        anthropic: raw.ANTHROPIC_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        gemini: raw.GEMINI_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        openai: raw.OPENAI_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        // Local and instant: batching it would only add the collect wait.
+        simulated: 'online',
+      },
+      maxRequests: raw.BATCH_MAX_REQUESTS ?? BATCHER_DEFAULTS.BATCH_MAX_REQUESTS,
+      collectMs: (raw.BATCH_COLLECT_SECONDS ?? BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS) * 1000,
+      maxWaitMs: (raw.BATCH_MAX_WAIT_HOURS ?? DEFAULT_BATCH_MAX_WAIT_HOURS) * 3_600_000,
+      fallback: raw.BATCH_FALLBACK ?? 'batch',
+    },
     ui: {
       host: raw.UI_HOST ?? DEFAULTS.UI_HOST,
       ...(raw.UI_PORT !== undefined ? { port: raw.UI_PORT } : {}),

@@ -5,13 +5,28 @@ import type { CallModelInput } from '../machines/conversation.js';
 import { buildTurnRequest } from '../prompts/turn-request.js';
 import { isTruncated, recordedStopReason } from '../provenance/stop-reason.js';
 import { REPETITION_NUDGE } from '../quality/assess-turn.js';
-import type { Clock, GenerateResult, LlmProvider, TurnCache } from '../services/ports.js';
+import type {
+  BatchRequest,
+  Clock,
+  GenerateResult,
+  LlmProvider,
+  TurnCache,
+  TurnKey,
+} from '../services/ports.js';
+
+/** A provider's batcher as the call path sees it (`src/batch/provider-batcher.ts`). */
+export interface BatchCaller {
+  /** Resolves when the turn's batch answered, with the turn as the turn cache keeps it (`batch: true`). */
+  call(key: TurnKey, request: BatchRequest['request']): Promise<Turn>;
+}
 
 export interface CallModelOptions {
   /** The provider by name, already wrapped with rate limiting, retries and its breaker. */
   provider: (name: string) => LlmProvider | undefined;
   turnCache: TurnCache;
   clock: Clock;
+  /** The provider's batcher when it runs in batch mode (`PROVIDER_MODE=batch`). @default every call online */
+  batcher?: (name: string) => BatchCaller | undefined;
 }
 
 /**
@@ -44,6 +59,17 @@ export function callModelActor(options: CallModelOptions) {
       speaker: input.speaker,
       nudge: input.nudge ? REPETITION_NUDGE : undefined,
     });
+
+    // Batch mode: the conversation waits in `callingModel` while the request travels in the next batch.
+    const batcher = options.batcher?.(input.provider);
+    if (batcher)
+      return batcher.call(key, {
+        system,
+        messages,
+        maxTokens: input.maxTokens,
+        temperature: input.temperature,
+        idempotencyKey: `${input.conversationId}:${input.turnIndex}:${input.generation}`,
+      });
 
     const result: GenerateResult & { attempts?: number } = await provider.generate({
       system,
