@@ -15,6 +15,7 @@ import type { SupervisorContext } from './machines/supervisor.js';
 import { registerSecrets } from './redact.js';
 import { type BreakerPublisher, publishBreakerStates } from './resilience/breaker-publisher.js';
 import {
+  type BatchApi,
   type Clock,
   type LlmProvider,
   type SnapshotStore,
@@ -35,6 +36,8 @@ export interface ChimeraOptions {
   sides?: [ProviderName, ProviderName];
   /** Replaces provider adapters, e.g. a simulated provider with a given latency. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
+  /** Each provider's batch API, for the providers in batch mode (docs/batch.md). @default none */
+  batchApis?: Partial<Record<ProviderName, BatchApi>>;
   /** Replaces port adapters, e.g. a store that fails on purpose in a regression test. */
   portOverrides?: { store?: SnapshotStore; turnCache?: TurnCache };
   /** Extra inspection observer (the Stately inspector); it sees the supervisor, conversations and breakers. */
@@ -108,6 +111,7 @@ export class Chimera {
       registry: options.registry ?? new Registry(),
       intake: options.intake,
       providerOverrides: options.providerOverrides,
+      batchApis: options.batchApis,
       portOverrides: options.portOverrides,
       inspect: options.inspect,
       drainTimeoutMs: options.drainTimeoutMs,

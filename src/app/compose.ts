@@ -10,6 +10,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Actor, InspectionEvent } from 'xstate';
+import type { ProviderBatcher } from '../batch/provider-batcher.js';
 import type { Config, ProviderName } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { SupervisorMachine } from '../machines/supervisor.js';
@@ -17,7 +18,8 @@ import { createMetrics, type ProviderMetrics } from '../metrics.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import { LeaseKeeper } from '../persistence/lease-keeper.js';
 import { ConversationPersister } from '../persistence/persister.js';
-import type { Clock, LlmProvider } from '../services/ports.js';
+import type { BatchApi, Clock, LlmProvider } from '../services/ports.js';
+import { buildBatchers, stopBatchers } from './batchers.js';
 import { connectPorts, type Ports } from './ports.js';
 import { buildProviders, type Providers } from './providers.js';
 import { instrumentService, type ServiceMetrics } from './service-metrics.js';
@@ -36,6 +38,8 @@ export interface ComposeOptions {
   intake?: 'auto' | 'none';
   /** Replaces provider adapters. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
+  /** Each provider's batch API, for the providers in batch mode (`PROVIDER_MODE=batch`). @default none */
+  batchApis?: Partial<Record<ProviderName, BatchApi>>;
   /** Replaces port adapters. */
   portOverrides?: Partial<Pick<Ports, 'store' | 'turnCache'>>;
   /** Inspection observer (the Stately inspector) for the supervisor's system and the breakers. */
@@ -67,6 +71,8 @@ export interface Composition extends Omit<Ports, 'close'>, Providers {
   relay: OutboxRelay;
   supervisor: Actor<SupervisorMachine>;
   serviceMetrics: ServiceMetrics;
+  /** The batchers of the providers in batch mode, by provider name; started (they adopt batches out at once). */
+  batchers: Map<string, ProviderBatcher>;
   /** Stops the breakers' timers and the metrics' listeners and closes every connection. */
   close(): Promise<void>;
 }
@@ -92,10 +98,25 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
 
   const relay = new OutboxRelay({ store: ports.store, bus: ports.bus, logger, lock: ports.relayLock, clock });
   const leases = new LeaseKeeper({ store: ports.store, leaseTtlMs: config.leaseTtlMs, logger });
+  const batchers = await buildBatchers(config, {
+    logger,
+    clock,
+    owner,
+    redis: ports.redis,
+    turnCache: ports.turnCache,
+    apis: options.batchApis,
+    online: providers.providers,
+    inspect: options.inspect,
+  }).catch(async (error: unknown) => {
+    for (const breaker of providers.breakers.values()) breaker.stop();
+    await ports.close();
+    throw error;
+  });
   const conversation = boundConversationMachine({
     providers: providers.providers,
     turnCache: ports.turnCache,
     clock,
+    batchers,
   });
   const persister = new ConversationPersister({
     store: ports.store,
@@ -151,8 +172,11 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     relay,
     supervisor,
     serviceMetrics,
+    batchers,
     async close() {
       serviceMetrics.stop();
+      // Batches out stay with the provider and in the store: the next daemon adopts them.
+      stopBatchers(batchers);
       // An open breaker's cool-down timer would otherwise outlive the process's work.
       for (const breaker of providers.breakers.values()) breaker.stop();
       await closePorts();

@@ -5,7 +5,7 @@
  */
 import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
 import { assessTurnActor } from '../actors/assess-turn.js';
-import { callModelActor } from '../actors/call-model.js';
+import { type BatchCaller, callModelActor } from '../actors/call-model.js';
 import { deadlineActor } from '../actors/deadline.js';
 import { nextWorkActor } from '../actors/next-work.js';
 import type { Config, ProviderName } from '../config.js';
@@ -29,6 +29,8 @@ export function boundConversationMachine(options: {
   providers: ReadonlyMap<string, LlmProvider>;
   turnCache: TurnCache;
   clock: Clock;
+  /** The batchers of providers in batch mode. @default none: every call online */
+  batchers?: ReadonlyMap<string, BatchCaller>;
 }) {
   const { clock } = options;
   return conversationMachine.provide({
@@ -37,6 +39,7 @@ export function boundConversationMachine(options: {
         provider: (name) => options.providers.get(name),
         turnCache: options.turnCache,
         clock,
+        batcher: (name) => options.batchers?.get(name),
       }),
       assessTurn: assessTurnActor(),
       deadline: deadlineActor(clock),
