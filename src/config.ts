@@ -249,6 +249,7 @@ export const envSchema = z.object({
   BATCH_MAX_REQUESTS: int(1, 100_000),
   BATCH_COLLECT_SECONDS: int(0, 86_400),
   BATCH_MAX_WAIT_HOURS: int(1, 168),
+  BATCH_POLL_SECONDS: int(1, 3600),
   BATCH_FALLBACK: oneOf(['batch', 'online'] as const),
 
   // Ownership and retention.
@@ -327,6 +328,8 @@ export interface BatchConfig {
   maxRequests: number;
   /** @default BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS, in ms */
   collectMs: number;
+  /** First wait between polls of a batch out (it doubles while nothing ends). @default BATCHER_DEFAULTS.BATCH_POLL_MIN_SECONDS, in ms */
+  pollMinMs: number;
   /** A turn's window in batch mode (its deadline counts from when it asked). @default 24 h, in ms */
   maxWaitMs: number;
   /** Where a retryable per-request error goes. @default 'batch' */
@@ -618,6 +621,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       },
       maxRequests: raw.BATCH_MAX_REQUESTS ?? BATCHER_DEFAULTS.BATCH_MAX_REQUESTS,
       collectMs: (raw.BATCH_COLLECT_SECONDS ?? BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS) * 1000,
+      pollMinMs: (raw.BATCH_POLL_SECONDS ?? BATCHER_DEFAULTS.BATCH_POLL_MIN_SECONDS) * 1000,
       maxWaitMs: (raw.BATCH_MAX_WAIT_HOURS ?? DEFAULT_BATCH_MAX_WAIT_HOURS) * 3_600_000,
       fallback: raw.BATCH_FALLBACK ?? 'batch',
     },

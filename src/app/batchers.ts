@@ -32,7 +32,10 @@ export async function buildBatchers(
   options: BatchersOptions,
 ): Promise<Map<string, ProviderBatcher>> {
   const batchers = new Map<string, ProviderBatcher>();
-  const names = PROVIDER_NAMES.filter((name) => config.batch.modes[name] === 'batch');
+  // Only providers this process can call: `PROVIDER_MODE=batch` says nothing about one without credentials.
+  const names = PROVIDER_NAMES.filter(
+    (name) => config.batch.modes[name] === 'batch' && config.configuredProviders.includes(name),
+  );
   if (names.length === 0) return batchers;
   const prefix = config.redis?.keyPrefix ?? 'chimera';
   const store = options.redis ? new RedisBatchStore(options.redis, prefix) : new InMemoryBatchStore();
@@ -52,6 +55,7 @@ export async function buildBatchers(
       settings: {
         maxRequests: config.batch.maxRequests,
         collectMs: config.batch.collectMs,
+        pollMinMs: config.batch.pollMinMs,
         fallback: config.batch.fallback,
       },
       online: options.online.get(name),

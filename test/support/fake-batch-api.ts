@@ -21,6 +21,8 @@ export interface FakeBatchApiOptions {
   itemOutcome?: (customId: string, earlierSubmissions: number) => ItemOutcome;
   /** A whole batch's fate, by its number (1 for the first batch). */
   batchOutcome?: (batchNumber: number) => 'ended' | 'failed' | 'expired';
+  /** The text of an answer. @default `reply <custom id> to [<the last message's first 40 characters>]` */
+  answer?: (request: BatchRequest) => string;
 }
 
 interface FakeBatch {
@@ -107,7 +109,7 @@ export class FakeBatchApi implements BatchApi {
           customId: request.customId,
           ok: true,
           result: {
-            text: `reply ${request.customId} to [${last.slice(0, 40)}]`,
+            text: this.options.answer?.(request) ?? `reply ${request.customId} to [${last.slice(0, 40)}]`,
             model: this.model,
             stopReason: 'end_turn',
             usage: { inputTokens: 10, outputTokens: 5 },
