@@ -6,27 +6,28 @@
  * the outbox, and the relay to Kafka. A batch is timed from the first topic queued until every
  * conversation's final record is saved and the outbox is empty (every event acknowledged by the
  * broker). The same batch runs in embedded mode (no Redis, no Kafka), and as the same two-sided
- * conversation written with LangGraph.js (`StateGraph`, `MemorySaver`) with the same number of
- * conversations and concurrency. Each variant runs in a process of its own.
+ * conversation written with LangGraph.js (`StateGraph`) with the same number of conversations and
+ * concurrency, once with `MemorySaver` and once with its durable `PostgresSaver` on the local PostgreSQL
+ * server (`BENCH_POSTGRES_URL`). Each variant runs in a process of its own.
  *
  *   node --import tsx bench/throughput.ts [--quick] [--conversations=N] [--concurrency=N] [--rounds=N]
- *     [--warmup=N] [--variants=chimera-redis-kafka,chimera-embedded,langgraph]
+ *     [--warmup=N] [--variants=chimera-redis-kafka,chimera-embedded,langgraph,langgraph-postgres]
  */
 import { fileURLToPath } from 'node:url';
 import { runFigures } from './support/children.js';
 import { type BatchResult, startChimeraBench } from './support/chimera-run.js';
 import { cleanup, infra, runNames, topicMessageCount } from './support/infra.js';
-import { buildPeerGraph, runPeer } from './support/langgraph-peer.js';
+import { buildPeerGraph, postgresCheckpointer, runPeer } from './support/langgraph-peer.js';
 import { intOption, listOption, option } from './support/options.js';
 import { emit, type Figure, note, printTable } from './support/report.js';
 
 const BENCH = 'throughput';
-const VARIANTS = ['chimera-redis-kafka', 'chimera-embedded', 'langgraph'] as const;
+const VARIANTS = ['chimera-redis-kafka', 'chimera-embedded', 'langgraph', 'langgraph-postgres'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 /** Per process, with Redis and Kafka on the same two-core machine. */
 const GOAL_TURNS_PER_S = 5000;
-/** Chimera persisting to real Redis against LangGraph keeping checkpoints in memory. */
+/** Chimera on Redis + Kafka against LangGraph.js on PostgreSQL, embedded Chimera against `MemorySaver`. */
 const GOAL_SPEEDUP = 5;
 
 const sizes = {
@@ -117,26 +118,32 @@ async function runChimera(variant: 'chimera-redis-kafka' | 'chimera-embedded'): 
   }
 }
 
-async function runLangGraph(): Promise<void> {
-  const graph = buildPeerGraph({ maxTurns: sizes.turns });
-  const topic = (i: number) => `grid-scale batteries and the economics of storage, part ${i}`;
-  note(`langgraph: warm-up with ${sizes.warmup} conversations`);
-  await runPeer(graph, sizes.warmup, sizes.concurrency, 'warmup', topic);
-  const rounds: Round[] = [];
-  for (let i = 1; i <= sizes.rounds; i++) {
-    const cpuBefore = process.cpuUsage();
-    const started = performance.now();
-    const turns = await runPeer(graph, sizes.conversations, sizes.concurrency, `round${i}`, topic);
-    const wallMs = performance.now() - started;
-    const cpu = process.cpuUsage(cpuBefore);
-    note(`langgraph: round ${i}: ${turns} turns in ${Math.round(wallMs)} ms`);
-    rounds.push({ turns, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 });
+async function runLangGraph(variant: 'langgraph' | 'langgraph-postgres'): Promise<void> {
+  const durable =
+    variant === 'langgraph-postgres' ? await postgresCheckpointer('chimera_bench_peer') : undefined;
+  try {
+    const graph = buildPeerGraph({ maxTurns: sizes.turns, checkpointer: durable?.saver });
+    const topic = (i: number) => `grid-scale batteries and the economics of storage, part ${i}`;
+    note(`${variant}: warm-up with ${sizes.warmup} conversations`);
+    await runPeer(graph, sizes.warmup, sizes.concurrency, 'warmup', topic);
+    const rounds: Round[] = [];
+    for (let i = 1; i <= sizes.rounds; i++) {
+      const cpuBefore = process.cpuUsage();
+      const started = performance.now();
+      const turns = await runPeer(graph, sizes.conversations, sizes.concurrency, `round${i}`, topic);
+      const wallMs = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      note(`${variant}: round ${i}: ${turns} turns in ${Math.round(wallMs)} ms`);
+      rounds.push({ turns, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 });
+    }
+    emitRounds(variant, rounds, durable ? { checkpointer: 'PostgresSaver (PostgreSQL 15, local)' } : {});
+  } finally {
+    await durable?.close();
   }
-  emitRounds('langgraph', rounds, {});
 }
 
 async function runVariant(variant: Variant): Promise<void> {
-  if (variant === 'langgraph') await runLangGraph();
+  if (variant === 'langgraph' || variant === 'langgraph-postgres') await runLangGraph(variant);
   else await runChimera(variant);
 }
 
@@ -151,16 +158,22 @@ export async function main(): Promise<Figure[]> {
   const figures: Figure[] = [];
   for (const variant of variants)
     figures.push(...(await runFigures(self, [...process.argv.slice(2), `--variant=${variant}`])));
-  const peer = turnsPerS(figures, 'langgraph');
-  for (const variant of ['chimera-redis-kafka', 'chimera-embedded'] as const) {
+  // Like for like: the durable Chimera against the durable peer, the in-memory one against `MemorySaver`.
+  const pairs = [
+    ['chimera-redis-kafka', 'langgraph-postgres'],
+    ['chimera-embedded', 'langgraph'],
+    ['chimera-redis-kafka', 'langgraph'],
+  ] as const;
+  for (const [variant, peerVariant] of pairs) {
     const ours = turnsPerS(figures, variant);
+    const peer = turnsPerS(figures, peerVariant);
     if (peer === undefined || ours === undefined) continue;
     const ratio = ours / peer;
-    const isGoal = variant === 'chimera-redis-kafka';
+    const isGoal = peerVariant !== 'langgraph' || variant === 'chimera-embedded';
     figures.push(
       emit({
         bench: BENCH,
-        variant: `${variant} / langgraph`,
+        variant: `${variant} / ${peerVariant}`,
         metric: 'speedup',
         value: ratio,
         unit: 'x',

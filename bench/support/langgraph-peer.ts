@@ -2,14 +2,24 @@
  * The peer: the same two-sided, fixed-length conversation written the way LangGraph.js documents it. A
  * `StateGraph` over `MessagesAnnotation` with two nodes that take turns (each calls its chat model with
  * its own system prompt and the conversation from its own side), a conditional edge that ends the graph
- * after `maxTurns` messages, and the `MemorySaver` checkpointer with one thread per conversation. The
+ * after `maxTurns` messages, and a checkpointer with one thread per conversation: `MemorySaver`, or the
+ * durable `PostgresSaver` (`@langchain/langgraph-checkpoint-postgres`) on a real PostgreSQL server. The
  * chat model is a `BaseChatModel` that answers at once (or after `latencyMs`) with text from the same
  * generator as Chimera's simulated provider, so both sides move text of the same size.
  */
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
-import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
+import {
+  type BaseCheckpointSaver,
+  END,
+  MemorySaver,
+  MessagesAnnotation,
+  START,
+  StateGraph,
+} from '@langchain/langgraph';
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import pg from 'pg';
 import type { ChatMessage } from '../../src/services/ports.js';
 import { generateDialogue } from '../../src/services/providers/simulated/dialogue.js';
 
@@ -53,6 +63,8 @@ export interface PeerOptions {
   latencyMs?: number;
   /** Called after every model reply (to count calls per second). @default nothing */
   onReply?: () => void;
+  /** Where checkpoints go. @default a `MemorySaver` */
+  checkpointer?: BaseCheckpointSaver;
 }
 
 export interface PeerGraph {
@@ -86,7 +98,7 @@ export function buildPeerGraph(options: PeerOptions): PeerGraph {
     .addEdge(START, 'questioner')
     .addConditionalEdges('questioner', (s) => (turnsOf(s) >= options.maxTurns ? END : 'answerer'))
     .addConditionalEdges('answerer', (s) => (turnsOf(s) >= options.maxTurns ? END : 'questioner'))
-    .compile({ checkpointer: new MemorySaver() });
+    .compile({ checkpointer: options.checkpointer ?? new MemorySaver() });
 
   return {
     async converse(threadId, topic, signal) {
@@ -122,4 +134,24 @@ export async function runPeer(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return turns;
+}
+
+/** PostgreSQL the durable peer checkpoints to. @default the local server, database `test` */
+export const PEER_POSTGRES_URL =
+  process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+
+/**
+ * LangGraph.js's durable checkpointer on PostgreSQL, in a schema of its own dropped first, so a run
+ * starts from empty tables. Its Redis checkpointer needs the RedisJSON and RediSearch modules (Redis
+ * Stack), which a plain Redis 7 server does not have; its SQLite one needs better-sqlite3, whose current
+ * major needs Node 22. PostgreSQL is what Debian gives this machine.
+ */
+export async function postgresCheckpointer(
+  schema: string,
+): Promise<{ saver: BaseCheckpointSaver; close(): Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: PEER_POSTGRES_URL, max: 10 });
+  await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  const saver = new PostgresSaver(pool, undefined, { schema });
+  await saver.setup();
+  return { saver, close: () => pool.end() };
 }
