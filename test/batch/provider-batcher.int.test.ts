@@ -135,7 +135,7 @@ describe('batch mode with the real Redis', () => {
     });
     const ids = Array.from({ length: 200 }, (_, i) => `conv-${i}`);
     const results = await Promise.all(ids.map((id) => converse(id, 6, () => batcher, cache)));
-    results.forEach((turns, i) => expectInOrder(ids[i]!, turns, 6));
+    for (const [i, turns] of results.entries()) expectInOrder(ids[i]!, turns, 6);
     // Six turn rounds. The bound: every round's 200 requests arrive within the collect window of its first
     // one, so a round is one batch; a straggler that misses it costs one more batch, at most one a round.
     expect(api.submissions.length).toBeGreaterThanOrEqual(6);
@@ -165,7 +165,7 @@ describe('batch mode with the real Redis', () => {
     await first.kill();
     current = second.batcher;
     const results = await running;
-    results.forEach((turns, i) => expectInOrder(ids[i]!, turns, 4));
+    for (const [i, turns] of results.entries()) expectInOrder(ids[i]!, turns, 4);
     expect(api.allSubmittedIds()).toHaveLength(60 * 4);
     for (const id of api.allSubmittedIds()) expect(api.submittedCount(id), id).toBe(1);
     expect(await store.list('anthropic')).toEqual([]);
@@ -193,7 +193,7 @@ describe('batch mode with the real Redis', () => {
     });
     const ids = Array.from({ length: 100 }, (_, i) => `conv-${i}`);
     const results = await Promise.all(ids.map((id) => converse(id, 4, () => batcher, cache)));
-    results.forEach((turns, i) => expectInOrder(ids[i]!, turns, 4));
+    for (const [i, turns] of results.entries()) expectInOrder(ids[i]!, turns, 4);
     const unlucky = api.allSubmittedIds().filter((id) => fate(id) < 15);
     expect(unlucky.length).toBeGreaterThan(20);
     for (const id of api.allSubmittedIds()) expect(api.submittedCount(id), id).toBe(fate(id) < 15 ? 2 : 1);
