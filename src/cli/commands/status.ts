@@ -1,12 +1,13 @@
 /**
  * `chimera status`: what the daemons share through Redis. Conversations by state (from the indexes),
- * the outbox backlog, and per provider the last reported breaker state and the use of the shared rate
- * budget. Redis is the only place these meet, so it is required.
+ * the outbox backlog, per provider the last reported breaker state and the use of the shared rate
+ * budget, and the batches out (batch mode). Redis is the only place these meet, so it is required.
  */
 import type { Command } from 'commander';
 import { type Config, PROVIDER_NAMES, type ProviderName } from '../../config.js';
 import type { BreakerReport } from '../../events.js';
 import type { ConversationStatus } from '../../services/ports.js';
+import { RedisBatchStore } from '../../services/redis/batch-store.js';
 import { RedisBreakerStateStore } from '../../services/redis/breaker-state-store.js';
 import { type RateLimitUse, readRateLimitUse } from '../../services/redis/rate-limit-use.js';
 import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
@@ -20,8 +21,21 @@ export interface ProviderStatus {
   rateLimit: RateLimitUse;
 }
 
+/** One batch out as the batch store records it (docs/batch.md). */
+export interface BatchOutStatus {
+  /** The provider's batch id; the intent id while its submission has not come back. */
+  id: string;
+  requests: number;
+  ageMs: number;
+  /** `submitting`: recorded, not yet accepted; `out`: the provider has it. */
+  state: 'submitting' | 'out';
+  owner: string;
+}
+
 export interface StatusReport {
   conversations: Record<ConversationStatus, number>;
+  /** Batches out per provider, oldest first; providers without any are left out. */
+  batches: Partial<Record<ProviderName, BatchOutStatus[]>>;
   /** Events saved with their snapshot and not yet on Kafka. */
   outbox: number;
   providers: Partial<Record<ProviderName, ProviderStatus>>;
@@ -66,7 +80,21 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
         rateLimit: await readRateLimitUse(redis, redisConfig.keyPrefix, config.providers[name]),
       };
     }
-    return { conversations, outbox, providers, keyPrefix: redisConfig.keyPrefix, at: Date.now() };
+    const at = Date.now();
+    const batchStore = new RedisBatchStore(redis, redisConfig.keyPrefix);
+    const batches: StatusReport['batches'] = {};
+    for (const name of PROVIDER_NAMES) {
+      const stored = await batchStore.list(name);
+      if (stored.length === 0) continue;
+      batches[name] = stored.map((batch) => ({
+        id: batch.batchId ?? batch.intentId,
+        requests: batch.requests.length,
+        ageMs: Math.max(0, at - (batch.submittedAt ?? batch.createdAt)),
+        state: batch.batchId === null ? 'submitting' : 'out',
+        owner: batch.owner,
+      }));
+    }
+    return { conversations, batches, outbox, providers, keyPrefix: redisConfig.keyPrefix, at };
   } finally {
     await store.close();
     await closeRedis(redis);
@@ -106,6 +134,14 @@ export function formatStatus(report: StatusReport): string {
         `tokens ${number(tokens.inUse)} in use (${number(tokens.perMinute)}/min), next call waits ${seconds(wait)}`,
     );
   }
+  const batches = Object.entries(report.batches) as Array<[ProviderName, BatchOutStatus[]]>;
+  if (batches.length > 0) lines.push('batches out:');
+  for (const [name, list] of batches)
+    for (const batch of list)
+      lines.push(
+        `  ${name.padEnd(10)} ${batch.id} ${number(batch.requests)} request${batch.requests === 1 ? '' : 's'}, ` +
+          `${seconds(batch.ageMs)} old, ${batch.state} (${batch.owner})`,
+      );
   return `${lines.join('\n')}\n`;
 }
 
