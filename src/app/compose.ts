@@ -19,6 +19,7 @@ import { OutboxRelay } from '../outbox/relay.js';
 import { LeaseKeeper } from '../persistence/lease-keeper.js';
 import { ConversationPersister } from '../persistence/persister.js';
 import type { BatchApi, Clock, LlmProvider } from '../services/ports.js';
+import { instrumentBatchers } from './batch-metrics.js';
 import { buildBatchers, stopBatchers } from './batchers.js';
 import { connectPorts, type Ports } from './ports.js';
 import { buildProviders, type Providers } from './providers.js';
@@ -155,6 +156,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     supervisor,
     store: ports.store,
   });
+
+  instrumentBatchers(registry, batchers.values());
 
   const { close: closePorts, ...openPorts } = ports;
   return {
