@@ -53,6 +53,11 @@ export function newConversationInput(config: Readonly<Config>, sides: readonly [
   // Personas, style and temperature drawn per conversation from the seed and the topic id.
   const sample = samplerFor(config, CONVERSATION_MACHINE_VERSION);
   const [questioner, answerer] = sides;
+  // In batch mode each turn may wait a whole batch window: the deadline is the sum of the turn windows.
+  const batched = sides.some((side) => config.batch.modes[side] === 'batch');
+  const timeoutMs = batched
+    ? Math.max(config.conversation.timeoutMs, config.conversation.maxTurns * config.batch.maxWaitMs)
+    : config.conversation.timeoutMs;
   return (topic: Topic, conversationId: string, startedAt: number): ConversationInput => {
     const drawn = sample(topic.id);
     return {
@@ -63,7 +68,7 @@ export function newConversationInput(config: Readonly<Config>, sides: readonly [
       settings: {
         maxTurns: config.conversation.maxTurns,
         minTurns: config.conversation.minTurns,
-        timeoutMs: config.conversation.timeoutMs,
+        timeoutMs,
         maxTokensPerTurn: config.conversation.maxTokensPerTurn,
         temperature: drawn.temperature,
       },
