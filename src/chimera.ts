@@ -212,6 +212,14 @@ export class Chimera {
   }
 
   /**
+   * Cancels every batch out at its provider (`run --cancel-batches` on SIGTERM): calls waiting on a batch
+   * fail, and their conversations end as `provider_failed`. A no-op without batch mode.
+   */
+  async cancelBatches(): Promise<void> {
+    await Promise.all([...this.parts.batchers.values()].map((batcher) => batcher.cancel()));
+  }
+
+  /**
    * Shutdown in order: stop intake, let in-flight conversations finish (bounded by the drain timeout,
    * after which they stop where they are, their last step persisted), finish pending writes, release every
    * lease so another daemon adopts at once, deliver what is left in the outbox, and close every connection.

@@ -16,6 +16,7 @@ export interface RunFlags {
   provider?: string;
   /** Every provider through its batch API (`PROVIDER_MODE=batch`). */
   batch?: boolean;
+  cancelBatches?: boolean;
   inspect?: boolean;
   inspectPort: number;
   inspectHost: string;
@@ -118,6 +119,7 @@ export function registerRun(program: Command): void {
         sides,
         httpPort: flags.httpPort ?? config.httpPort,
         drainTimeoutMs: flags.drainTimeout * 1000,
+        cancelBatches: flags.cancelBatches ?? false,
         ...(flags.inspect
           ? { inspect: { port: flags.inspectPort, host: flags.inspectHost, allowedHosts, token } }
           : {}),
