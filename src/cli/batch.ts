@@ -62,14 +62,24 @@ export async function providerFigures(
   return { turns, errors, tokens };
 }
 
+/** What a resumed run already has: conversations its output deals with, and finished records to reuse. */
+export interface BatchResume {
+  /** Conversations already in the output (or left out of it): not waited for, not handed over again. */
+  done: ReadonlySet<string>;
+  /** The final record of a conversation that finished before this process started, if it did. */
+  finished(conversationId: string): Promise<ConversationRecord | undefined>;
+}
+
 export class Batch {
   private done = 0;
   private failed = 0;
+  private skipped = 0;
   private readonly waits: Array<Promise<ConversationRecord>> = [];
 
   constructor(
     private readonly chimera: Chimera,
     private readonly messages: readonly TopicMessage[],
+    private readonly resume?: BatchResume,
   ) {}
 
   get total(): number {
@@ -83,10 +93,17 @@ export class Batch {
   async start(timeoutMs: number): Promise<void> {
     const ids = new Set<string>();
     for (const message of this.messages) {
+      // Every topic is queued, in the same order each time, even those a resume already has: a shared
+      // store's topic claims know each one by its position in this queue.
       const conversationId = await this.chimera.startNewConversation(message);
       if (ids.has(conversationId)) continue;
       ids.add(conversationId);
-      const wait = this.chimera.waitFor(conversationId, timeoutMs);
+      if (this.resume?.done.has(conversationId)) {
+        this.skipped += 1;
+        continue;
+      }
+      const known = await this.resume?.finished(conversationId);
+      const wait = known ? Promise.resolve(known) : this.chimera.waitFor(conversationId, timeoutMs);
       wait.then(
         (record) => {
           this.done += 1;
@@ -105,8 +122,8 @@ export class Batch {
 
   async stats(): Promise<ProgressStats> {
     return {
-      done: this.done,
-      total: this.waits.length,
+      done: this.skipped + this.done,
+      total: this.skipped + this.waits.length,
       failed: this.failed,
       ...(await providerFigures(this.chimera.parts.metrics)),
     };

@@ -66,7 +66,7 @@ export interface RedisRecordsResult {
  * The record of a persisted conversation snapshot, or undefined when it holds none: a snapshot marked
  * failed without content (unreadable on adoption) or a context that is not a conversation's.
  */
-function recordOf(snapshot: unknown, updatedAt: number): ConversationRecord | undefined {
+export function recordOf(snapshot: unknown, updatedAt: number): ConversationRecord | undefined {
   if (snapshot === null || typeof snapshot !== 'object') return undefined;
   const context = (snapshot as { context?: unknown }).context;
   if (context === null || typeof context !== 'object') return undefined;

@@ -12,12 +12,13 @@ import { type Command, Option } from 'commander';
 import { chooseSides, type ProviderName } from '../../config.js';
 import { DatasetWriter } from '../../export/dataset-writer.js';
 import { DATASET_FORMATS, type DatasetFormat } from '../../export/formats.js';
-import { Batch, expandTopics } from '../batch.js';
+import { Batch, type BatchResume, expandTopics } from '../batch.js';
 import { cliLogger, loadCliConfig, providerFlag } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, usageError } from '../errors.js';
 import { collect, nonBlank, score, wholeNumber } from '../options.js';
-import { openOutput } from '../output.js';
+import { type Output, openOutput } from '../output.js';
 import { ProgressReporter } from '../progress.js';
+import { openRunState, type RunState, runIdFlag } from '../run-state.js';
 import { type CheckedTopic, checkTopic, readTopicsFile } from '../topics-input.js';
 
 interface GenerateFlags {
@@ -35,6 +36,9 @@ interface GenerateFlags {
   system: boolean;
   personas?: string;
   seed?: number;
+  stateDir?: string;
+  runId?: string;
+  fresh?: boolean;
 }
 
 /** How long a drain on Ctrl-C waits for conversations in flight before stopping them where they are. */
@@ -89,19 +93,33 @@ async function generate(flags: GenerateFlags): Promise<number> {
   } else {
     sides = chooseSides(config);
   }
+  // A run with a journal (an output file, or --state-dir) resumes: same run id, same conversations.
+  const state: RunState | undefined = await openRunState(flags, config, {
+    topics: expandTopics(topics, { copies: flags.conversations }),
+    sides,
+  });
+  const runId = state?.runId ?? flags.runId ?? (config.redis ? randomUUID().slice(0, 8) : undefined);
   const messages = expandTopics(topics, {
     copies: flags.conversations,
-    runId: config.redis ? randomUUID().slice(0, 8) : undefined,
+    runId: config.redis ? runId : undefined,
   });
-  const output = await openOutput(flags.out);
+  let output: Output;
+  try {
+    output = state ? await state.openOutput(flags.out) : await openOutput(flags.out);
+  } catch (error) {
+    await state?.close();
+    throw error;
+  }
   if (sides.includes('simulated')) process.stderr.write(simulatedWarning(flags.provider !== undefined));
+  if (state) process.stderr.write(state.describe());
 
   const logger = cliLogger(config);
-  const chimera = await Chimera.create(config, {
+  const chimera = await Chimera.create(state?.config ?? config, {
     logger,
     intake: 'none',
     sides,
     drainTimeoutMs: INTERRUPT_DRAIN_MS,
+    ...(state?.portOverrides ? { portOverrides: state.portOverrides } : {}),
   });
   chimera.start();
   let interrupted = false;
@@ -112,11 +130,13 @@ async function generate(flags: GenerateFlags): Promise<number> {
     void chimera
       .stop()
       .finally(() => output.close())
+      .finally(() => state?.close())
       .finally(() => process.exit(130));
   };
   process.on('SIGINT', onInterrupt);
 
-  const batch = new Batch(chimera, messages);
+  const resume: BatchResume | undefined = state?.batchResume(chimera.parts.store);
+  const batch = new Batch(chimera, messages, resume);
   const progress = new ProgressReporter({ sample: () => batch.stats() });
   const writer = new DatasetWriter(output, {
     format: flags.format,
@@ -133,16 +153,21 @@ async function generate(flags: GenerateFlags): Promise<number> {
     );
     progress.start();
     for await (const record of batch.records()) {
+      // Stopping: what finishes during the drain is saved, and a rerun writes it.
+      if (interrupted) break;
       if (record.status === 'ended') ended += 1;
       else failed += 1;
       await writer.add(record);
+      await state?.written(record.conversationId);
     }
     await progress.finish();
   } finally {
     process.off('SIGINT', onInterrupt);
     await output.close();
     await chimera.stop();
+    await state?.close();
   }
+  if (interrupted) return 130;
   const to = output.name === 'stdout' ? 'stdout' : output.name;
   process.stderr.write(`${writer.summary('wrote')} to ${to}; ${ended} ended, ${failed} failed\n`);
   return failed > 0 ? EXIT_FAILURE : EXIT_OK;
@@ -184,9 +209,17 @@ export function registerGenerate(program: Command): void {
       'seed of the persona, style and temperature draws (SEED)',
       wholeNumber(0, 2_147_483_647),
     )
+    .option(
+      '--state-dir <dir>',
+      "keep the run's journal here (default: beside --out, as FILE.journal) so a rerun resumes it",
+    )
+    .option('--run-id <id>', 'name the run (default: derived from --out and the inputs)', runIdFlag)
+    .option('--fresh', "discard the run's journal and start over")
     .addHelpText(
       'after',
-      '\nWithout provider keys both sides are the simulated provider, and stderr says so.\n' +
+      '\nWith --out FILE (or --state-dir) the run keeps a journal: the same command run again after\n' +
+        'Ctrl-C or a crash continues it, without redoing finished conversations or repeating model calls.\n' +
+        '\nWithout provider keys both sides are the simulated provider, and stderr says so.\n' +
         'Exit code 0 when every conversation ended, 1 when any failed, 2 for bad flags or configuration.',
     )
     .action(async (flags: GenerateFlags) => {

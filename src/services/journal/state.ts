@@ -33,10 +33,33 @@ export interface JournalState {
   /** Conversation -> `turnIndex:generation` -> turn. */
   turns: Map<string, Map<string, Turn>>;
   budget: BudgetState;
+  /** The run this journal belongs to (a resumable `generate`): its id and a digest of its inputs. */
+  run?: JournalRun;
+  /** The run's output file: its durable length and the conversations it has dealt with. */
+  output: JournalOutput;
+}
+
+export interface JournalRun {
+  id: string;
+  inputs: string;
+}
+
+export interface JournalOutput {
+  /** Bytes of the output file known to be complete and flushed: anything after them is a torn write. */
+  bytes: number;
+  /** Conversations whose record was written (or deliberately left out) up to `bytes`. */
+  done: Set<string>;
 }
 
 export function emptyJournalState(): JournalState {
-  return { conversations: new Map(), outbox: [], outboxSeq: 0, turns: new Map(), budget: emptyBudgetState() };
+  return {
+    conversations: new Map(),
+    outbox: [],
+    outboxSeq: 0,
+    turns: new Map(),
+    budget: emptyBudgetState(),
+    output: { bytes: 0, done: new Set() },
+  };
 }
 
 type EntryFields = Omit<ConversationEntry, 'stored'>;
@@ -58,6 +81,10 @@ export type JournalRecord =
   | { t: 'outbox'; seq: number; entries: OutboxEntry[] }
   /** The budget as a whole, at the start of a compacted segment. */
   | { t: 'budget'; state: SerializedBudget }
+  /** The run this journal belongs to. */
+  | { t: 'run'; id: string; inputs: string }
+  /** Output records up to `bytes` are flushed: the conversations `c` are dealt with. */
+  | { t: 'output'; c: string[]; bytes: number }
   /** The end of a segment's base: a segment without it is not one. */
   | { t: 'base-end'; at: number };
 
@@ -163,6 +190,13 @@ export function applyRecord(state: JournalState, record: JournalRecord): void {
     case 'budget':
       state.budget = deserializeBudget(record.state);
       return;
+    case 'run':
+      state.run = { id: record.id, inputs: record.inputs };
+      return;
+    case 'output':
+      for (const c of record.c) state.output.done.add(c);
+      state.output.bytes = Math.max(state.output.bytes, record.bytes);
+      return;
     case 'base-end':
       return;
   }
@@ -203,5 +237,8 @@ export function baseRecords(state: JournalState, now: number): JournalRecord[] {
     for (const [k, turn] of turns) records.push({ t: 'turn', c, k, turn });
   }
   records.push({ t: 'budget', state: serializeBudget(state.budget) });
+  if (state.run) records.push({ t: 'run', ...state.run });
+  if (state.output.bytes > 0 || state.output.done.size > 0)
+    records.push({ t: 'output', c: [...state.output.done], bytes: state.output.bytes });
   return records;
 }

@@ -22,7 +22,13 @@ import {
   parseRetryAfter,
   providerError,
 } from './map-error.js';
-import { healthTimeout, normalizeStopReason, type ProviderAdapterOptions, unhealthy } from './options.js';
+import {
+  healthTimeout,
+  idempotencyHeaders,
+  normalizeStopReason,
+  type ProviderAdapterOptions,
+  unhealthy,
+} from './options.js';
 
 const PROVIDER = 'anthropic';
 
@@ -160,7 +166,13 @@ export class AnthropicProvider implements LlmProvider {
         clock: this.clock,
         mapError: (error) => mapAnthropicError(error, { apiKey: this.config.apiKey, clock: this.clock }),
       },
-      (signal) => client.messages.create(body, { signal, timeout: this.config.timeoutMs, maxRetries: 0 }),
+      (signal) =>
+        client.messages.create(body, {
+          signal,
+          timeout: this.config.timeoutMs,
+          maxRetries: 0,
+          headers: idempotencyHeaders(request.idempotencyKey),
+        }),
     );
 
     const requestId = (message as { _request_id?: string | null })._request_id ?? message?.id;

@@ -20,7 +20,13 @@ import {
   parseRetryAfter,
   providerError,
 } from './map-error.js';
-import { healthTimeout, normalizeStopReason, type ProviderAdapterOptions, unhealthy } from './options.js';
+import {
+  healthTimeout,
+  idempotencyHeaders,
+  normalizeStopReason,
+  type ProviderAdapterOptions,
+  unhealthy,
+} from './options.js';
 
 const PROVIDER = 'gemini';
 
@@ -217,7 +223,7 @@ export class GeminiProvider implements LlmProvider {
               ? { thinkingConfig: { thinkingBudget: this.options.thinkingBudget } }
               : {}),
             abortSignal: signal,
-            httpOptions: { fetch: capture.fetch },
+            httpOptions: { fetch: capture.fetch, headers: idempotencyHeaders(request.idempotencyKey) },
           },
         }),
     );

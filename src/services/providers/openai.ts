@@ -22,7 +22,13 @@ import {
   parseRetryAfter,
   providerError,
 } from './map-error.js';
-import { healthTimeout, normalizeStopReason, type ProviderAdapterOptions, unhealthy } from './options.js';
+import {
+  healthTimeout,
+  idempotencyHeaders,
+  normalizeStopReason,
+  type ProviderAdapterOptions,
+  unhealthy,
+} from './options.js';
 
 const PROVIDER = 'openai';
 
@@ -156,7 +162,12 @@ export class OpenAiProvider implements LlmProvider {
       },
       (signal) =>
         client.chat.completions
-          .create(body, { signal, timeout: this.config.timeoutMs, maxRetries: 0 })
+          .create(body, {
+            signal,
+            timeout: this.config.timeoutMs,
+            maxRetries: 0,
+            headers: idempotencyHeaders(request.idempotencyKey),
+          })
           .withResponse(),
     );
     const completion: ChatCompletion | undefined = value.data;

@@ -35,3 +35,11 @@ export function unhealthy(error: unknown, latencyMs: number, apiKey?: string): H
 
 // The vocabulary is part of each record's provenance; the adapters normalise to it.
 export { normalizeStopReason } from '../../provenance/stop-reason.js';
+
+/**
+ * The `Idempotency-Key` header of a model call: one key per (conversation, turn, generation), the same on
+ * every retry and resume, so the provider (and the fake server's request log) can tell a repeat.
+ */
+export function idempotencyHeaders(key: string | undefined): Record<string, string> | undefined {
+  return key ? { 'Idempotency-Key': key } : undefined;
+}
