@@ -127,7 +127,7 @@ export class ProviderBatcher {
   private readonly leaseMs: number;
   /** Batch latencies (submission to distribution), for metrics; drained by the reader. */
   readonly latenciesMs: number[] = [];
-  /** Custom ids this batcher submitted, in order (a witness for tests and the bench). */
+  /** Requests this batcher submitted, and in how many batches. */
   submitted = 0;
   batchesSubmitted = 0;
 
