@@ -177,6 +177,8 @@ export const envSchema = z.object({
   SIMULATED_TPM: int(1, 1_000_000_000_000),
   /** Fixed latency of the in-process simulated provider, for demos and benchmarks. */
   SIMULATED_LATENCY_MS: int(0, 600_000),
+  /** Time a batch of the simulated provider takes to end, so batch mode can be tried offline (24 h at most). */
+  SIMULATED_BATCH_DELAY_MS: int(0, 86_400_000),
 
   // Redis: REDIS_URL wins over REDIS_HOST/REDIS_PORT/REDIS_PASSWORD; none of them means in-process state.
   REDIS_URL: redisUrl,
@@ -372,6 +374,8 @@ export interface Config {
   };
   /** Fixed reply latency of the in-process simulated provider. */
   simulatedLatencyMs: number;
+  /** Time a batch of the simulated provider takes to end. */
+  simulatedBatchDelayMs: number;
   /** Dataset diversity and provenance (see {@link DatasetConfig}). */
   dataset: DatasetConfig;
   leaseTtlMs: number;
@@ -607,6 +611,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         (raw.RETRY_MAX_TOTAL_DELAY_SECONDS ?? DEFAULTS.RETRY_MAX_TOTAL_DELAY_SECONDS) * 1000,
     },
     simulatedLatencyMs: raw.SIMULATED_LATENCY_MS ?? 0,
+    simulatedBatchDelayMs: raw.SIMULATED_BATCH_DELAY_MS ?? 0,
     dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
