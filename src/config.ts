@@ -621,8 +621,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         anthropic: raw.ANTHROPIC_MODE ?? raw.PROVIDER_MODE ?? 'online',
         gemini: raw.GEMINI_MODE ?? raw.PROVIDER_MODE ?? 'online',
         openai: raw.OPENAI_MODE ?? raw.PROVIDER_MODE ?? 'online',
-        // Local and instant: batching it would only add the collect wait.
-        simulated: 'online',
+        simulated: raw.PROVIDER_MODE ?? 'online',
       },
       maxRequests: raw.BATCH_MAX_REQUESTS ?? BATCHER_DEFAULTS.BATCH_MAX_REQUESTS,
       collectMs: (raw.BATCH_COLLECT_SECONDS ?? BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS) * 1000,

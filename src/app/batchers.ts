@@ -20,8 +20,10 @@ export interface BatchersOptions {
   owner: string;
   redis?: Redis;
   turnCache: TurnCache;
-  /** Each provider's batch API. A provider in batch mode without one is a configuration error. */
+  /** Replaces providers' batch API adapters (tests). */
   apis?: Partial<Record<ProviderName, BatchApi>>;
+  /** Makes a provider's batch API adapter (its SDK's batch API, or the simulated one). */
+  factory?: { batchApi(name: ProviderName): BatchApi };
   /** The online call paths, for `BATCH_FALLBACK=online`. */
   online: ReadonlyMap<string, LlmProvider>;
   inspect?: (event: InspectionEvent) => void;
@@ -40,7 +42,7 @@ export async function buildBatchers(
   const prefix = config.redis?.keyPrefix ?? 'chimera';
   const store = options.redis ? new RedisBatchStore(options.redis, prefix) : new InMemoryBatchStore();
   for (const name of names) {
-    const api = options.apis?.[name];
+    const api = options.apis?.[name] ?? options.factory?.batchApi(name);
     if (!api)
       throw new ConfigError(
         `${name.toUpperCase()}_MODE`,

@@ -106,6 +106,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     redis: ports.redis,
     turnCache: ports.turnCache,
     apis: options.batchApis,
+    factory: providers.factory,
     online: providers.providers,
     inspect: options.inspect,
   }).catch(async (error: unknown) => {

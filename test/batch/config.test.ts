@@ -34,6 +34,7 @@ describe('batch mode configuration', () => {
     expect(batch.modes.anthropic).toBe('batch');
     expect(batch.modes.openai).toBe('batch');
     expect(batch.modes.gemini).toBe('online');
+    expect(batch.modes.simulated).toBe('batch');
     expect(batch.collectMs).toBe(5_000);
   });
 
