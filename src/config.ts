@@ -7,6 +7,7 @@ import { BATCHER_DEFAULTS } from './machines/batcher.js';
 import { loadPersonasFile } from './personas-file.js';
 import { BUILTIN_POOL } from './prompts/personas/builtin.js';
 import type { PersonaPool } from './prompts/personas/types.js';
+import { parseHostPort, sentinelUrl } from './redis-url.js';
 
 export { DEFAULTS };
 
@@ -27,6 +28,7 @@ const SECRET_VARIABLES = new Set([
   'GEMINI_API_KEY',
   'OPENAI_API_KEY',
   'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
   'REDIS_URL',
   'KAFKA_SASL_PASSWORD',
   'UI_TOKEN',
@@ -193,6 +195,31 @@ export const envSchema = z.object({
       .optional(),
   ),
   REDIS_TOPIC_QUEUE: str(),
+  // Redis Sentinel: the sentinels are asked where the master is; REDIS_PASSWORD is the data nodes' password.
+  REDIS_SENTINELS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.length > 0 && list.every((hp) => parseHostPort(hp) !== undefined), {
+        error: 'expected a comma-separated list of host:port (IPv6 hosts in brackets)',
+      })
+      .transform((list) => list.map((hp) => parseHostPort(hp)!))
+      .optional(),
+  ),
+  REDIS_SENTINEL_NAME: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected the master name: 1-64 letters, digits, . _ -' })
+      .optional(),
+  ),
+  REDIS_SENTINEL_PASSWORD: str(),
 
   // Kafka: no KAFKA_BOOTSTRAP_SERVERS means in-process events and JSONL output.
   KAFKA_BOOTSTRAP_SERVERS: hostPortList,
@@ -308,6 +335,7 @@ export interface ProviderConfig {
 }
 
 export interface RedisConfig {
+  /** `redis://`, `rediss://`, or `redis-sentinel://` for a master found through Sentinel (`src/redis-url.ts`). */
   url: string;
   keyPrefix: string;
   topicQueue: string;
@@ -457,9 +485,41 @@ function firstIssueToError(error: z.ZodError, env: Env): ConfigError {
   return new ConfigError(variable, `${issue.message}${suffix}`);
 }
 
+/** The Sentinel variables come as a set, and exclude naming a single node. */
+function sentinelFrom(raw: RawEnv): string | undefined {
+  if (!raw.REDIS_SENTINELS) {
+    for (const variable of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'] as const) {
+      if (raw[variable]) throw new ConfigError('REDIS_SENTINELS', `required when ${variable} is set`);
+    }
+    return undefined;
+  }
+  if (!raw.REDIS_SENTINEL_NAME) {
+    throw new ConfigError(
+      'REDIS_SENTINEL_NAME',
+      'required when REDIS_SENTINELS is set (expected the master name the sentinels monitor)',
+    );
+  }
+  for (const variable of ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT'] as const) {
+    if (raw[variable] !== undefined) {
+      throw new ConfigError(
+        'REDIS_SENTINELS',
+        `cannot be combined with ${variable}: the sentinels say where the master is (unset one of them)`,
+      );
+    }
+  }
+  return sentinelUrl({
+    name: raw.REDIS_SENTINEL_NAME,
+    sentinels: raw.REDIS_SENTINELS,
+    ...(raw.REDIS_PASSWORD ? { password: raw.REDIS_PASSWORD } : {}),
+    ...(raw.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: raw.REDIS_SENTINEL_PASSWORD } : {}),
+  });
+}
+
 function redisFrom(raw: RawEnv): RedisConfig | undefined {
   const keyPrefix = raw.REDIS_KEY_PREFIX ?? DEFAULTS.REDIS_KEY_PREFIX;
   const topicQueue = raw.REDIS_TOPIC_QUEUE ?? DEFAULTS.REDIS_TOPIC_QUEUE;
+  const sentinel = sentinelFrom(raw);
+  if (sentinel) return { url: sentinel, keyPrefix, topicQueue };
   if (raw.REDIS_URL) return { url: raw.REDIS_URL, keyPrefix, topicQueue };
   if (!raw.REDIS_HOST && raw.REDIS_PORT === undefined) return undefined;
   const url = new URL('redis://localhost');
