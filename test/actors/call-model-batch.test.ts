@@ -3,6 +3,9 @@ import { createActor, toPromise } from 'xstate';
 import { callModelActor } from '../../src/actors/call-model.js';
 import { customIdOf } from '../../src/batch/custom-id.js';
 import { ProviderBatcher } from '../../src/batch/provider-batcher.js';
+import { CallBudget } from '../../src/cost/call-budget.js';
+import { costConfigFrom } from '../../src/cost/config.js';
+import { MemoryBudgetStore } from '../../src/cost/memory-budget-store.js';
 import { InMemoryBatchStore } from '../../src/services/memory/batch-store.js';
 import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
 import { type LlmProvider, systemClock } from '../../src/services/ports.js';
@@ -35,6 +38,7 @@ describe('the model call of a turn in batch mode', () => {
       provider: () => onlineNeverCalled,
       turnCache,
       clock: systemClock,
+      budget: new CallBudget(new MemoryBudgetStore({ clock: systemClock }), costConfigFrom({}).prices),
       batcher: (name) => (name === 'anthropic' ? batcher : undefined),
     });
     const input = callInput();
