@@ -8,13 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
 import { type Composition, compose } from './app/compose.js';
-import { type Config, chooseSides, type ProviderName } from './config.js';
+import { type Config, chooseSides, configSecrets, type ProviderName, startupWarnings } from './config.js';
 import type { BudgetStore } from './cost/ports.js';
 import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 import type { SupervisorContext } from './machines/supervisor.js';
 import { registerSecrets } from './redact.js';
-import { redisSecrets } from './redis-url.js';
 import { type BreakerPublisher, publishBreakerStates } from './resilience/breaker-publisher.js';
 import {
   type BatchApi,
@@ -107,13 +106,11 @@ export class Chimera {
 
   /** Builds every adapter, provider and actor for `config` (`app/compose.ts`); call `start()` to begin. */
   static async create(config: Readonly<Config>, options: ChimeraOptions = {}): Promise<Chimera> {
-    registerSecrets([
-      ...Object.values(config.providers).map((p) => p.apiKey),
-      config.kafka?.sasl?.password,
-      ...(config.redis ? redisSecrets(config.redis.url) : []),
-    ]);
+    registerSecrets(configSecrets(config));
+    const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
+    for (const warning of startupWarnings(config)) logger.warn(warning);
     const parts = await compose(config, {
-      logger: options.logger ?? createLogger({ level: config.log.level, format: config.log.format }),
+      logger,
       clock: options.clock ?? systemClock,
       owner: options.owner ?? `${config.instanceId}-${randomUUID().slice(0, 8)}`,
       sides: options.sides ?? chooseSides(config),

@@ -7,7 +7,7 @@ import { BATCHER_DEFAULTS } from './machines/batcher.js';
 import { loadPersonasFile } from './personas-file.js';
 import { BUILTIN_POOL } from './prompts/personas/builtin.js';
 import type { PersonaPool } from './prompts/personas/types.js';
-import { parseHostPort, sentinelUrl } from './redis-url.js';
+import { parseHostPort, redisSecrets, sentinelUrl } from './redis-url.js';
 
 export { DEFAULTS };
 
@@ -244,6 +244,7 @@ export const envSchema = z.object({
   QUESTIONER_SYSTEM_PROMPT: str(),
   ANSWERER_SYSTEM_PROMPT: str(),
   TOPIC_MAX_LENGTH: int(16, 10_000),
+  MAX_TOPIC_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024),
 
   // Dataset diversity and provenance: personas, styles, sampled temperatures, seed and run id.
   PERSONAS_FILE: str(),
@@ -283,12 +284,22 @@ export const envSchema = z.object({
 
   // Ownership and retention.
   LEASE_TTL_SECONDS: int(2, 3600),
+  MAX_CONVERSATION_CRASHES: int(1, 100),
+  INTAKE_MAX_ATTEMPTS: int(1, 100),
+  PARKED_MAX_LENGTH: int(100, 10_000_000),
   FINISHED_TTL_SECONDS: int(60, 365 * 86_400),
 
   // Service.
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   LOG_FORMAT: oneOf(['json', 'pretty'] as const),
   HTTP_PORT: int(0, 65535),
+  HTTP_HOST: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.\-_:[\]]{1,253}$/, { error: 'expected a host name or an IP address' })
+      .optional(),
+  ),
   INSTANCE_ID: str(),
   /** Compatibility with the service this replaces: allows start-up without provider keys (simulated provider). */
   TESTING: bool(),
@@ -373,6 +384,8 @@ export interface Config {
   instanceId: string;
   log: { level: string; format: 'json' | 'pretty' };
   httpPort: number;
+  /** Interface of `/healthz`, `/readyz` and `/metrics`. @default '127.0.0.1' */
+  httpHost: string;
   redis?: RedisConfig;
   kafka?: KafkaConfig;
   providers: Record<ProviderName, ProviderConfig>;
@@ -390,6 +403,8 @@ export interface Config {
     questionerSystemPrompt?: string;
     answererSystemPrompt?: string;
     topicMaxLength: number;
+    /** Largest topic message (Redis queue entry, Kafka input message) decoded at all; larger is dead-lettered. */
+    topicMaxMessageBytes: number;
   };
   resilience: {
     rateLimitMaxWaitMs: number;
@@ -407,6 +422,12 @@ export interface Config {
   /** Dataset diversity and provenance (see {@link DatasetConfig}). */
   dataset: DatasetConfig;
   leaseTtlMs: number;
+  /** Crashes of a conversation's actor (each owner's counted in the store) before it is failed as `crashed`. */
+  maxConversationCrashes: number;
+  /** Failed admissions of one topic message before it is parked (`INTAKE_MAX_ATTEMPTS`). */
+  intakeMaxAttempts: number;
+  /** Parked messages kept in Redis, about (`PARKED_MAX_LENGTH`; the stream is trimmed with `MAXLEN ~`). */
+  parkedMaxLength: number;
   finishedTtlMs: number;
   /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
   cost: CostConfig;
@@ -520,13 +541,32 @@ function redisFrom(raw: RawEnv): RedisConfig | undefined {
   const topicQueue = raw.REDIS_TOPIC_QUEUE ?? DEFAULTS.REDIS_TOPIC_QUEUE;
   const sentinel = sentinelFrom(raw);
   if (sentinel) return { url: sentinel, keyPrefix, topicQueue };
-  if (raw.REDIS_URL) return { url: raw.REDIS_URL, keyPrefix, topicQueue };
-  if (!raw.REDIS_HOST && raw.REDIS_PORT === undefined) return undefined;
+  if (raw.REDIS_URL) return { url: withPassword(raw.REDIS_URL, raw.REDIS_PASSWORD), keyPrefix, topicQueue };
+  if (!raw.REDIS_HOST && raw.REDIS_PORT === undefined) {
+    if (raw.REDIS_PASSWORD) {
+      throw new ConfigError(
+        'REDIS_PASSWORD',
+        'set, but no Redis is configured (set REDIS_HOST, REDIS_URL or REDIS_SENTINELS as well, or unset REDIS_PASSWORD)',
+      );
+    }
+    return undefined;
+  }
   const url = new URL('redis://localhost');
   url.hostname = raw.REDIS_HOST ?? 'localhost';
   url.port = String(raw.REDIS_PORT ?? 6379);
   if (raw.REDIS_PASSWORD) url.password = raw.REDIS_PASSWORD;
   return { url: url.toString(), keyPrefix, topicQueue };
+}
+
+/** REDIS_URL with REDIS_PASSWORD applied; a URL that carries a password of its own and REDIS_PASSWORD clash. */
+function withPassword(redisUrl: string, password: string | undefined): string {
+  if (!password) return redisUrl;
+  const url = new URL(redisUrl);
+  if (url.password !== '') {
+    throw new ConfigError('REDIS_PASSWORD', 'REDIS_URL carries a password already: set only one of them');
+  }
+  url.password = password;
+  return url.toString();
 }
 
 function kafkaFrom(raw: RawEnv): KafkaConfig | undefined {
@@ -626,7 +666,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         ? Boolean(raw.OPENAI_API_KEY || raw.OPENAI_BASE_URL)
         : Boolean(providers[name].apiKey),
   );
-  if (raw.CONVERSATION_PROVIDERS) {
+  const testing = raw.TESTING ?? false;
+  // TESTING=true skips key validation (the service this replaces did so): a test may give the named
+  // providers' clients itself (`ConversationManager`'s client factory).
+  if (raw.CONVERSATION_PROVIDERS && !testing) {
     for (const name of raw.CONVERSATION_PROVIDERS) {
       if (!configuredProviders.includes(name as ProviderName)) {
         throw new ConfigError(
@@ -637,13 +680,18 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }
   }
 
+  // Checked even when TESTING=true drops them, so a bad variable is found before it matters.
+  const redis = redisFrom(raw);
+  const kafka = kafkaFrom(raw);
   const config: Config = {
-    testing: raw.TESTING ?? false,
+    testing,
     instanceId: raw.INSTANCE_ID ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     log: { level: raw.LOG_LEVEL ?? 'info', format: raw.LOG_FORMAT ?? 'json' },
     httpPort: raw.HTTP_PORT ?? DEFAULTS.HTTP_PORT,
-    redis: redisFrom(raw),
-    kafka: kafkaFrom(raw),
+    httpHost: raw.HTTP_HOST ?? DEFAULTS.HTTP_HOST,
+    // TESTING=true runs on the in-process stand-ins whatever Redis or Kafka is configured (README, TESTING).
+    redis: testing ? undefined : redis,
+    kafka: testing ? undefined : kafka,
     providers,
     configuredProviders,
     conversation: {
@@ -657,6 +705,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       questionerSystemPrompt: raw.QUESTIONER_SYSTEM_PROMPT,
       answererSystemPrompt: raw.ANSWERER_SYSTEM_PROMPT,
       topicMaxLength: raw.TOPIC_MAX_LENGTH ?? DEFAULTS.TOPIC_MAX_LENGTH,
+      topicMaxMessageBytes: raw.MAX_TOPIC_MESSAGE_BYTES ?? DEFAULTS.MAX_TOPIC_MESSAGE_BYTES,
     },
     resilience: {
       rateLimitMaxWaitMs: (raw.RATE_LIMIT_MAX_WAIT_SECONDS ?? DEFAULTS.RATE_LIMIT_MAX_WAIT_SECONDS) * 1000,
@@ -674,6 +723,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     simulatedBatchDelayMs: raw.SIMULATED_BATCH_DELAY_MS ?? 0,
     dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
+    maxConversationCrashes: raw.MAX_CONVERSATION_CRASHES ?? DEFAULTS.MAX_CONVERSATION_CRASHES,
+    intakeMaxAttempts: raw.INTAKE_MAX_ATTEMPTS ?? DEFAULTS.INTAKE_MAX_ATTEMPTS,
+    parkedMaxLength: raw.PARKED_MAX_LENGTH ?? DEFAULTS.PARKED_MAX_LENGTH,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
     batch: {
@@ -697,6 +749,57 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
   };
   return deepFreeze(config);
+}
+
+/** Host names and addresses that stay on this machine. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\./.test(host);
+}
+
+const BASE_URL_VARIABLE: Record<Exclude<ProviderName, 'simulated'>, string> = {
+  anthropic: 'ANTHROPIC_BASE_URL',
+  gemini: 'GOOGLE_GEMINI_BASE_URL',
+  openai: 'OPENAI_BASE_URL',
+};
+
+/**
+ * Settings that work but expose a secret on the network, one line each, for the log at start-up: a Kafka
+ * SASL/PLAIN password without TLS, and a provider key sent over plain `http://` to another machine. They
+ * name variables and hosts, never the secret.
+ */
+export function startupWarnings(config: Readonly<Config>): string[] {
+  const warnings: string[] = [];
+  if (config.kafka?.sasl?.mechanism === 'plain' && !config.kafka.ssl) {
+    warnings.push(
+      'KAFKA_SASL_MECHANISM=plain without KAFKA_SSL=true: the Kafka password crosses the network in clear text',
+    );
+  }
+  for (const [name, variable] of Object.entries(BASE_URL_VARIABLE)) {
+    const provider = config.providers[name as ProviderName];
+    if (!provider.apiKey || !provider.baseUrl) continue;
+    const url = new URL(provider.baseUrl);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+      warnings.push(
+        `${variable} is plain http:// to ${url.hostname}: the ${name} API key crosses the network in clear text (use https://)`,
+      );
+    }
+  }
+  return warnings;
+}
+
+/**
+ * Every secret value `config` holds, for `registerSecrets`: provider keys, the Kafka SASL password, the
+ * Redis passwords (as set: the URL keeps them percent-encoded; the sentinels' too) and the pages' token.
+ */
+export function configSecrets(config: Readonly<Config>): string[] {
+  const secrets: Array<string | undefined> = [
+    ...Object.values(config.providers).map((p) => p.apiKey),
+    config.kafka?.sasl?.password,
+    config.ui.token,
+  ];
+  if (config.redis) secrets.push(...redisSecrets(config.redis.url));
+  return secrets.filter((value): value is string => Boolean(value));
 }
 
 function deepFreeze<T>(value: T): T {

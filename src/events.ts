@@ -6,6 +6,7 @@ import {
   topicMetadataSchema,
   turnProvenanceShape,
 } from './provenance/schema.js';
+import { topicIdSchema, topicSourceSchema, topicUrlSchema } from './provenance/topic-fields.js';
 import { extractMetadata } from './provenance/topic-metadata.js';
 
 /**
@@ -78,6 +79,7 @@ export const terminationReasonSchema = z.enum([
   'timeout',
   'provider_failed',
   'cancelled',
+  'crashed',
 ]);
 
 export const qualitySchema = z.object({
@@ -164,10 +166,10 @@ export const topicMessageSchema = z.preprocess(
   },
   z
     .object({
-      id: z.string().min(1).max(200).optional(),
+      id: topicIdSchema.optional(),
       title: z.string(),
-      source: z.string().max(200).optional(),
-      url: z.string().max(2000).optional(),
+      source: topicSourceSchema.optional(),
+      url: topicUrlSchema.optional(),
     })
     // Fields beyond these four are kept, bounded, as `metadata` (src/provenance/topic-metadata.ts).
     .catchall(z.unknown())
@@ -253,6 +255,10 @@ export const EVENT_HEADERS = {
   deadLetterTopic: 'chimera-dead-letter-topic',
   deadLetterPartition: 'chimera-dead-letter-partition',
   deadLetterOffset: 'chimera-dead-letter-offset',
+  /** Size in bytes of a message dead-lettered as too large (only its first bytes travel on). */
+  deadLetterSize: 'chimera-dead-letter-size',
+  /** Hex sha256 of the whole of a message dead-lettered as too large. */
+  deadLetterSha256: 'chimera-dead-letter-sha256',
 } as const;
 
 /** The id a topic without one gets: a digest of what identifies it. */

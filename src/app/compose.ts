@@ -24,7 +24,13 @@ import { instrumentBatchers } from './batch-metrics.js';
 import { buildBatchers, stopBatchers } from './batchers.js';
 import { connectPorts, type Ports } from './ports.js';
 import { buildProviders, type Providers } from './providers.js';
-import { instrumentService, type ServiceMetrics } from './service-metrics.js';
+import {
+  conversationCrashCounter,
+  instrumentService,
+  intakeFailureCounter,
+  type ServiceMetrics,
+  tooLargeEventCounter,
+} from './service-metrics.js';
 import { Spending } from './spending.js';
 import { boundConversationMachine, createSupervisor } from './supervisor.js';
 
@@ -91,6 +97,7 @@ export interface Composition extends Omit<Ports, 'close'>, Providers {
 
 export async function compose(config: Readonly<Config>, options: ComposeOptions): Promise<Composition> {
   const { logger, clock, owner, registry } = options;
+  const intakeFailures = intakeFailureCounter(registry);
   const ports = await connectPorts(config, {
     logger,
     clock,
@@ -102,6 +109,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
       ...(options.capMicros === undefined ? {} : { budget: new MemoryBudgetStore({ clock }) }),
       ...options.portOverrides,
     },
+    onIntakeFailure: (source, outcome) => intakeFailures.inc({ source, outcome }),
+    registry,
   });
   const metrics = createMetrics(registry);
   const providers = await buildProviders(config, ports, {
@@ -113,7 +122,16 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     inspect: options.inspect,
   });
 
-  const relay = new OutboxRelay({ store: ports.store, bus: ports.bus, logger, lock: ports.relayLock, clock });
+  const tooLarge = tooLargeEventCounter(registry);
+  const relay = new OutboxRelay({
+    store: ports.store,
+    bus: ports.bus,
+    logger,
+    lock: ports.relayLock,
+    clock,
+    parked: ports.parked,
+    onTooLarge: () => tooLarge.inc(),
+  });
   const leases = new LeaseKeeper({ store: ports.store, leaseTtlMs: config.leaseTtlMs, logger });
   const batchers = await buildBatchers(config, {
     logger,
@@ -147,11 +165,14 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     baseUrl: (name) => config.providers[name as ProviderName]?.baseUrl,
     batchers,
   });
+  const crashes = conversationCrashCounter(registry);
   const persister = new ConversationPersister({
     store: ports.store,
     clock,
     logger,
     leases,
+    maxCrashes: config.maxConversationCrashes,
+    onCrashed: (outcome) => crashes.inc({ outcome }),
     persistedForm: (snapshot) => conversation.getPersistedSnapshot(snapshot),
     onOutboxEvents: () => relay.poke(),
     onReleased: (conversationId) => {

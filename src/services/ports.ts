@@ -84,6 +84,11 @@ export interface SnapshotStore {
   listOrphaned(now: number, limit: number): Promise<string[]>;
   /** Counts by status, for `status` and metrics. */
   counts(): Promise<Record<ConversationStatus, number>>;
+  /**
+   * Counts one more crash of the conversation's actor and returns how many it has had, across every
+   * owner and restart; the count is kept as long as a finished conversation is (the retention period).
+   */
+  countCrash(conversationId: string): Promise<number>;
 
   /** The oldest outbox entries, up to `limit`, in insertion order. */
   readOutbox(limit: number): Promise<OutboxEntry[]>;
@@ -182,6 +187,34 @@ export interface TopicClaims {
   claim(id: string, origin: string): Promise<boolean>;
   /** The topic's conversation is persisted: from now on the id is taken for good. */
   complete(id: string): Promise<void>;
+}
+
+/** One message set aside for a person to look at: its original bytes, why, and where it came from. */
+export interface ParkedMessage {
+  key: string | null;
+  value: Buffer;
+  reason: string;
+  /** Where it was read from (topic or queue name, partition, offset) or which event it was. */
+  from: { topic: string; partition?: number; offset?: string };
+  /** Epoch ms it was parked. */
+  at: number;
+}
+
+/** A parked message as read back, with its id in the store (a Redis stream id). */
+export interface StoredParkedMessage extends ParkedMessage {
+  id: string;
+}
+
+/**
+ * Where messages that cannot be handled are kept instead of blocking what comes after them: topic messages
+ * whose intake kept failing (the dead-letter topic or the claim store unwritable), and events the bus
+ * refuses. Bounded: past its length the oldest go first (Redis: a stream trimmed with `MAXLEN ~`).
+ */
+export interface ParkedMessages {
+  park(message: ParkedMessage): Promise<void>;
+  /** The oldest first, from after `afterId` (exclusive) when given. */
+  read(limit: number, afterId?: string): Promise<StoredParkedMessage[]>;
+  size(): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   });
 
   let chimera: Chimera | undefined;
-  const readiness = new Readiness();
+  const readiness = new Readiness({ logger: logger.child({ component: 'readiness' }) });
   try {
     const registry = new Registry();
     collectProcessMetrics(registry);
@@ -124,6 +124,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       () =>
         startHttpServer({
           port: options.httpPort,
+          host: config.httpHost,
           handler: createRoutes({ readiness, registry }),
           onError: (err) => logger.warn({ err }, 'HTTP request failed'),
         }),
@@ -131,7 +132,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     );
     cleanups.push(() => http.close());
     // Logged before connecting to Redis and Kafka, which can take long: probes can find the port now.
-    logger.info({ httpPort: http.port }, `HTTP endpoints on port ${http.port}: /healthz, /readyz, /metrics`);
+    logger.info(
+      { httpPort: http.port, httpHost: config.httpHost },
+      `HTTP endpoints on ${config.httpHost}:${http.port}: /healthz, /readyz, /metrics`,
+    );
 
     let inspector: ChimeraInspector | undefined;
     if (options.inspect) {
