@@ -16,6 +16,7 @@ import type { SupervisorContext } from './machines/supervisor.js';
 import { registerSecrets } from './redact.js';
 import { type BreakerPublisher, publishBreakerStates } from './resilience/breaker-publisher.js';
 import {
+  type BatchApi,
   type Clock,
   type LlmProvider,
   type SnapshotStore,
@@ -36,6 +37,8 @@ export interface ChimeraOptions {
   sides?: [ProviderName, ProviderName];
   /** Replaces provider adapters, e.g. a simulated provider with a given latency. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
+  /** Each provider's batch API, for the providers in batch mode (docs/batch.md). @default none */
+  batchApis?: Partial<Record<ProviderName, BatchApi>>;
   /** Replaces port adapters, e.g. a store that fails on purpose in a regression test. */
   portOverrides?: { store?: SnapshotStore; turnCache?: TurnCache; budget?: BudgetStore };
   /**
@@ -114,6 +117,7 @@ export class Chimera {
       registry: options.registry ?? new Registry(),
       intake: options.intake,
       providerOverrides: options.providerOverrides,
+      batchApis: options.batchApis,
       portOverrides: options.portOverrides,
       inspect: options.inspect,
       drainTimeoutMs: options.drainTimeoutMs,
@@ -220,6 +224,14 @@ export class Chimera {
       });
       this.waiters.set(conversationId, list);
     });
+  }
+
+  /**
+   * Cancels every batch out at its provider (`run --cancel-batches` on SIGTERM): calls waiting on a batch
+   * fail, and their conversations end as `provider_failed`. A no-op without batch mode.
+   */
+  async cancelBatches(): Promise<void> {
+    await Promise.all([...this.parts.batchers.values()].map((batcher) => batcher.cancel()));
   }
 
   /**

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type CostConfig, costConfigFrom } from './cost/config.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
+import { BATCHER_DEFAULTS } from './machines/batcher.js';
 import { loadPersonasFile } from './personas-file.js';
 import { BUILTIN_POOL } from './prompts/personas/builtin.js';
 import type { PersonaPool } from './prompts/personas/types.js';
@@ -277,6 +278,17 @@ export const envSchema = z.object({
   RETRY_MAX_DELAY_SECONDS: int(1, 3600),
   RETRY_MAX_TOTAL_DELAY_SECONDS: int(1, 86_400),
 
+  // Batch mode (docs/batch.md): every provider's mode, or one provider's, and the batcher's settings.
+  PROVIDER_MODE: oneOf(['online', 'batch'] as const),
+  ANTHROPIC_MODE: oneOf(['online', 'batch'] as const),
+  GEMINI_MODE: oneOf(['online', 'batch'] as const),
+  OPENAI_MODE: oneOf(['online', 'batch'] as const),
+  BATCH_MAX_REQUESTS: int(1, 100_000),
+  BATCH_COLLECT_SECONDS: int(0, 86_400),
+  BATCH_MAX_WAIT_HOURS: int(1, 168),
+  BATCH_POLL_SECONDS: int(1, 3600),
+  BATCH_FALLBACK: oneOf(['batch', 'online'] as const),
+
   // Ownership and retention.
   LEASE_TTL_SECONDS: int(2, 3600),
   MAX_CONVERSATION_CRASHES: int(1, 100),
@@ -356,6 +368,24 @@ export interface KafkaConfig {
   topics: { input: string; events: string; deadLetter: string };
 }
 
+/** Batch mode: which providers answer through their batch API, and how the batchers gather and wait. */
+export interface BatchConfig {
+  /** Per provider. @default 'online' (PROVIDER_MODE, then <PROVIDER>_MODE) */
+  modes: Record<ProviderName, 'online' | 'batch'>;
+  /** @default BATCHER_DEFAULTS.BATCH_MAX_REQUESTS */
+  maxRequests: number;
+  /** @default BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS, in ms */
+  collectMs: number;
+  /** First wait between polls of a batch out (it doubles while nothing ends). @default BATCHER_DEFAULTS.BATCH_POLL_MIN_SECONDS, in ms */
+  pollMinMs: number;
+  /** A turn's window in batch mode (its deadline counts from when it asked). @default 24 h, in ms */
+  maxWaitMs: number;
+  /** Where a retryable per-request error goes. @default 'batch' */
+  fallback: 'batch' | 'online';
+}
+
+export const DEFAULT_BATCH_MAX_WAIT_HOURS = 24; // the providers' own batch window: a batch not done in a day expires
+
 export interface Config {
   testing: boolean;
   instanceId: string;
@@ -412,6 +442,7 @@ export interface Config {
   judge?: JudgeConfig;
   /** The web pages: dashboard (`run --ui`), dataset viewer (`view`), inspector (`run --inspect`). */
   ui: UiConfig;
+  batch: BatchConfig;
 }
 
 export interface JudgeConfig {
@@ -755,6 +786,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
     ...(judge ? { judge } : {}),
+    batch: {
+      modes: {
+        anthropic: raw.ANTHROPIC_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        gemini: raw.GEMINI_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        openai: raw.OPENAI_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        simulated: raw.PROVIDER_MODE ?? 'online',
+      },
+      maxRequests: raw.BATCH_MAX_REQUESTS ?? BATCHER_DEFAULTS.BATCH_MAX_REQUESTS,
+      collectMs: (raw.BATCH_COLLECT_SECONDS ?? BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS) * 1000,
+      pollMinMs: (raw.BATCH_POLL_SECONDS ?? BATCHER_DEFAULTS.BATCH_POLL_MIN_SECONDS) * 1000,
+      maxWaitMs: (raw.BATCH_MAX_WAIT_HOURS ?? DEFAULT_BATCH_MAX_WAIT_HOURS) * 3_600_000,
+      fallback: raw.BATCH_FALLBACK ?? 'batch',
+    },
     ui: {
       host: raw.UI_HOST ?? DEFAULTS.UI_HOST,
       ...(raw.UI_PORT !== undefined ? { port: raw.UI_PORT } : {}),

@@ -48,6 +48,8 @@ export interface CallToReserve {
   messages: ReadonlyArray<Pick<ChatMessage, 'content'>>;
   maxTokens: number;
   batch?: boolean;
+  /** How long this reservation holds unsettled, when longer than the default (a call waiting on a batch). */
+  ttlMs?: number;
 }
 
 export interface CallReservation {
@@ -87,7 +89,11 @@ export class CallBudget {
       },
       { batch: call.batch },
     );
-    const outcome = await this.store.reserve(call.id, worst, this.options);
+    const outcome = await this.store.reserve(
+      call.id,
+      worst,
+      call.ttlMs === undefined ? this.options : { ...this.options, ttlMs: call.ttlMs },
+    );
     if (!outcome.ok) {
       if (outcome.reason === 'already_settled') {
         throw new ChimeraError(

@@ -337,6 +337,68 @@ export interface BatchApi {
   cancel(batchId: string): Promise<BatchStatus>;
 }
 
+/**
+ * One submission of a batch as recorded before and after the provider saw it: the intent (with the custom
+ * ids and requests it carries) is written first, the provider's batch id once it answered.
+ */
+export interface StoredBatch {
+  /** Ours, made before submission. */
+  intentId: string;
+  provider: string;
+  requests: BatchRequest[];
+  /** The provider's batch id; null while the submission has not come back (or never will: a crash). */
+  batchId: string | null;
+  /** The daemon that polls it. */
+  owner: string;
+  /** Epoch ms the intent was recorded. */
+  createdAt: number;
+  /** Epoch ms the provider accepted the batch; null before. */
+  submittedAt: number | null;
+  /** Epoch ms until which `owner` holds it; after that another daemon may adopt it. */
+  leaseUntil: number;
+}
+
+/** Oldest first; intents recorded in the same millisecond by id, so every adapter lists in one order. */
+export function byAge(a: StoredBatch, b: StoredBatch): number {
+  return a.createdAt - b.createdAt || (a.intentId < b.intentId ? -1 : a.intentId > b.intentId ? 1 : 0);
+}
+
+export interface BatchIntent {
+  intentId: string;
+  provider: string;
+  requests: BatchRequest[];
+  owner: string;
+  at: number;
+  leaseMs: number;
+}
+
+/**
+ * The batches out, per provider, in durable storage: what a daemon that replaces a killed one reads to keep
+ * polling them. A custom id is held by at most one intent at a time, which is what keeps a request from
+ * being submitted twice; an intent gives its ids back when released (its batch answered, failed, or its
+ * submission never reached the provider).
+ */
+export interface BatchStore {
+  /**
+   * Records the intent to submit, for the custom ids no other intent holds; atomically.
+   * @returns the custom ids refused because another intent holds them (nothing is recorded for them; when
+   * every id is refused nothing is recorded at all).
+   */
+  recordIntent(intent: BatchIntent): Promise<{ refused: string[] }>;
+  /** The provider accepted the intent's batch under `batchId`. A no-op when the intent is gone. */
+  recordSubmitted(intentId: string, provider: string, batchId: string, at: number): Promise<void>;
+  /** Drops the intent and frees its custom ids; a no-op when it is already gone. */
+  release(intentId: string, provider: string): Promise<void>;
+  /** The intent holding `customId` now, if any. */
+  holderOf(provider: string, customId: string): Promise<StoredBatch | null>;
+  /** Every intent of the provider, oldest first. */
+  list(provider: string): Promise<StoredBatch[]>;
+  /** Extends the leases of the provider's intents `owner` holds to `now + leaseMs`. */
+  renew(provider: string, owner: string, now: number, leaseMs: number): Promise<void>;
+  /** Takes over the provider's intents whose lease lapsed before `now`; returns them as now held by `owner`. */
+  adopt(provider: string, owner: string, now: number, leaseMs: number): Promise<StoredBatch[]>;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Rate limiting
 

@@ -30,6 +30,8 @@ export interface DaemonOptions {
   httpPort: number;
   /** How long a drain waits for in-flight conversations before stopping them where they are. */
   drainTimeoutMs: number;
+  /** On SIGTERM/SIGINT, cancel the providers' batches out before draining. @default false: they stay for the next daemon */
+  cancelBatches?: boolean;
   /** Starts the Stately inspector's relay on this address. @default off */
   inspect?: { port: number; host: string; allowedHosts?: readonly string[]; token?: string };
   /** Serves the dashboard on this address (see `src/ui/dashboard.ts`). @default off */
@@ -277,6 +279,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const before = service.supervision;
     let code = stop.code;
     try {
+      if (options.cancelBatches) await service.cancelBatches();
       await service.stop();
     } catch (err) {
       // Whatever did not get saved is still in the store from the last step; another daemon resumes it.
