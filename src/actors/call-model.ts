@@ -67,7 +67,9 @@ export function callModelActor(options: CallModelOptions) {
       generation: input.generation,
     };
     const recorded = await options.turnCache.get(key);
-    if (recorded) return recorded;
+    // A batched answer is cached by the batcher before anyone prices it (below).
+    const recordedUnpriced = recorded?.batch && !recorded.cost ? recorded : undefined;
+    if (recorded && !recordedUnpriced) return recorded;
 
     const provider = options.provider(input.provider);
     if (!provider) throw new ChimeraError('invalid_request', `provider ${input.provider} is not configured`);
@@ -80,7 +82,9 @@ export function callModelActor(options: CallModelOptions) {
     });
 
     const idempotencyKey = `${input.conversationId}:${input.turnIndex}:${input.generation}`;
-    const reserve = async (extra: { batch?: boolean; ttlMs?: number } = {}) => {
+    const reserve = async (
+      extra: { id?: string; batch?: boolean; ttlMs?: number; maySettleAgain?: boolean } = {},
+    ) => {
       try {
         return await options.budget.reserve({
           id: `${idempotencyKey}:${randomUUID().slice(0, 8)}`,
@@ -98,34 +102,39 @@ export function callModelActor(options: CallModelOptions) {
       }
     };
     // Batch mode: the conversation waits in `callingModel` while the request travels in the next batch.
-    // The worst case at the batch price is reserved first, for as long as the batch may take, and the
-    // answer is settled at the batch price.
+    // The worst case at the batch price is reserved first, for as long as the batch may take, under the
+    // call's own id (a batched call is submitted once, whoever waits for it), and the answer is settled
+    // at the batch price. An answer found in the turn cache unpriced (its waiter died before settling)
+    // is settled here, or only priced when a predecessor settled it.
     const batcher = options.batcher?.(input.provider);
-    if (batcher) {
+    if (batcher || recordedUnpriced) {
       const reservation = await reserve({
+        id: `${idempotencyKey}:batch`,
         batch: true,
         ttlMs: options.batchReservationTtlMs ?? DEFAULT_BATCH_RESERVATION_TTL_MS,
+        maySettleAgain: true,
       });
       let answered: Turn;
       try {
-        answered = await batcher.call(key, {
-          system,
-          messages,
-          maxTokens: input.maxTokens,
-          temperature: input.temperature,
-          idempotencyKey,
-        });
+        answered =
+          recordedUnpriced ??
+          (await batcher!.call(key, {
+            system,
+            messages,
+            maxTokens: input.maxTokens,
+            temperature: input.temperature,
+            idempotencyKey,
+          }));
       } catch (error) {
         await reservation.release().catch(() => {});
         throw error;
       }
-      // Priced by whoever received it first (an answer handed over through the turn cache keeps its cost).
       if (answered.cost) {
         await reservation.release().catch(() => {});
         return answered;
       }
       const batchCharge = await reservation.settle(answered.usage, answered.model);
-      options.onCharge?.(batchCharge);
+      if (!reservation.alreadySettled) options.onCharge?.(batchCharge);
       return { ...answered, cost: turnCostOf(batchCharge) };
     }
     // The worst case is reserved before anything is sent (a refusal is not a provider failure: it never
