@@ -138,4 +138,57 @@ describe('batch mode over the real SDKs against the fake server', () => {
       `batch bill ${bill.totalMicros} µ$, online bill ${onlineBill.totalMicros} µ$ (${((100 * bill.totalMicros) / onlineBill.totalMicros).toFixed(1)}%), ${batches} batches`,
     );
   }, 600_000);
+
+  for (const side of ['anthropic', 'gemini'] as const) {
+    it(`a ${side} batch with 10% errored and 5% expired requests: those go into the next batch once, nothing is lost or sent twice`, async () => {
+      const conversations = 40;
+      const other = side === 'anthropic' ? 'gemini' : 'anthropic';
+      const names = uniqueNames();
+      cleanups.push(() => deleteKeys(names.prefix));
+      const server = await fakeServer();
+      // Only the first batch has failures, so what each request went through is known exactly: the side
+      // in batch mode speaks first, then the other side answers online and the conversation ends.
+      server.setBatchBehaviour({ delayMs: 1_500, errorRate: 0.1, expiredRate: 0.05, errorKind: 'server_error' });
+      const env = {
+        ...runEnv(server, names, 'online'),
+        CONVERSATION_PROVIDERS: `${side},${other}`,
+        [`${side.toUpperCase()}_MODE`]: 'batch',
+        MAX_CONVERSATION_TURNS: '2',
+        MIN_CONVERSATION_TURNS: '2',
+      };
+      const chimera = await daemon(env);
+      const ids = await Promise.all(
+        Array.from({ length: conversations }, (_, i) =>
+          chimera.startNewConversation({ id: `flaky-${i}`, title: `Flaky topic ${i}: heat pumps` }),
+        ),
+      );
+      const done = Promise.all(ids.map((id) => chimera.waitFor(id, 120_000)));
+      await until(() => batchCreates(server) >= 1, 30_000, 'the first batch');
+      server.setBatchBehaviour({});
+      const records = await done;
+
+      for (const record of records) {
+        expect(record.status).toBe('ended');
+        expect(record.turns.map((t) => `${t.index}:${t.provider}:${t.batch === true}`)).toEqual([
+          `0:${side}:true`,
+          `1:${other}:false`,
+        ]);
+      }
+      // The first batch of 40: 4 errored and 2 expired, each carried once more by the next batch and
+      // answered there; the other 34 submitted once. Nothing of the batch side went online.
+      expect(batchCreates(server)).toBe(2);
+      const customIds = server.batchCustomIds();
+      expect(customIds).toHaveLength(conversations);
+      expect(customIds.filter((c) => c.submitted === 2)).toHaveLength(6);
+      expect(customIds.filter((c) => c.submitted === 1)).toHaveLength(conversations - 6);
+      for (const id of customIds) expect(id.succeeded).toBe(1);
+      const online = server.requests().filter((r) => r.operation === 'generate');
+      expect(online).toHaveLength(conversations);
+      expect(online.every((r) => r.dialect === other)).toBe(true);
+      // Only answered requests are billed, and the ledger agrees with the bill.
+      const bill = server.bill();
+      expect(sum(bill.lines.filter((l) => l.batch).map((l) => l.requests))).toBe(conversations);
+      expect(sum(records.map((r) => r.cost!.micros))).toBe(bill.totalMicros);
+    }, 180_000);
+  }
 });
