@@ -221,7 +221,7 @@ export const envSchema = z.object({
   ),
   REDIS_SENTINEL_PASSWORD: str(),
 
-  // Kafka: no KAFKA_BOOTSTRAP_SERVERS means in-process events and JSONL output.
+  // Kafka: no KAFKA_BOOTSTRAP_SERVERS means events in Redis streams (with Redis) or in-process, and JSONL output.
   KAFKA_BOOTSTRAP_SERVERS: hostPortList,
   KAFKA_CONSUMER_GROUP_ID: str(),
   KAFKA_CLIENT_ID: str(),

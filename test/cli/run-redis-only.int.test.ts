@@ -69,7 +69,10 @@ describe('chimera run with Redis and without Kafka', () => {
     const started = await first.waitForLog((l) => l.msg.startsWith('chimera daemon started'), 'start-up');
     expect(started.msg).toContain('(redis)');
 
-    const topics = [0, 1].map((i) => ({ id: `${names.id}-topic-${i}`, title: `Topic ${i}: salt in the sea` }));
+    const topics = [0, 1].map((i) => ({
+      id: `${names.id}-topic-${i}`,
+      title: `Topic ${i}: salt in the sea`,
+    }));
     for (const topic of topics) await enqueueTopic(redis, names.env.REDIS_TOPIC_QUEUE, topic);
     // Not a topic message: no title.
     const invalid = JSON.stringify({ id: `${names.id}-broken` });

@@ -30,7 +30,10 @@ describe('Redis streams event bus', () => {
       for (let batch = 0; batch < 10; batch += 1) {
         await bus.publish(
           'events',
-          Array.from({ length: 100 }, (_, i) => ({ key: 'c-1', value: startedEvent('c-1', batch * 100 + i) })),
+          Array.from({ length: 100 }, (_, i) => ({
+            key: 'c-1',
+            value: startedEvent('c-1', batch * 100 + i),
+          })),
         );
       }
       const length = await redis.xlen(`${prefix}:stream:events`);
@@ -50,7 +53,9 @@ describe('Redis streams event bus', () => {
     const { bus, cleanup } = await redisHarness();
     try {
       const raw = Buffer.from([0x7b, 0xff, 0x00]);
-      await bus.publishRaw('deadLetter', [{ key: null, value: raw, headers: { 'chimera-dlq-reason': 'bad' } }]);
+      await bus.publishRaw('deadLetter', [
+        { key: null, value: raw, headers: { 'chimera-dlq-reason': 'bad' } },
+      ]);
       expect(await bus.length('deadLetter')).toBe(1);
       const [stored] = await bus.read('deadLetter', 10);
       expect(stored?.key).toBeNull();

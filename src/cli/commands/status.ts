@@ -154,7 +154,9 @@ export function formatStatus(report: StatusReport): string {
   ];
   const { events, deadLetter } = report.streams;
   if (events > 0 || deadLetter > 0)
-    lines.push(`redis streams: ${events} event${events === 1 ? '' : 's'}, ${deadLetter} dead letter${deadLetter === 1 ? '' : 's'}`);
+    lines.push(
+      `redis streams: ${events} event${events === 1 ? '' : 's'}, ${deadLetter} dead letter${deadLetter === 1 ? '' : 's'}`,
+    );
   const entries = Object.entries(report.providers) as Array<[ProviderName, ProviderStatus]>;
   lines.push(entries.length === 0 ? 'providers: none configured or reported' : 'providers:');
   for (const [name, status] of entries) {

@@ -166,7 +166,13 @@ export class RedisEventBus implements EventBus {
   /** The oldest entries of a topic's stream, from after `afterId` (exclusive) when given. */
   async read(topic: AnyTopic, limit: number, afterId?: string): Promise<StreamMessage[]> {
     const start = afterId === undefined ? '-' : `(${afterId}`;
-    const entries = await this.redis.xrangeBuffer(this.streamKey(topic), start, '+', 'COUNT', Math.max(1, limit));
+    const entries = await this.redis.xrangeBuffer(
+      this.streamKey(topic),
+      start,
+      '+',
+      'COUNT',
+      Math.max(1, limit),
+    );
     return entries.map((entry) => parseEntry(entry));
   }
 
@@ -205,7 +211,12 @@ export class RedisEventBus implements EventBus {
         };
         await options.onMessage(received);
       } else {
-        await options.onInvalid({ ...common, key: entry.key, raw: Buffer.from(entry.value), reason: decoded.reason });
+        await options.onInvalid({
+          ...common,
+          key: entry.key,
+          raw: Buffer.from(entry.value),
+          reason: decoded.reason,
+        });
       }
     };
 
@@ -217,7 +228,10 @@ export class RedisEventBus implements EventBus {
           await this.redis.xack(key, group, entry.id);
           return;
         } catch (error) {
-          logger.error({ err: error, id: entry.id }, 'event handler failed; the message will be delivered again');
+          logger.error(
+            { err: error, id: entry.id },
+            'event handler failed; the message will be delivered again',
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
       }
