@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { editSimilarity } from '../../src/quality/edit-similarity.js';
 import {
   assessRepetition,
+  countRepetitiveTurns,
   NEAR_DUPLICATE_SIMILARITY,
   REPETITION_OVERLAP_THRESHOLD,
 } from '../../src/quality/repetition.js';
@@ -77,5 +78,29 @@ describe('editSimilarity', () => {
     expect(editSimilarity(tokenize('a b c d e f g h i j'), tokenize('a b c d e f g h i j'))).toBe(1);
     expect(editSimilarity(tokenize('a b c d e f g h i j'), tokenize('a b c d e X g h i j'))).toBeCloseTo(0.9);
     expect(editSimilarity(tokenize('a b c d'), tokenize('w x y z'))).toBe(0);
+  });
+});
+
+describe('countRepetitiveTurns', () => {
+  it('flags exactly the turns that assessRepetition flags against the turns before them', () => {
+    // Mixed conversations: repeats of whole turns, of parts of turns, and varied text, in many orders.
+    const pool = [...RENEWABLE_ENERGY, ...HEALTHCARE_REPETITIVE, ...HEALTHCARE_VARIED];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    let flaggedSomewhere = 0;
+    for (let run = 0; run < 40; run++) {
+      const texts = Array.from({ length: 2 + (next() % 10) }, () => {
+        const text = pool[next() % pool.length]!;
+        // Sometimes only half a turn, so overlaps fall on both sides of the threshold.
+        return next() % 3 === 0 ? text.slice(0, Math.ceil(text.length / 2)) : text;
+      });
+      const expected = texts.filter((text, i) => assessRepetition(text, texts.slice(0, i)).repetitive).length;
+      flaggedSomewhere += expected;
+      expect(countRepetitiveTurns(texts.map((text) => tokenize(text)))).toBe(expected);
+    }
+    expect(flaggedSomewhere).toBeGreaterThan(0);
   });
 });
