@@ -1,4 +1,4 @@
-import { editSimilarity, similarityUpperBound } from './edit-similarity.js';
+import { editSimilarityAtLeast, similarityUpperBound } from './edit-similarity.js';
 import { isStopword } from './stopwords.js';
 import { tokenize } from './tokenize.js';
 
@@ -118,8 +118,8 @@ function closestNearDuplicate(
   let best: { index: number; similarity: number } | undefined;
   previous.forEach((other, index) => {
     if (similarityUpperBound(tokens.length, other.length) < NEAR_DUPLICATE_SIMILARITY) return;
-    const similarity = editSimilarity(tokens, other);
-    if (similarity >= NEAR_DUPLICATE_SIMILARITY && (best === undefined || similarity > best.similarity)) {
+    const similarity = editSimilarityAtLeast(tokens, other, NEAR_DUPLICATE_SIMILARITY);
+    if (similarity !== undefined && (best === undefined || similarity > best.similarity)) {
       best = { index, similarity };
     }
   });
