@@ -13,6 +13,7 @@ import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMe
 import { createLogger, type Logger } from './logger.js';
 import type { SupervisorContext } from './machines/supervisor.js';
 import { registerSecrets } from './redact.js';
+import { redisSecrets } from './redis-url.js';
 import { type BreakerPublisher, publishBreakerStates } from './resilience/breaker-publisher.js';
 import {
   type Clock,
@@ -98,7 +99,7 @@ export class Chimera {
     registerSecrets([
       ...Object.values(config.providers).map((p) => p.apiKey),
       config.kafka?.sasl?.password,
-      config.redis ? new URL(config.redis.url).password : undefined,
+      ...(config.redis ? redisSecrets(config.redis.url) : []),
     ]);
     const parts = await compose(config, {
       logger: options.logger ?? createLogger({ level: config.log.level, format: config.log.format }),

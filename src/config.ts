@@ -6,6 +6,7 @@ import { ConfigError } from './errors.js';
 import { loadPersonasFile } from './personas-file.js';
 import { BUILTIN_POOL } from './prompts/personas/builtin.js';
 import type { PersonaPool } from './prompts/personas/types.js';
+import { parseHostPort, sentinelUrl } from './redis-url.js';
 
 export { DEFAULTS };
 
@@ -26,6 +27,7 @@ const SECRET_VARIABLES = new Set([
   'GEMINI_API_KEY',
   'OPENAI_API_KEY',
   'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
   'REDIS_URL',
   'KAFKA_SASL_PASSWORD',
   'UI_TOKEN',
@@ -176,6 +178,8 @@ export const envSchema = z.object({
   SIMULATED_TPM: int(1, 1_000_000_000_000),
   /** Fixed latency of the in-process simulated provider, for demos and benchmarks. */
   SIMULATED_LATENCY_MS: int(0, 600_000),
+  /** Time a batch of the simulated provider takes to end, so batch mode can be tried offline (24 h at most). */
+  SIMULATED_BATCH_DELAY_MS: int(0, 86_400_000),
 
   // Redis: REDIS_URL wins over REDIS_HOST/REDIS_PORT/REDIS_PASSWORD; none of them means in-process state.
   REDIS_URL: redisUrl,
@@ -190,6 +194,31 @@ export const envSchema = z.object({
       .optional(),
   ),
   REDIS_TOPIC_QUEUE: str(),
+  // Redis Sentinel: the sentinels are asked where the master is; REDIS_PASSWORD is the data nodes' password.
+  REDIS_SENTINELS: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .refine((list) => list.length > 0 && list.every((hp) => parseHostPort(hp) !== undefined), {
+        error: 'expected a comma-separated list of host:port (IPv6 hosts in brackets)',
+      })
+      .transform((list) => list.map((hp) => parseHostPort(hp)!))
+      .optional(),
+  ),
+  REDIS_SENTINEL_NAME: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected the master name: 1-64 letters, digits, . _ -' })
+      .optional(),
+  ),
+  REDIS_SENTINEL_PASSWORD: str(),
 
   // Kafka: no KAFKA_BOOTSTRAP_SERVERS means in-process events and JSONL output.
   KAFKA_BOOTSTRAP_SERVERS: hostPortList,
@@ -294,6 +323,7 @@ export interface ProviderConfig {
 }
 
 export interface RedisConfig {
+  /** `redis://`, `rediss://`, or `redis-sentinel://` for a master found through Sentinel (`src/redis-url.ts`). */
   url: string;
   keyPrefix: string;
   topicQueue: string;
@@ -342,6 +372,8 @@ export interface Config {
   };
   /** Fixed reply latency of the in-process simulated provider. */
   simulatedLatencyMs: number;
+  /** Time a batch of the simulated provider takes to end. */
+  simulatedBatchDelayMs: number;
   /** Dataset diversity and provenance (see {@link DatasetConfig}). */
   dataset: DatasetConfig;
   leaseTtlMs: number;
@@ -422,9 +454,41 @@ function firstIssueToError(error: z.ZodError, env: Env): ConfigError {
   return new ConfigError(variable, `${issue.message}${suffix}`);
 }
 
+/** The Sentinel variables come as a set, and exclude naming a single node. */
+function sentinelFrom(raw: RawEnv): string | undefined {
+  if (!raw.REDIS_SENTINELS) {
+    for (const variable of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'] as const) {
+      if (raw[variable]) throw new ConfigError('REDIS_SENTINELS', `required when ${variable} is set`);
+    }
+    return undefined;
+  }
+  if (!raw.REDIS_SENTINEL_NAME) {
+    throw new ConfigError(
+      'REDIS_SENTINEL_NAME',
+      'required when REDIS_SENTINELS is set (expected the master name the sentinels monitor)',
+    );
+  }
+  for (const variable of ['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT'] as const) {
+    if (raw[variable] !== undefined) {
+      throw new ConfigError(
+        'REDIS_SENTINELS',
+        `cannot be combined with ${variable}: the sentinels say where the master is (unset one of them)`,
+      );
+    }
+  }
+  return sentinelUrl({
+    name: raw.REDIS_SENTINEL_NAME,
+    sentinels: raw.REDIS_SENTINELS,
+    ...(raw.REDIS_PASSWORD ? { password: raw.REDIS_PASSWORD } : {}),
+    ...(raw.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: raw.REDIS_SENTINEL_PASSWORD } : {}),
+  });
+}
+
 function redisFrom(raw: RawEnv): RedisConfig | undefined {
   const keyPrefix = raw.REDIS_KEY_PREFIX ?? DEFAULTS.REDIS_KEY_PREFIX;
   const topicQueue = raw.REDIS_TOPIC_QUEUE ?? DEFAULTS.REDIS_TOPIC_QUEUE;
+  const sentinel = sentinelFrom(raw);
+  if (sentinel) return { url: sentinel, keyPrefix, topicQueue };
   if (raw.REDIS_URL) return { url: raw.REDIS_URL, keyPrefix, topicQueue };
   if (!raw.REDIS_HOST && raw.REDIS_PORT === undefined) return undefined;
   const url = new URL('redis://localhost');
@@ -576,6 +640,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         (raw.RETRY_MAX_TOTAL_DELAY_SECONDS ?? DEFAULTS.RETRY_MAX_TOTAL_DELAY_SECONDS) * 1000,
     },
     simulatedLatencyMs: raw.SIMULATED_LATENCY_MS ?? 0,
+    simulatedBatchDelayMs: raw.SIMULATED_BATCH_DELAY_MS ?? 0,
     dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'auth'
   | 'invalid_request'
   | 'quota_exhausted'
+  | 'expired'
+  | 'cancelled'
   | 'circuit_open'
   | 'rate_limit_wait_exceeded'
   | 'stale_lease'
@@ -88,7 +90,11 @@ export type ProviderErrorCode =
   | 'bad_response'
   | 'auth'
   | 'invalid_request'
-  | 'quota_exhausted';
+  | 'quota_exhausted'
+  /** A request of a provider batch that the provider did not process before the batch's deadline. */
+  | 'expired'
+  /** A request of a provider batch that was cancelled before it was processed. */
+  | 'cancelled';
 
 /** Codes a retry can fix; the breaker counts only these. A spend-limit 429 maps to `quota_exhausted`, never retried. */
 export const RETRYABLE_PROVIDER_CODES: ReadonlySet<ProviderErrorCode> = new Set([
@@ -97,6 +103,8 @@ export const RETRYABLE_PROVIDER_CODES: ReadonlySet<ProviderErrorCode> = new Set(
   'server_error',
   'timeout',
   'bad_response',
+  // Batch requests the provider ran out of time for: the same request in the next batch can succeed.
+  'expired',
 ]);
 
 /** A failed model call, mapped from whatever the SDK threw. */
@@ -163,7 +171,8 @@ export class RateLimitWaitError extends ChimeraError {
 export function isProviderError(error: unknown): error is ProviderError {
   return (
     (isChimeraError(error) && RETRYABLE_PROVIDER_CODES.has(error.code as ProviderErrorCode)) ||
-    (isChimeraError(error) && ['auth', 'invalid_request', 'quota_exhausted'].includes(error.code))
+    (isChimeraError(error) &&
+      ['auth', 'invalid_request', 'quota_exhausted', 'cancelled'].includes(error.code))
   );
 }
 

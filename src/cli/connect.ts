@@ -9,6 +9,7 @@ import type { KafkaConfig } from '../config.js';
 import { ChimeraError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { scrubString } from '../redact.js';
+import { describeRedisUrl } from '../redis-url.js';
 import { kafkaClientConfig } from '../services/kafka/client.js';
 import { createRedis } from '../services/redis/client.js';
 
@@ -18,16 +19,6 @@ const REDIS_ATTEMPTS = 3;
 const REDIS_CONNECT_TIMEOUT_MS = 3_000;
 /** kafkajs retries of a request before a command gives up on the broker. */
 const KAFKA_RETRIES = 3;
-
-/** Where a URL points, without credentials, for messages. */
-function hostOf(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}:${parsed.port || '6379'}`;
-  } catch {
-    return scrubString(url);
-  }
-}
 
 /**
  * Opens Redis and waits until it answers.
@@ -39,6 +30,8 @@ export async function connectRedis(url: string): Promise<Redis> {
     connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: REDIS_ATTEMPTS,
     retryStrategy: (attempt) => (attempt > REDIS_ATTEMPTS ? null : attempt * 200),
+    // Through Sentinel: give up when no sentinel answers, as for a single node that does not.
+    sentinelRetryStrategy: (attempt) => (attempt > REDIS_ATTEMPTS ? null : attempt * 200),
   });
   try {
     await redis.connect();
@@ -46,9 +39,13 @@ export async function connectRedis(url: string): Promise<Redis> {
   } catch (error) {
     redis.disconnect();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ChimeraError('closed', `cannot reach Redis at ${hostOf(url)}: ${scrubString(reason)}`, {
-      retryable: true,
-    });
+    throw new ChimeraError(
+      'closed',
+      `cannot reach Redis at ${describeRedisUrl(url)}: ${scrubString(reason)}`,
+      {
+        retryable: true,
+      },
+    );
   }
   return redis;
 }

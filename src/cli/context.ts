@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { type Config, loadConfig, type ProviderName } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { registerSecrets } from '../redact.js';
+import { redisSecrets } from '../redis-url.js';
 import { usageError } from './errors.js';
 
 type Env = Record<string, string | undefined>;
@@ -26,7 +27,7 @@ export function loadCliConfig(env: Env = process.env, overrides: Env = {}): Read
   registerSecrets([
     ...Object.values(config.providers).map((p) => p.apiKey),
     config.kafka?.sasl?.password,
-    config.redis ? new URL(config.redis.url).password : undefined,
+    ...(config.redis ? redisSecrets(config.redis.url) : []),
   ]);
   return config;
 }

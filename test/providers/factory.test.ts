@@ -89,4 +89,28 @@ describe('provider factory', () => {
     });
     expect(result.latencyMs).toBeGreaterThanOrEqual(20);
   });
+
+  it("builds each configured provider's batch API once, and the simulated one takes its delay from the config", async () => {
+    const factory = new ProviderFactory(
+      loadConfig({
+        ANTHROPIC_API_KEY: 'anthropic-test-key',
+        ANTHROPIC_BASE_URL: fake.urls.anthropic,
+        SIMULATED_BATCH_DELAY_MS: '60000',
+      }),
+    );
+    const anthropic = factory.batchApi('anthropic');
+    expect(anthropic.provider).toBe('anthropic');
+    expect(factory.batchApi('anthropic')).toBe(anthropic);
+    expect(() => factory.batchApi('gemini')).toThrow(/GOOGLE_API_KEY/);
+    const simulated = factory.batchApi('simulated');
+    const request = {
+      system: '',
+      messages: [{ role: 'user' as const, content: 'Topic: tides.' }],
+      maxTokens: 100,
+      temperature: 0.5,
+    };
+    const { id } = await simulated.submit([{ customId: 'tides:1:0', request }]);
+    expect((await simulated.retrieve(id)).state).toBe('in_progress');
+    expect(() => loadConfig({ SIMULATED_BATCH_DELAY_MS: 'soon' })).toThrow(/SIMULATED_BATCH_DELAY_MS/);
+  });
 });

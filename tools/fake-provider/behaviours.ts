@@ -6,8 +6,11 @@
 
 export type Dialect = 'anthropic' | 'gemini' | 'openai';
 
-/** `generate`: a model call. `health`: a model lookup or listing, as health checks make. */
-export type Operation = 'generate' | 'health';
+/**
+ * `generate`: a model call. `health`: a model lookup or listing, as health checks make. `batch`: a call of
+ * a batch API (create, retrieve, list, cancel, results, and OpenAI's batch files).
+ */
+export type Operation = 'generate' | 'health' | 'batch';
 
 interface Common {
   /** Delay before answering, in milliseconds (replaces the server's default latency). */

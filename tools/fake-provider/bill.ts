@@ -22,6 +22,8 @@ export interface BillLine extends ServedUsage {
   requests: number;
   /** Null when the server has no price for this model. */
   micros: number | null;
+  /** Present on the line of requests answered through the batch API (priced with its discount). */
+  batch?: true;
 }
 
 export interface FakeBill {
@@ -49,8 +51,16 @@ function ratesFor(price: FakePrice, prompt: number): FakeRates {
   return rates;
 }
 
-/** One request's cost in micro-dollars from the server's own list, or null when unpriced. */
-export function fakeRequestMicros(provider: string, model: string, usage: ServedUsage): number | null {
+/**
+ * One request's cost in micro-dollars from the server's own list, or null when unpriced. A batch request
+ * is priced at the list's batch discount, applied to the exact picodollars before the one rounding up.
+ */
+export function fakeRequestMicros(
+  provider: string,
+  model: string,
+  usage: ServedUsage,
+  options: { batch?: boolean } = {},
+): number | null {
   const price = FAKE_PRICE_LIST[provider]?.[model];
   if (!price) return null;
   const rates = ratesFor(price, usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens);
@@ -59,8 +69,9 @@ export function fakeRequestMicros(provider: string, model: string, usage: Served
     BigInt(usage.outputTokens) * BigInt(rates.output) +
     BigInt(usage.cacheReadTokens) * BigInt(rates.cacheRead) +
     BigInt(usage.cacheWriteTokens) * BigInt(rates.cacheWrite);
-  const micro = 1_000_000n;
-  return Number((picos + micro - 1n) / micro);
+  const percentKept = BigInt(100 - (options.batch ? (price.batchDiscountPercent ?? 0) : 0));
+  const divisor = 1_000_000n * 100n;
+  return Number((picos * percentKept + divisor - 1n) / divisor);
 }
 
 /** `conversation:turn:generation`, as Chimera builds it; the conversation id may itself hold colons. */
@@ -85,9 +96,15 @@ export class BillKeeper {
     count.sent += 1;
   }
 
-  /** A reply was written for a model call. */
-  served(provider: Dialect, model: string, usage: ServedUsage, key: string | undefined): void {
-    const id = `${provider}\u0000${model}`;
+  /** A reply was written for a model call (`batch`: an answer inside a batch, at the batch price). */
+  served(
+    provider: Dialect,
+    model: string,
+    usage: ServedUsage,
+    key: string | undefined,
+    options: { batch?: boolean } = {},
+  ): void {
+    const id = `${provider}\u0000${model}\u0000${options.batch ? 'batch' : 'online'}`;
     let line = this.lines.get(id);
     if (!line) {
       line = {
@@ -99,6 +116,7 @@ export class BillKeeper {
         cacheReadTokens: 0,
         cacheWriteTokens: 0,
         micros: 0,
+        ...(options.batch ? { batch: true as const } : {}),
       };
       this.lines.set(id, line);
     }
@@ -107,7 +125,7 @@ export class BillKeeper {
     line.outputTokens += usage.outputTokens;
     line.cacheReadTokens += usage.cacheReadTokens;
     line.cacheWriteTokens += usage.cacheWriteTokens;
-    const micros = fakeRequestMicros(provider, model, usage);
+    const micros = fakeRequestMicros(provider, model, usage, options);
     line.micros = micros === null || line.micros === null ? null : line.micros + micros;
     if (key) {
       const count = this.keys.get(key);
@@ -118,7 +136,12 @@ export class BillKeeper {
   bill(): FakeBill {
     const lines = [...this.lines.values()]
       .map((line) => ({ ...line }))
-      .sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
+      .sort(
+        (a, b) =>
+          a.provider.localeCompare(b.provider) ||
+          a.model.localeCompare(b.model) ||
+          Number(a.batch ?? false) - Number(b.batch ?? false),
+      );
     return {
       lines,
       totalMicros: lines.reduce((sum, line) => sum + (line.micros ?? 0), 0),

@@ -4,6 +4,7 @@ export {
   estimateTokens,
   generateDialogue,
 } from '../../src/services/providers/simulated/dialogue.js';
+export type { BatchBehaviour, BatchIdCount } from './batches.js';
 export type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
 export { type BillLine, type FakeBill, fakeRequestMicros, type KeyCount } from './bill.js';
 export { FAKE_PROVIDER_USAGE, fakeProviderEnv, parseFakeProviderArgs, runFakeProvider } from './main.js';

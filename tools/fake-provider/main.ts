@@ -5,6 +5,7 @@ import { type FakeProviderServer, startFakeProviderServer } from './server.js';
 /**
  * Runs the fake provider server on its own, for demos and manual runs against the real service:
  *   node --import tsx tools/fake-provider/main.ts --port 8787 [--latency-ms 200] [--rpm 60] [--tpm 100000]
+ *     [--batch-delay-ms 60000] [--batch-error-rate 0.1] [--batch-expired-rate 0.05]
  * It prints the base URLs as environment lines to paste or `eval` (`npm run fake-provider -- --port 8787`).
  */
 
@@ -15,16 +16,27 @@ export interface FakeProviderCliOptions {
   seed: number;
   rpm?: number;
   tpm?: number;
+  /** How batches behave: processing delay, fractions of errored and expired requests. */
+  batch: { delayMs: number; errorRate: number; expiredRate: number };
 }
 
 export const FAKE_PROVIDER_USAGE =
-  'usage: fake-provider [--port 8787] [--host 127.0.0.1] [--latency-ms 0] [--seed 1] [--rpm N] [--tpm N]';
+  'usage: fake-provider [--port 8787] [--host 127.0.0.1] [--latency-ms 0] [--seed 1] [--rpm N] [--tpm N] [--batch-delay-ms 0] [--batch-error-rate 0] [--batch-expired-rate 0]';
 
 function wholeNumber(name: string, value: string | undefined, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value))
     throw new Error(`--${name}: expected a whole number (got ${JSON.stringify(value)})`);
   return Number(value);
+}
+
+function fraction(name: string, value: string | undefined): number {
+  if (value === undefined) return 0;
+  const parsed = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || parsed > 1) {
+    throw new Error(`--${name}: expected a fraction from 0 to 1 (got ${JSON.stringify(value)})`);
+  }
+  return parsed;
 }
 
 export function parseFakeProviderArgs(argv: string[]): FakeProviderCliOptions {
@@ -37,6 +49,9 @@ export function parseFakeProviderArgs(argv: string[]): FakeProviderCliOptions {
       seed: { type: 'string' },
       rpm: { type: 'string' },
       tpm: { type: 'string' },
+      'batch-delay-ms': { type: 'string' },
+      'batch-error-rate': { type: 'string' },
+      'batch-expired-rate': { type: 'string' },
     },
     strict: true,
   });
@@ -47,6 +62,11 @@ export function parseFakeProviderArgs(argv: string[]): FakeProviderCliOptions {
     seed: wholeNumber('seed', values.seed, 1)!,
     rpm: wholeNumber('rpm', values.rpm),
     tpm: wholeNumber('tpm', values.tpm),
+    batch: {
+      delayMs: wholeNumber('batch-delay-ms', values['batch-delay-ms'], 0)!,
+      errorRate: fraction('batch-error-rate', values['batch-error-rate']),
+      expiredRate: fraction('batch-expired-rate', values['batch-expired-rate']),
+    },
   };
 }
 
@@ -75,6 +95,7 @@ export async function runFakeProvider(
     latencyMs: options.latencyMs,
     seed: options.seed,
     quota,
+    batch: options.batch,
   });
   out(`fake provider listening on ${fake.url}`);
   for (const line of fakeProviderEnv(fake)) out(line);

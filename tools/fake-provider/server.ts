@@ -2,6 +2,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '../../src/services/ports.js';
 import { estimateTokens, generateDialogue } from '../../src/services/providers/simulated/dialogue.js';
+import { anthropicBatchRoutes } from './batch-dialects/anthropic.js';
+import { geminiBatchRoutes } from './batch-dialects/gemini.js';
+import { openaiBatchRoutes } from './batch-dialects/openai.js';
+import type { BatchRoutes } from './batch-dialects/types.js';
+import { type BatchBehaviour, type BatchIdCount, BatchStore } from './batches.js';
 import type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
 import { BillKeeper, type FakeBill, type KeyCount } from './bill.js';
 import { anthropicWire } from './dialects/anthropic.js';
@@ -14,6 +19,7 @@ import {
   type FailureKind,
   json,
   type ParsedCall,
+  type ReplyInput,
   WireBadRequest,
   type WireResponse,
 } from './wire.js';
@@ -57,6 +63,8 @@ export interface FakeProviderServerOptions {
    * @default 10_000
    */
   maxLoggedRequests?: number;
+  /** How batches behave (processing delay, per-request errors and expiry, whole-batch outcome). */
+  batch?: BatchBehaviour;
 }
 
 export interface FakeServerStats {
@@ -88,6 +96,13 @@ export interface FakeProviderServer {
   bill(): FakeBill;
   /** Model calls per `idempotency-key` header (sent and answered), in order of first arrival. */
   requestKeys(): KeyCount[];
+  /** Sets how batches created from now on behave. */
+  setBatchBehaviour(behaviour: BatchBehaviour): void;
+  /**
+   * Every custom id submitted in a batch, per dialect, with how many times it was submitted and answered:
+   * the witness that no request went out twice. Also served over HTTP at `GET /_fake/batch-ids`.
+   */
+  batchCustomIds(): BatchIdCount[];
   /** The log of received requests, oldest first (a copy). */
   requests(): ReceivedRequest[];
   /** Forgets the script, log, counters, quota window and prompt cache; keeps options. */
@@ -106,6 +121,8 @@ const WIRES: Record<Dialect, DialectWire> = {
   gemini: geminiWire,
   openai: openaiWire,
 };
+
+const BATCH_ROUTES: readonly BatchRoutes[] = [anthropicBatchRoutes, geminiBatchRoutes, openaiBatchRoutes];
 
 const GEMINI_GENERATE = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):generateContent$/;
 const GEMINI_MODEL = /^\/(v1beta|v1alpha)\/models\/([^/:]+)$/;
@@ -180,6 +197,25 @@ export async function startFakeProviderServer(
   const quota = new SlidingWindowQuota(options.quota);
   const cache = new PromptCacheSimulator();
   const billing = new BillKeeper();
+  const batches = new BatchStore({
+    now: () => clock.now(),
+    seed,
+    serve: (_dialect, call, requestId) => answer(call, undefined, requestId),
+    bill: (dialect, input) =>
+      billing.served(
+        dialect,
+        input.model,
+        {
+          inputTokens: input.inputTokens,
+          outputTokens: input.outputTokens,
+          cacheReadTokens: input.cacheReadTokens ?? 0,
+          cacheWriteTokens: input.cacheWriteTokens ?? 0,
+        },
+        undefined,
+        { batch: true },
+      ),
+  });
+  if (options.batch) batches.setBehaviour(options.batch);
   const queue: FakeBehaviour[] = [];
   let responder = options.respond;
   let log: ReceivedRequest[] = [];
@@ -281,6 +317,32 @@ export async function startFakeProviderServer(
     return wireResponse;
   }
 
+  /** The answer to a parsed call: generated text and the usage it is billed for. */
+  function answer(call: ParsedCall, text: string | undefined, requestId: string): ReplyInput {
+    const generated =
+      text === undefined ? generateDialogue(call, seed) : { text, stopReason: 'end_turn' as const };
+    const outputTokens = estimateTokens(generated.text);
+    let inputTokens =
+      estimateTokens(call.system) + call.messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+    let cacheReadTokens: number | undefined;
+    let cacheWriteTokens: number | undefined;
+    if (call.cacheSegments?.some((segment) => segment.breakpoint)) {
+      const usage = cache.account(call.cacheSegments);
+      ({ inputTokens, cacheReadTokens, cacheWriteTokens } = usage);
+    }
+    return {
+      requestId,
+      model: call.model,
+      text: generated.text,
+      stopReason: generated.stopReason,
+      inputTokens,
+      outputTokens,
+      cacheReadTokens,
+      cacheWriteTokens,
+      now: clock.now(),
+    };
+  }
+
   function reply(
     wire: DialectWire,
     entry: ReceivedRequest,
@@ -294,36 +356,16 @@ export async function startFakeProviderServer(
       if (!(error instanceof WireBadRequest)) throw error;
       return failure(wire, entry, 'bad_request', 400, { message: error.message });
     }
-    const generated =
-      text === undefined ? generateDialogue(call, seed) : { text, stopReason: 'end_turn' as const };
-    const outputTokens = estimateTokens(generated.text);
-    let inputTokens =
-      estimateTokens(call.system) + call.messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
-    let cacheReadTokens: number | undefined;
-    let cacheWriteTokens: number | undefined;
-    if (call.cacheSegments?.some((segment) => segment.breakpoint)) {
-      const usage = cache.account(call.cacheSegments);
-      ({ inputTokens, cacheReadTokens, cacheWriteTokens } = usage);
-    }
-    if (quota.enforced) quota.addTokens(entry.at, outputTokens);
+    const input = answer(call, text, `fake${entry.seq}`);
+    if (quota.enforced) quota.addTokens(entry.at, input.outputTokens);
     entry.served = {
       model: call.model,
-      inputTokens,
-      outputTokens,
-      cacheReadTokens: cacheReadTokens ?? 0,
-      cacheWriteTokens: cacheWriteTokens ?? 0,
+      inputTokens: input.inputTokens,
+      outputTokens: input.outputTokens,
+      cacheReadTokens: input.cacheReadTokens ?? 0,
+      cacheWriteTokens: input.cacheWriteTokens ?? 0,
     };
-    const response = wire.reply({
-      requestId: `fake${entry.seq}`,
-      model: call.model,
-      text: generated.text,
-      stopReason: generated.stopReason,
-      inputTokens,
-      outputTokens,
-      cacheReadTokens,
-      cacheWriteTokens,
-      now: clock.now(),
-    });
+    const response = wire.reply(input);
     Object.assign(response.headers, decisionHeaders);
     return response;
   }
@@ -405,15 +447,24 @@ export async function startFakeProviderServer(
       }
       chunks.push(chunk as Buffer);
     }
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const rawBytes = Buffer.concat(chunks);
+    const raw = rawBytes.toString('utf8');
 
     // The witness's own accounts, for tests and runs that only reach the server over HTTP.
-    if (method === 'GET' && (path === '/_fake/bill' || path === '/_fake/stats')) {
-      const body =
-        path === '/_fake/bill' ? { ...billing.bill(), keys: billing.keyCounts() } : structuredClone(stats);
+    const accounts: Record<string, () => unknown> = {
+      '/_fake/bill': () => ({ ...billing.bill(), keys: billing.keyCounts() }),
+      '/_fake/stats': () => structuredClone(stats),
+      '/_fake/batch-ids': () => batches.customIds(),
+    };
+    if (method === 'GET' && accounts[path]) {
+      const body = accounts[path]();
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       return;
     }
+
+    const batchRoutes = BATCH_ROUTES.find((routes) => routes.matches(method, path, headers));
+    if (batchRoutes)
+      return handleBatch(batchRoutes, request, response, { path, query, headers, method, raw, rawBytes });
 
     const found = route(method, path, headers, query);
     if (!found) {
@@ -491,6 +542,71 @@ export async function startFakeProviderServer(
     return execute(wire, entry, { type: 'reply' }, response);
   }
 
+  async function handleBatch(
+    routes: BatchRoutes,
+    request: IncomingMessage,
+    response: ServerResponse,
+    http: {
+      path: string;
+      query: Record<string, string>;
+      headers: Record<string, string>;
+      method: string;
+      raw: string;
+      rawBytes: Buffer;
+    },
+  ): Promise<void> {
+    const wire = WIRES[routes.dialect];
+    let body: unknown = http.raw;
+    if (http.raw !== '' && !(http.headers['content-type'] ?? '').startsWith('multipart/')) {
+      try {
+        body = JSON.parse(http.raw);
+      } catch {
+        // Kept as text; the handler refuses it.
+      }
+    }
+    seq += 1;
+    const entry: ReceivedRequest = {
+      seq,
+      at: clock.now(),
+      method: http.method,
+      path: http.path,
+      query: http.query,
+      dialect: routes.dialect,
+      operation: 'batch',
+      headers: http.headers,
+      apiKey: wire.apiKeyOf(http.headers, http.query),
+      // Uploaded files are kept as text; the batch store holds what they carried.
+      body,
+    };
+    log.push(entry);
+    if (log.length > maxLogged) log.splice(0, log.length - maxLogged);
+    stats.total += 1;
+    stats.byPath[http.path] = (stats.byPath[http.path] ?? 0) + 1;
+    stats.byDialect[routes.dialect] += 1;
+    if (options.apiKeys && (!entry.apiKey || !options.apiKeys.includes(entry.apiKey))) {
+      entry.behaviour = 'auth_rejected';
+      return send(entry, response, failure(wire, entry, 'unauthorized', 401));
+    }
+    const chosen = responder?.(entry);
+    if (chosen && chosen.type !== 'reply') return execute(wire, entry, chosen, response);
+    entry.behaviour = 'reply';
+    const alive = await wait(chosen?.latencyMs ?? options.latencyMs ?? 0, response);
+    if (!alive) return;
+    const host = request.headers.host ?? `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const answered = await routes.handle({
+      method: http.method,
+      path: http.path,
+      query: http.query,
+      headers: http.headers,
+      body,
+      raw: http.rawBytes,
+      baseUrl: `http://${host}`,
+      now: clock.now(),
+      store: batches,
+    });
+    return send(entry, response, answered);
+  }
+
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       if (!response.headersSent && !response.destroyed) {
@@ -529,6 +645,8 @@ export async function startFakeProviderServer(
     stats: () => structuredClone(stats),
     bill: () => billing.bill(),
     requestKeys: () => billing.keyCounts(),
+    setBatchBehaviour: (behaviour) => batches.setBehaviour(behaviour),
+    batchCustomIds: () => batches.customIds(),
     requests: () => log.map((entry) => ({ ...entry })),
     reset: () => {
       queue.length = 0;
@@ -538,6 +656,8 @@ export async function startFakeProviderServer(
       quota.reset();
       cache.clear();
       billing.clear();
+      batches.clear();
+      if (options.batch) batches.setBehaviour(options.batch);
     },
     close: async () => {
       if (closed) return;

@@ -1,10 +1,14 @@
 import type { Config, ProviderConfig, ProviderName } from '../../config.js';
 import { ConfigError } from '../../errors.js';
-import { type Clock, type HealthStatus, type LlmProvider, systemClock } from '../ports.js';
+import { type BatchApi, type Clock, type HealthStatus, type LlmProvider, systemClock } from '../ports.js';
 import { AnthropicProvider, type AnthropicProviderOptions } from './anthropic.js';
+import { AnthropicBatchApi } from './batch/anthropic.js';
+import { GeminiBatchApi } from './batch/gemini.js';
+import { OpenAiBatchApi } from './batch/openai.js';
 import { GeminiProvider, type GeminiProviderOptions } from './gemini.js';
 import { OpenAiProvider } from './openai.js';
 import { type ProviderAdapterOptions, unhealthy } from './options.js';
+import { SimulatedBatchApi, type SimulatedBatchApiOptions } from './simulated/batch.js';
 import { SimulatedProvider } from './simulated/provider.js';
 
 export interface CreateProviderOptions extends ProviderAdapterOptions {
@@ -55,6 +59,54 @@ export function createProvider(config: ProviderConfig, options: CreateProviderOp
   }
 }
 
+export interface CreateBatchApiOptions {
+  /** @default systemClock */
+  clock?: Clock;
+  /**
+   * Time a simulated batch takes to end (`SIMULATED_BATCH_DELAY_MS`).
+   * @default 0
+   */
+  simulatedBatchDelayMs?: number;
+  /**
+   * Seed of the simulated provider's text generator.
+   * @default 1
+   */
+  simulatedSeed?: number;
+  /** Turns between which the simulated provider's conversations say goodbye. */
+  simulatedClosingTurns?: { min: number; max: number };
+  /** Failure rates of simulated batches, for tests and demos of the failure paths. */
+  simulatedFailures?: Pick<SimulatedBatchApiOptions, 'errorRate' | 'expiredRate' | 'outcome'>;
+  /** Options only the Anthropic adapter reads. */
+  anthropic?: Pick<AnthropicProviderOptions, 'sendTemperature'>;
+  /** Options only the Gemini adapter reads. */
+  gemini?: Pick<GeminiProviderOptions, 'thinkingBudget'>;
+}
+
+/**
+ * Builds the batch API adapter for one provider's config: the provider's batch API through its official
+ * SDK, or the in-process simulated one. Polling, limits per flush and retries are the batcher's.
+ * @throws {ConfigError} naming the key variable when the provider has no API key.
+ */
+export function createBatchApi(config: ProviderConfig, options: CreateBatchApiOptions = {}): BatchApi {
+  switch (config.name) {
+    case 'anthropic':
+      return new AnthropicBatchApi(config, { clock: options.clock, ...options.anthropic });
+    case 'gemini':
+      return new GeminiBatchApi(config, { clock: options.clock, ...options.gemini });
+    case 'openai':
+      return new OpenAiBatchApi(config, { clock: options.clock });
+    case 'simulated':
+      return new SimulatedBatchApi({
+        model: config.model,
+        delayMs: options.simulatedBatchDelayMs,
+        seed: options.simulatedSeed,
+        closingTurns: options.simulatedClosingTurns,
+        clock: options.clock,
+        ...options.simulatedFailures,
+      });
+  }
+}
+
 export interface HealthCheckAllOptions {
   /**
    * Health checks in flight at once.
@@ -71,6 +123,7 @@ export interface HealthCheckAllOptions {
  */
 export class ProviderFactory {
   private readonly providers = new Map<ProviderName, LlmProvider>();
+  private readonly batchApis = new Map<ProviderName, BatchApi>();
   private readonly options: CreateProviderOptions;
 
   constructor(
@@ -105,6 +158,32 @@ export class ProviderFactory {
     const provider = createProvider(this.config.providers[name], this.options);
     this.providers.set(name, provider);
     return provider;
+  }
+
+  /**
+   * The batch API adapter for `name`, created once, with the same credentials and base URL as its online
+   * adapter (and `SIMULATED_BATCH_DELAY_MS` for the simulated provider).
+   * @throws {ConfigError} when the provider is not configured.
+   */
+  batchApi(name: ProviderName): BatchApi {
+    const existing = this.batchApis.get(name);
+    if (existing) return existing;
+    if (!this.config.configuredProviders.includes(name)) {
+      throw new ConfigError(
+        KEY_VARIABLE[name],
+        `provider ${name} is not configured (configured: ${this.config.configuredProviders.join(', ')})`,
+      );
+    }
+    const api = createBatchApi(this.config.providers[name], {
+      clock: this.options.clock,
+      simulatedBatchDelayMs: this.config.simulatedBatchDelayMs,
+      simulatedSeed: this.options.simulatedSeed,
+      simulatedClosingTurns: this.options.simulatedClosingTurns,
+      anthropic: this.options.anthropic,
+      gemini: this.options.gemini,
+    });
+    this.batchApis.set(name, api);
+    return api;
   }
 
   async healthCheckAll(options: HealthCheckAllOptions = {}): Promise<Record<string, HealthStatus>> {
