@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
 import { type Composition, compose } from './app/compose.js';
 import { type Config, chooseSides, type ProviderName } from './config.js';
+import type { BudgetStore } from './cost/ports.js';
 import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 import type { SupervisorContext } from './machines/supervisor.js';
@@ -37,7 +38,14 @@ export interface ChimeraOptions {
   /** Replaces provider adapters, e.g. a simulated provider with a given latency. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
   /** Replaces port adapters, e.g. a store that fails on purpose in a regression test. */
-  portOverrides?: { store?: SnapshotStore; turnCache?: TurnCache };
+  portOverrides?: { store?: SnapshotStore; turnCache?: TurnCache; budget?: BudgetStore };
+  /**
+   * The spending cap instead of `MAX_SPEND_USD` (`generate --max-cost`); null: no cap.
+   * @default config.cost.maxSpendMicros
+   */
+  capMicros?: number | null;
+  /** How often the shared budget is read (a cap raised elsewhere is seen within it). @default 2000 */
+  budgetPollMs?: number;
   /** Extra inspection observer (the Stately inspector); it sees the supervisor, conversations and breakers. */
   inspect?: (event: InspectionEvent) => void;
   /** Where the service's metrics go, e.g. one the HTTP server already exposes. @default a fresh registry */
@@ -115,7 +123,16 @@ export class Chimera {
       pollMs: options.pollMs,
       adoptEveryMs: options.adoptEveryMs,
       shardCapacity: options.shardCapacity,
+      capMicros: options.capMicros,
+      budgetPollMs: options.budgetPollMs,
     });
+    try {
+      // Pricing is checked against the cap, and the cap applied, before any work can start.
+      await parts.spending.start();
+    } catch (error) {
+      await parts.close();
+      throw error;
+    }
     return new Chimera(parts);
   }
 

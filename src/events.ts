@@ -20,6 +20,25 @@ export const usageSchema = z.object({
   cacheWriteTokens: z.number().int().nonnegative().optional(),
 });
 
+/** What one model call cost: exact micro-dollars, and whether it had a price (see `src/cost/ledger.ts`). */
+export const turnCostSchema = z.object({
+  micros: z.number().int().nonnegative(),
+  /** `unpriced`: no price was known, `micros` is 0 and not a cost; `free`: simulated or self-hosted. */
+  status: z.enum(['priced', 'free', 'unpriced']),
+});
+
+/** The cost block of a record or an event (`usd` for people and tools, `micros` exact). */
+export const costSummarySchema = z.object({
+  usd: z.number().nonnegative(),
+  micros: z.number().int().nonnegative(),
+  byProvider: z.record(
+    z.string(),
+    z.object({ usd: z.number().nonnegative(), micros: z.number().int().nonnegative() }),
+  ),
+  /** `provider/model` of every call that had no price: its cost is not in the total. */
+  unpriced: z.array(z.string()),
+});
+
 export const topicSchema = z.object({
   id: z.string().min(1).max(200),
   title: z.string().min(1),
@@ -43,6 +62,8 @@ export const turnSchema = z.object({
   attempts: z.number().int().positive(),
   requestId: z.string(),
   at: z.number(),
+  /** What the call cost, from the usage the provider reported. Absent in turns recorded before it existed. */
+  cost: turnCostSchema.optional(),
   ...turnProvenanceShape,
 });
 
@@ -92,6 +113,8 @@ export const conversationRecordSchema = z.object({
   provenance: provenanceSchema.optional(),
   /** Generated turns that were not kept, with why. */
   discarded: z.array(discardedTurnSchema).optional(),
+  /** What every call of the conversation cost, discarded turns included. */
+  cost: costSummarySchema.optional(),
 });
 
 const eventBase = {
@@ -112,8 +135,16 @@ export const conversationEventSchema = z.discriminatedUnion('type', [
     ...eventBase,
     turnIndex: z.number().int(),
     turn: turnSchema,
+    /** The turn's cost (also in `turn.cost`), absent for turns recorded before costs were. */
+    cost: turnCostSchema.optional(),
   }),
-  z.object({ type: z.literal('conversation.ended'), ...eventBase, record: conversationRecordSchema }),
+  z.object({
+    type: z.literal('conversation.ended'),
+    ...eventBase,
+    record: conversationRecordSchema,
+    /** The conversation's cost (also in `record.cost`). */
+    cost: costSummarySchema.optional(),
+  }),
   z.object({ type: z.literal('conversation.failed'), ...eventBase, record: conversationRecordSchema }),
 ]);
 
@@ -158,6 +189,8 @@ export const topicMessageSchema = z.preprocess(
 );
 
 export type Usage = z.infer<typeof usageSchema>;
+export type TurnCost = z.infer<typeof turnCostSchema>;
+export type CostSummary = z.infer<typeof costSummarySchema>;
 export type Topic = z.infer<typeof topicSchema>;
 export type Speaker = z.infer<typeof speakerSchema>;
 export type Turn = z.infer<typeof turnSchema>;

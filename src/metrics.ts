@@ -119,3 +119,47 @@ export function createMetrics(target: Registry = registry): ProviderMetrics {
     ),
   };
 }
+
+/** What the cost ledger and the spending cap record. */
+export interface CostMetrics {
+  /** Dollars spent, by provider and the model that answered (priced and free calls; exact figures are in micros). */
+  cost: Counter<'provider' | 'model'>;
+  /** Calls whose model had no price: their cost is not in `cost`. */
+  unpricedCalls: Counter<'provider' | 'model'>;
+  /** 1 while the spending cap is reached (intake stopped, conversations paused), else 0. */
+  capReached: Gauge;
+  /** Conversations of this process paused until the cap is raised. */
+  paused: Gauge;
+}
+
+export function createCostMetrics(target: Registry = registry): CostMetrics {
+  return {
+    cost: counter(
+      {
+        name: 'chimera_cost_usd_total',
+        help: 'US dollars spent on model calls, by provider and model (from the usage each provider reported)',
+        labelNames: ['provider', 'model'],
+      },
+      target,
+    ),
+    unpricedCalls: counter(
+      {
+        name: 'chimera_cost_unpriced_calls_total',
+        help: 'Model calls whose model has no price (not counted in chimera_cost_usd_total)',
+        labelNames: ['provider', 'model'],
+      },
+      target,
+    ),
+    capReached: gauge(
+      { name: 'chimera_budget_cap_reached', help: '1 while the spending cap is reached, else 0' },
+      target,
+    ),
+    paused: gauge(
+      {
+        name: 'chimera_conversations_paused_budget',
+        help: 'Conversations of this process paused at their last turn until the spending cap is raised',
+      },
+      target,
+    ),
+  };
+}

@@ -3,12 +3,46 @@
  * and the lifecycle events. Event ids are deterministic per (conversation, step), so a step replayed after
  * a crash produces the same ids and consumers can drop the copy.
  */
-import { type ConversationEvent, type ConversationRecord, EVENT_HEADERS, eventIdFor } from './events.js';
+import {
+  type ConversationEvent,
+  type ConversationRecord,
+  type CostSummary,
+  EVENT_HEADERS,
+  eventIdFor,
+  type Turn,
+} from './events.js';
 import type { ConversationContext } from './machines/conversation.js';
 import { computeQuality } from './quality/compute-quality.js';
 import type { OutboxEvent } from './services/ports.js';
 
 export const SIMULATED_PROVIDER = 'simulated';
+
+/**
+ * What every call of a conversation cost: the sum of its turns' exact charges in whole micro-dollars (each
+ * call was rounded once, when it was priced; see `src/cost/ledger.ts`), with dollars for display computed
+ * from the integer once. Turns recorded before costs existed add nothing.
+ */
+export function conversationCost(
+  calls: ReadonlyArray<Pick<Turn, 'provider' | 'model' | 'cost'>>,
+): CostSummary {
+  let micros = 0;
+  const byProvider: Record<string, number> = {};
+  const unpriced = new Set<string>();
+  for (const call of calls) {
+    if (!call.cost) continue;
+    if (call.cost.status === 'unpriced') unpriced.add(`${call.provider}/${call.model}`);
+    micros += call.cost.micros;
+    byProvider[call.provider] = (byProvider[call.provider] ?? 0) + call.cost.micros;
+  }
+  return {
+    usd: micros / 1_000_000,
+    micros,
+    byProvider: Object.fromEntries(
+      Object.entries(byProvider).map(([provider, m]) => [provider, { usd: m / 1_000_000, micros: m }]),
+    ),
+    unpriced: [...unpriced].sort(),
+  };
+}
 
 /**
  * The dataset record of a conversation. Its quality is computed here from the kept turns and the ending,
@@ -38,6 +72,8 @@ export function toRecord(context: ConversationContext, now: number): Conversatio
     endedAt: context.endedAt ?? now,
     ...(context.provenance ? { provenance: context.provenance } : {}),
     ...(context.discarded && context.discarded.length > 0 ? { discarded: context.discarded } : {}),
+    // Every call was paid for, the discarded turns' included.
+    cost: conversationCost([...context.turns, ...(context.discarded ?? [])]),
   };
 }
 
@@ -92,6 +128,7 @@ export function stepEvents(
           occurredAt: now,
           turnIndex: turn.index,
           turn,
+          ...(turn.cost ? { cost: turn.cost } : {}),
         },
         token,
         turn.index,
@@ -109,6 +146,7 @@ export function stepEvents(
           conversationId: context.conversationId,
           occurredAt: now,
           record,
+          ...(type === 'conversation.ended' && record.cost ? { cost: record.cost } : {}),
         },
         token,
       ),

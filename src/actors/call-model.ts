@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { fromPromise } from 'xstate';
+import { type BudgetExhaustedError, type CallBudget, isBudgetExhaustedError } from '../cost/call-budget.js';
+import { type CallCharge, turnCostOf } from '../cost/ledger.js';
 import { ChimeraError } from '../errors.js';
 import type { Turn } from '../events.js';
 import type { CallModelInput } from '../machines/conversation.js';
@@ -12,6 +15,14 @@ export interface CallModelOptions {
   provider: (name: string) => LlmProvider | undefined;
   turnCache: TurnCache;
   clock: Clock;
+  /** Reserves each call's worst case against the spending cap before it is sent, and prices what it used. */
+  budget: CallBudget;
+  /** Where a provider is served: an OpenAI-compatible server that is not OpenAI is free unless priced. */
+  baseUrl?: (provider: string) => string | undefined;
+  /** Hears every call's charge (metrics, the process's ledger). */
+  onCharge?: (charge: CallCharge) => void;
+  /** Hears every call the cap refused (the budget machine's RESERVE_REFUSED). */
+  onRefused?: (error: BudgetExhaustedError) => void;
 }
 
 /**
@@ -45,15 +56,45 @@ export function callModelActor(options: CallModelOptions) {
       nudge: input.nudge ? REPETITION_NUDGE : undefined,
     });
 
-    const result: GenerateResult & { attempts?: number } = await provider.generate({
-      system,
-      messages,
-      maxTokens: input.maxTokens,
-      temperature: input.temperature,
-      signal,
-      idempotencyKey: `${input.conversationId}:${input.turnIndex}:${input.generation}`,
-      waitForBreakerUntil: input.deadlineAt,
-    });
+    const idempotencyKey = `${input.conversationId}:${input.turnIndex}:${input.generation}`;
+    // The worst case is reserved before anything is sent (a refusal is not a provider failure: it never
+    // reaches the retries or the breaker). The id is new per call, so a call made again after a crash
+    // reserves afresh while the dead one's reservation lapses.
+    let reservation: Awaited<ReturnType<CallBudget['reserve']>>;
+    try {
+      reservation = await options.budget.reserve({
+        id: `${idempotencyKey}:${randomUUID().slice(0, 8)}`,
+        provider: input.provider,
+        baseUrl: options.baseUrl?.(input.provider),
+        model: provider.model,
+        system,
+        messages,
+        maxTokens: input.maxTokens,
+      });
+    } catch (error) {
+      if (isBudgetExhaustedError(error)) options.onRefused?.(error);
+      throw error;
+    }
+    let result: GenerateResult & { attempts?: number };
+    try {
+      result = await provider.generate({
+        system,
+        messages,
+        maxTokens: input.maxTokens,
+        temperature: input.temperature,
+        signal,
+        idempotencyKey,
+        waitForBreakerUntil: input.deadlineAt,
+      });
+    } catch (error) {
+      // No answer, so nothing to price: the reservation goes back (a lost release lapses with its TTL).
+      await reservation.release().catch(() => {});
+      throw error;
+    }
+    // Settled before the turn is cached: a crash between the two re-sends a call that was counted, and
+    // never loses a count.
+    const charge = await reservation.settle(result.usage, result.model);
+    options.onCharge?.(charge);
     const turn: Turn = {
       index: input.turnIndex,
       speaker: input.speaker,
@@ -69,6 +110,7 @@ export function callModelActor(options: CallModelOptions) {
       truncated: isTruncated(result.stopReason),
       temperature: input.temperature,
       maxTokens: input.maxTokens,
+      cost: turnCostOf(charge),
     };
     return options.turnCache.putIfAbsent(key, turn);
   });

@@ -21,6 +21,11 @@ export interface NextWorkOptions {
   /** Builds a new conversation's input from its topic. */
   buildInput: (topic: Topic, conversationId: string, startedAt: number) => ConversationInput;
   /**
+   * Whether new work may be taken: false while the spending cap is reached (nothing is pulled or adopted;
+   * the pull waits `pollMs` and comes back empty). @default always open
+   */
+  intakeOpen?: () => boolean;
+  /**
    * How long one pull waits for a topic before the supervisor looks again.
    * @default 500
    */
@@ -169,6 +174,17 @@ export function nextWorkActor(options: NextWorkOptions) {
 
   return fromPromise<Work | null, { active: number }>(async ({ signal }) => {
     signal.addEventListener('abort', () => void releaseParked(), { once: true });
+    if (options.intakeOpen && !options.intakeOpen()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        const stop = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        signal.addEventListener('abort', stop, { once: true });
+      });
+      return null;
+    }
     // Back-pressure: while timers run late, one more conversation would make the lease renewals later
     // still, and past the TTL every conversation of this process would be fenced out and lost. Wait until
     // the work in flight has caught up; conversations ending make room.

@@ -9,11 +9,12 @@
  *          -> machines bound with machine.provide -> the supervisor actor        app/supervisor.ts
  */
 import type { Registry } from 'prom-client';
-import type { Actor, InspectionEvent } from 'xstate';
+import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
 import type { Config, ProviderName } from '../config.js';
+import { MemoryBudgetStore } from '../cost/memory-budget-store.js';
 import type { Logger } from '../logger.js';
 import type { SupervisorMachine } from '../machines/supervisor.js';
-import { createMetrics, type ProviderMetrics } from '../metrics.js';
+import { createCostMetrics, createMetrics, type ProviderMetrics } from '../metrics.js';
 import { OutboxRelay } from '../outbox/relay.js';
 import { LeaseKeeper } from '../persistence/lease-keeper.js';
 import { ConversationPersister } from '../persistence/persister.js';
@@ -21,6 +22,7 @@ import type { Clock, LlmProvider } from '../services/ports.js';
 import { connectPorts, type Ports } from './ports.js';
 import { buildProviders, type Providers } from './providers.js';
 import { instrumentService, type ServiceMetrics } from './service-metrics.js';
+import { Spending } from './spending.js';
 import { boundConversationMachine, createSupervisor } from './supervisor.js';
 
 export interface ComposeOptions {
@@ -37,7 +39,14 @@ export interface ComposeOptions {
   /** Replaces provider adapters. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
   /** Replaces port adapters. */
-  portOverrides?: Partial<Pick<Ports, 'store' | 'turnCache'>>;
+  portOverrides?: Partial<Pick<Ports, 'store' | 'turnCache' | 'budget'>>;
+  /**
+   * A cap for this run instead of `MAX_SPEND_USD` (`generate --max-cost`), kept in this process (or the
+   * `budget` port override) rather than in the shared Redis budget. @default config.cost.maxSpendMicros
+   */
+  capMicros?: number | null;
+  /** How often the shared budget is read. @default DEFAULT_BUDGET_POLL_MS */
+  budgetPollMs?: number;
   /** Inspection observer (the Stately inspector) for the supervisor's system and the breakers. */
   inspect?: (event: InspectionEvent) => void;
   /** @default DEFAULTS.DRAIN_TIMEOUT_SECONDS */
@@ -67,6 +76,8 @@ export interface Composition extends Omit<Ports, 'close'>, Providers {
   relay: OutboxRelay;
   supervisor: Actor<SupervisorMachine>;
   serviceMetrics: ServiceMetrics;
+  /** The cost ledger and the spending cap (started by `Chimera.start`). */
+  spending: Spending;
   /** Stops the breakers' timers and the metrics' listeners and closes every connection. */
   close(): Promise<void>;
 }
@@ -78,7 +89,12 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     clock,
     owner,
     intake: options.intake,
-    overrides: options.portOverrides,
+    overrides: {
+      // A cap of this run's own (`generate --max-cost`) must not replace the deployment's shared one in
+      // Redis: it is kept by this process, unless a store for the run is given (a journal).
+      ...(options.capMicros === undefined ? {} : { budget: new MemoryBudgetStore({ clock }) }),
+      ...options.portOverrides,
+    },
   });
   const metrics = createMetrics(registry);
   const providers = await buildProviders(config, ports, {
@@ -92,10 +108,21 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
 
   const relay = new OutboxRelay({ store: ports.store, bus: ports.bus, logger, lock: ports.relayLock, clock });
   const leases = new LeaseKeeper({ store: ports.store, leaseTtlMs: config.leaseTtlMs, logger });
+  const spending = new Spending({
+    config,
+    store: ports.budget,
+    logger,
+    clock,
+    metrics: createCostMetrics(registry),
+    capMicros: options.capMicros,
+    pollMs: options.budgetPollMs,
+  });
   const conversation = boundConversationMachine({
     providers: providers.providers,
     turnCache: ports.turnCache,
     clock,
+    spending,
+    baseUrl: (name) => config.providers[name as ProviderName]?.baseUrl,
   });
   const persister = new ConversationPersister({
     store: ports.store,
@@ -122,11 +149,26 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     leases,
     persister,
     conversation,
+    intakeOpen: () => spending.intakeOpen(),
     drainTimeoutMs: options.drainTimeoutMs,
     pollMs: options.pollMs,
     adoptEveryMs: options.adoptEveryMs,
     shardCapacity: options.shardCapacity,
     inspect: options.inspect,
+  });
+  // Conversations paused for budget are found where they run: the supervisor's shards' children.
+  spending.onPaused((resume) => {
+    let found = 0;
+    for (const shard of Object.values(supervisor.getSnapshot().children)) {
+      const children = (shard as AnyActorRef | undefined)?.getSnapshot()?.children ?? {};
+      for (const child of Object.values(children) as AnyActorRef[]) {
+        const snapshot = child.getSnapshot();
+        if (snapshot.status !== 'active' || snapshot.value !== 'paused') continue;
+        found += 1;
+        if (resume) child.send({ type: 'RESUME', at: clock.now() });
+      }
+    }
+    return found;
   });
   const serviceMetrics = instrumentService({
     registry,
@@ -151,8 +193,10 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     relay,
     supervisor,
     serviceMetrics,
+    spending,
     async close() {
       serviceMetrics.stop();
+      spending.stop();
       // An open breaker's cool-down timer would otherwise outlive the process's work.
       for (const breaker of providers.breakers.values()) breaker.stop();
       await closePorts();

@@ -6,6 +6,9 @@
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
+import { MemoryBudgetStore } from '../cost/memory-budget-store.js';
+import type { BudgetStore } from '../cost/ports.js';
+import { RedisBudgetStore } from '../cost/redis-budget-store.js';
 import type { Logger } from '../logger.js';
 import { CompositeTopicSource } from '../services/composite-topic-source.js';
 import { createKafkaClient } from '../services/kafka/client.js';
@@ -55,7 +58,7 @@ export interface PortsOptions {
    */
   intake?: 'auto' | 'none';
   /** Replaces port adapters, e.g. a store that refuses writes in a regression test. @default none */
-  overrides?: Partial<Pick<Ports, 'store' | 'turnCache'>>;
+  overrides?: Partial<Pick<Ports, 'store' | 'turnCache' | 'budget'>>;
 }
 
 export interface Ports {
@@ -70,6 +73,8 @@ export interface Ports {
   relayLock: LeaderLock;
   claims: TopicClaims;
   breakerStates: BreakerStateStore;
+  /** The spending cap and what was spent: shared through Redis by every daemon, per process otherwise. */
+  budget: BudgetStore;
   redis?: Redis;
   kafka?: Kafka;
   /** Closes every connection and timer these ports opened. */
@@ -98,6 +103,10 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
   const claims: TopicClaims = redis
     ? new RedisTopicClaims({ redis, keyPrefix: prefix })
     : new InMemoryTopicClaims();
+  const budget: BudgetStore =
+    options.overrides?.budget ??
+    (redis ? new RedisBudgetStore({ redis, keyPrefix: prefix }) : new MemoryBudgetStore({ clock }));
+  closers.push(() => budget.close());
   const breakerStates: BreakerStateStore = redis
     ? new RedisBreakerStateStore(redis, prefix)
     : new MemoryBreakerStateStore();
@@ -165,6 +174,7 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
     relayLock,
     claims,
     breakerStates,
+    budget,
     redis,
     kafka,
     async close() {

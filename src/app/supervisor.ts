@@ -23,25 +23,37 @@ import type { LeaseKeeper } from '../persistence/lease-keeper.js';
 import type { ConversationPersister } from '../persistence/persister.js';
 import type { Clock, LlmProvider, SnapshotStore, TopicSource, TurnCache } from '../services/ports.js';
 import { samplerFor } from './sampler.js';
+import type { Spending } from './spending.js';
 
 /** The provided conversation machine: what a shard spawns, and whose snapshots the persister writes. */
 export function boundConversationMachine(options: {
   providers: ReadonlyMap<string, LlmProvider>;
   turnCache: TurnCache;
   clock: Clock;
+  /** The spending cap and the ledger: every call reserves through it and is charged to it. */
+  spending: Spending;
+  /** Where each provider is served (pricing: a self-hosted server is free unless priced). */
+  baseUrl?: (provider: string) => string | undefined;
 }) {
-  const { clock } = options;
+  const { clock, spending } = options;
   return conversationMachine.provide({
     actors: {
       callModel: callModelActor({
         provider: (name) => options.providers.get(name),
         turnCache: options.turnCache,
         clock,
+        budget: spending.callBudget,
+        baseUrl: options.baseUrl,
+        onCharge: (charge) => spending.charged(charge),
+        onRefused: (error) => spending.refused(error),
       }),
       assessTurn: assessTurnActor(),
       deadline: deadlineActor(clock),
     },
-    actions: { stampEnd: assign({ endedAt: () => clock.now() }) },
+    actions: {
+      stampEnd: assign({ endedAt: () => clock.now() }),
+      pause: assign({ paused: () => ({ reason: 'budget' as const, at: clock.now() }) }),
+    },
   });
 }
 
@@ -81,6 +93,8 @@ export interface SupervisorOptions {
   leases: LeaseKeeper;
   persister: ConversationPersister;
   conversation: ReturnType<typeof boundConversationMachine>;
+  /** False while the spending cap is reached: no new work is taken. @default always open */
+  intakeOpen?: () => boolean;
   /** @default DEFAULTS.DRAIN_TIMEOUT_SECONDS */
   drainTimeoutMs?: number;
   pollMs?: number;
@@ -104,6 +118,7 @@ export function createSupervisor(options: SupervisorOptions): Actor<typeof super
         leaseTtlMs: config.leaseTtlMs,
         buildInput: newConversationInput(config, options.sides),
         pollMs: options.pollMs,
+        intakeOpen: options.intakeOpen,
         adoptEveryMs: options.adoptEveryMs,
       }),
       shard: supervisorShardMachine.provide({

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Chimera } from '../chimera.js';
+import { projectRunMicros } from '../cost/projection.js';
 import type { ConversationRecord, TopicMessage } from '../events.js';
 import type { ProviderMetrics } from '../metrics.js';
 import type { ProgressStats } from './progress.js';
@@ -70,17 +71,50 @@ export interface BatchResume {
   finished(conversationId: string): Promise<ConversationRecord | undefined>;
 }
 
+/** How often a batch looks whether the spending cap has stopped it. */
+const CAP_CHECK_MS = 250;
+
 export class Batch {
   private done = 0;
   private failed = 0;
+  private finishedMicros = 0;
   private skipped = 0;
   private readonly waits: Array<Promise<ConversationRecord>> = [];
+  private readonly finished: Array<ConversationRecord | undefined> = [];
+  private capTimer: NodeJS.Timeout | undefined;
+  /** Resolves when the spending cap stops the batch: every conversation left is paused or not started. */
+  private readonly capped: Promise<'capped'>;
+  private stoppedByCap = false;
 
   constructor(
     private readonly chimera: Chimera,
     private readonly messages: readonly TopicMessage[],
     private readonly resume?: BatchResume,
-  ) {}
+  ) {
+    this.capped = new Promise((resolve) => {
+      this.capTimer = setInterval(() => {
+        const { spending } = this.chimera.parts;
+        // Intake is stopped while the cap is reached, so nothing starts; once every conversation still
+        // running is paused, nothing more can happen until the cap is raised.
+        if (spending.capReached && this.chimera.active === spending.pausedCount()) {
+          this.stoppedByCap = true;
+          clearInterval(this.capTimer);
+          resolve('capped');
+        }
+      }, CAP_CHECK_MS);
+      this.capTimer.unref();
+    });
+  }
+
+  /** True when the spending cap stopped the batch before every conversation finished. */
+  get cappedBeforeEnd(): boolean {
+    return this.stoppedByCap;
+  }
+
+  /** Conversations the batch did not finish (paused for budget or never started). */
+  get unfinished(): number {
+    return this.waits.length - this.done;
+  }
 
   get total(): number {
     return this.messages.length;
@@ -104,9 +138,12 @@ export class Batch {
       }
       const known = await this.resume?.finished(conversationId);
       const wait = known ? Promise.resolve(known) : this.chimera.waitFor(conversationId, timeoutMs);
+      const index = this.waits.length;
       wait.then(
         (record) => {
           this.done += 1;
+          this.finished[index] = record;
+          this.finishedMicros += record.cost?.micros ?? 0;
           if (record.status !== 'ended') this.failed += 1;
         },
         () => {},
@@ -115,17 +152,44 @@ export class Batch {
     }
   }
 
-  /** Every record, in the order the topics were given, each as soon as it and those before it are done. */
+  /**
+   * Every record, in the order the topics were given, each as soon as it and those before it are done.
+   * If the spending cap stops the batch first, the records finished by then, in the same order.
+   */
   async *records(): AsyncGenerator<ConversationRecord> {
-    for (const wait of this.waits) yield await wait;
+    try {
+      for (const [index, wait] of this.waits.entries()) {
+        const next = await Promise.race([wait, this.capped]);
+        if (next !== 'capped') {
+          yield next;
+          continue;
+        }
+        for (const record of this.finished.slice(index)) if (record) yield record;
+        return;
+      }
+    } finally {
+      clearInterval(this.capTimer);
+    }
   }
 
   async stats(): Promise<ProgressStats> {
+    const spentMicros = this.chimera.parts.spending.ledger.totalMicros;
+    const total = this.waits.length;
+    const inFlight = Math.min(this.chimera.active, total - this.done);
     return {
       done: this.skipped + this.done,
       total: this.skipped + this.waits.length,
       failed: this.failed,
       ...(await providerFigures(this.chimera.parts.metrics)),
+      spentMicros,
+      projectedMicros: projectRunMicros({
+        total,
+        finished: this.done,
+        inFlight,
+        finishedMicros: Math.min(this.finishedMicros, spentMicros),
+        inFlightMicros: Math.max(0, spentMicros - this.finishedMicros),
+      }),
+      capReached: this.chimera.parts.spending.capReached,
     };
   }
 }

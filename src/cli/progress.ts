@@ -3,6 +3,7 @@
  * log file, CI): a plain line at every tenth of the batch and, while the batch is long, at least every
  * `heartbeatMs`, so a log shows the run is alive without flooding it.
  */
+import { formatUsd } from '../cost/money.js';
 import { type Clock, systemClock } from '../services/ports.js';
 
 export interface ProgressStats {
@@ -16,6 +17,22 @@ export interface ProgressStats {
   tokens: number;
   /** Model calls that failed (retried or not). */
   errors: number;
+  /** Spent so far, micro-dollars (absent where no ledger is kept). */
+  spentMicros?: number;
+  /** Projected total for the run, micro-dollars; null before a conversation has finished. */
+  projectedMicros?: number | null;
+  /** The spending cap stopped new calls. */
+  capReached?: boolean;
+}
+
+/** `$0.0123 spent, ~$0.0456 projected` (the projection once a conversation has finished). */
+export function spendText(stats: ProgressStats): string {
+  if (stats.spentMicros === undefined) return '';
+  const projected =
+    stats.projectedMicros === null || stats.projectedMicros === undefined
+      ? ''
+      : `, ~${formatUsd(stats.projectedMicros)} projected`;
+  return `${formatUsd(stats.spentMicros)} spent${projected}${stats.capReached ? ' (cap reached)' : ''}`;
 }
 
 export interface ProgressStream {
@@ -64,7 +81,8 @@ export function barLine(stats: ProgressStats, elapsedMs: number, label = 'genera
   return (
     `${label} [${bar}] ${stats.done}/${stats.total}` +
     `  ${stats.failed} failed  ${rate(stats.turns, elapsedMs)} turns/s` +
-    `  ${formatInt(stats.tokens)} tokens  ${stats.errors} errors  ${formatElapsed(elapsedMs)}`
+    `  ${formatInt(stats.tokens)} tokens  ${stats.errors} errors` +
+    `${stats.spentMicros === undefined ? '' : `  ${spendText(stats)}`}  ${formatElapsed(elapsedMs)}`
   );
 }
 
@@ -74,7 +92,8 @@ export function plainLine(stats: ProgressStats, elapsedMs: number, label = 'gene
   return (
     `${label}: ${stats.done}/${stats.total} conversations (${percent}%), ${stats.failed} failed, ` +
     `${stats.turns} turns (${rate(stats.turns, elapsedMs)}/s), ${stats.tokens} tokens, ` +
-    `${stats.errors} provider errors, ${formatElapsed(elapsedMs)} elapsed`
+    `${stats.errors} provider errors, ${stats.spentMicros === undefined ? '' : `${spendText(stats)}, `}` +
+    `${formatElapsed(elapsedMs)} elapsed`
   );
 }
 

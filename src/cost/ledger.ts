@@ -3,8 +3,8 @@
  * conversation and a daemon each keep one; the same charges summed in any grouping give the same total,
  * because each call is rounded once, when it is charged, and sums are of integers.
  */
-import { z } from 'zod';
-import type { Usage } from '../events.js';
+import type { z } from 'zod';
+import { costSummarySchema, type TurnCost, type Usage } from '../events.js';
 import { assertNonNegativeMicros, microsToUsd } from './money.js';
 import type { PriceTable } from './prices.js';
 import { type CallOptions, callCostMicros, type PricedEndpoint, resolvePrice } from './pricing.js';
@@ -58,17 +58,8 @@ export interface LedgerLine {
   cacheWriteTokens: number;
 }
 
-/** The cost block of a record or an event (`usd` for people and tools, `micros` exact). */
-export const costSummarySchema = z.object({
-  usd: z.number().nonnegative(),
-  micros: z.number().int().nonnegative(),
-  byProvider: z.record(
-    z.string(),
-    z.object({ usd: z.number().nonnegative(), micros: z.number().int().nonnegative() }),
-  ),
-  /** `provider/model` of every call that had no price: its cost is not in the total. */
-  unpriced: z.array(z.string()),
-});
+/** The cost block of a record or an event, defined beside the record's schema. */
+export { costSummarySchema };
 export type CostSummary = z.infer<typeof costSummarySchema>;
 
 const keyOf = (provider: string, model: string) => `${provider}\u0000${model}`;
@@ -163,4 +154,9 @@ export class CostLedger {
     }
     return { usd: microsToUsd(this.total), micros: this.total, byProvider, unpriced: this.unpriced() };
   }
+}
+
+/** A call's charge as the turn records it. */
+export function turnCostOf(charge: CallCharge): TurnCost {
+  return { micros: charge.micros ?? 0, status: charge.status };
 }

@@ -18,6 +18,10 @@
  *                                                                --retry_with_nudge--> callingModel
  *     TIMEOUT (deadline actor) --> timedOut
  *     CANCEL --> ended(cancelled)
+ *   callingModel --error budget_exhausted (the spending cap refused the call; nothing was sent)--> paused
+ *   paused --RESUME (the cap has room again)--> running (awaitingTurn: the same turn is asked for again)
+ *          --CANCEL--> ended(cancelled)
+ *   While paused the deadline does not run: time paused is added to it (`pausedMs`).
  */
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import type { DiscardedTurn, QualityMetrics, Speaker, TerminationReason, Topic, Turn } from '../events.js';
@@ -78,6 +82,13 @@ export interface ConversationContext extends ConversationInput {
   endedAt?: number;
   /** Generated turns not kept, with why. Absent in snapshots persisted before it existed. */
   discarded?: DiscardedTurn[];
+  /**
+   * Set while paused at the last completed turn: the spending cap refused the next call (`reason`), at
+   * `at` (epoch ms). `status` stays `active`: a paused conversation is not finished, and resumes.
+   */
+  paused?: { reason: 'budget'; at: number };
+  /** Time spent paused, added to the deadline. Absent until the conversation is first resumed. */
+  pausedMs?: number;
 }
 
 /** The pending turn, marked as discarded by an assessment (kept in the full record, never trained on). */
@@ -139,6 +150,8 @@ export interface ConversationOutput {
 export type ConversationMachineEvent =
   | { type: 'TIMEOUT' }
   | { type: 'CANCEL' }
+  /** The spending cap has room again: a paused conversation asks for its next turn. `at`: epoch ms. */
+  | { type: 'RESUME'; at: number }
   | { type: 'xstate.done.actor.callModel'; output: Turn }
   | { type: 'xstate.done.actor.assessTurn'; output: AssessTurnOutput };
 
@@ -146,8 +159,17 @@ export function speakerFor(turnIndex: number): Speaker {
   return turnIndex % 2 === 0 ? 'questioner' : 'answerer';
 }
 
-export function deadlineOf(context: Pick<ConversationContext, 'startedAt' | 'settings'>): number {
-  return context.startedAt + context.settings.timeoutMs;
+export function deadlineOf(
+  context: Pick<ConversationContext, 'startedAt' | 'settings' | 'pausedMs'>,
+): number {
+  return context.startedAt + context.settings.timeoutMs + (context.pausedMs ?? 0);
+}
+
+/** The error of a call the spending cap refused (`BudgetExhaustedError`): not a provider failure. */
+function isBudgetRefusal(error: unknown): boolean {
+  return (
+    typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'budget_exhausted'
+  );
 }
 
 function errorOf(error: unknown): ConversationError {
@@ -188,6 +210,8 @@ export const conversationMachine = setup({
   actions: {
     /** Stamps the end time; bound at the composition root to the injected clock. */
     stampEnd: assign({ endedAt: ({ context }) => context.startedAt }),
+    /** Marks the conversation paused for budget; bound at the composition root to stamp the clock's time. */
+    pause: assign({ paused: ({ context }) => ({ reason: 'budget' as const, at: context.startedAt }) }),
     score: assign({
       quality: ({ context }) =>
         computeQuality(context.turns, { terminationReason: context.terminationReason }),
@@ -197,6 +221,8 @@ export const conversationMachine = setup({
     maxTurnsReached: ({ context }) => context.turns.length >= context.settings.maxTurns,
     restored: ({ event }) => isRestore(event),
     answerPending: ({ context }) => context.pending !== undefined,
+    isPaused: ({ context }) => context.paused !== undefined,
+    budgetRefused: ({ event }) => isBudgetRefusal((event as { error?: unknown }).error),
   },
 }).createMachine({
   id: 'conversation',
@@ -221,6 +247,7 @@ export const conversationMachine = setup({
      */
     restoring: {
       always: [
+        { guard: 'isPaused', target: 'paused' },
         { guard: 'answerPending', target: '#conversation.running.assessingQuality' },
         { target: '#conversation.running' },
       ],
@@ -276,13 +303,17 @@ export const conversationMachine = setup({
               target: 'assessingQuality',
               actions: assign({ pending: ({ event }) => event.output }),
             },
-            onError: {
-              target: '#conversation.failed',
-              actions: assign({
-                terminationReason: 'provider_failed',
-                error: ({ event }) => errorOf(event.error),
-              }),
-            },
+            onError: [
+              // The cap refused the call before it was sent: wait at the last completed turn.
+              { guard: 'budgetRefused', target: '#conversation.paused', actions: 'pause' },
+              {
+                target: '#conversation.failed',
+                actions: assign({
+                  terminationReason: 'provider_failed',
+                  error: ({ event }) => errorOf(event.error),
+                }),
+              },
+            ],
           },
         },
         assessingQuality: {
@@ -344,6 +375,22 @@ export const conversationMachine = setup({
               }),
             },
           },
+        },
+      },
+    },
+    /** Stopped at the last completed turn by the spending cap (outside `running`: no deadline runs). */
+    paused: {
+      on: {
+        RESUME: {
+          target: 'running',
+          actions: assign(({ context, event }) => ({
+            paused: undefined,
+            pausedMs: (context.pausedMs ?? 0) + Math.max(0, event.at - (context.paused?.at ?? event.at)),
+          })),
+        },
+        CANCEL: {
+          target: 'ended',
+          actions: assign({ terminationReason: 'cancelled', paused: undefined }),
         },
       },
     },

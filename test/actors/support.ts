@@ -1,6 +1,9 @@
 import { createActor, toPromise } from 'xstate';
 import { callModelActor } from '../../src/actors/call-model.js';
 import type { ProviderConfig } from '../../src/config.js';
+import { CallBudget } from '../../src/cost/call-budget.js';
+import { costConfigFrom } from '../../src/cost/config.js';
+import { MemoryBudgetStore } from '../../src/cost/memory-budget-store.js';
 import type { Turn } from '../../src/events.js';
 import type { CallModelInput } from '../../src/machines/conversation.js';
 import { type Clock, systemClock, type TurnCache } from '../../src/services/ports.js';
@@ -38,7 +41,12 @@ export function modelCaller(server: FakeProviderServer, turnCache: TurnCache, cl
     timeoutMs: 5_000,
   };
   const provider = new AnthropicProvider(config);
-  const logic = callModelActor({ provider: () => provider, turnCache, clock });
+  const logic = callModelActor({
+    provider: () => provider,
+    turnCache,
+    clock,
+    budget: new CallBudget(new MemoryBudgetStore({ clock }), costConfigFrom({}).prices),
+  });
   return (input: CallModelInput): Promise<Turn> => toPromise(createActor(logic, { input }).start());
 }
 

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { StatusReport } from '../../src/cli/commands/status.js';
+import { RedisBudgetStore } from '../../src/cost/redis-budget-store.js';
 import { ProviderError } from '../../src/errors.js';
 import { publishBreakerStates } from '../../src/resilience/breaker-publisher.js';
 import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
@@ -200,5 +201,42 @@ describe('chimera status', () => {
     expect(result.stdout).toContain('conversations: 0 active, 0 ended, 0 failed, 0 timed out');
     expect(result.stdout).toContain('outbox: 0 events waiting for Kafka');
     expect(result.stdout).toMatch(/^ {2}gemini +breaker open, probe in \d+s \(daemon-9, /m);
+  });
+});
+
+describe('chimera status: spend', () => {
+  it('shows spend in total, in the last hour and per provider and model, and says when the cap is reached', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const env = redisOnlyEnv(names);
+    const budget = new RedisBudgetStore({ redis: redisClient(), keyPrefix: names.prefix });
+    await budget.setCap(20_000);
+    for (const [id, micros, provider, model] of [
+      ['c1:0:0:a', 12_345, 'anthropic', 'claude-sonnet-5-5'],
+      ['c1:1:0:a', 2_100, 'gemini', 'gemini-2.5-flash'],
+      ['c2:0:0:a', 3_000, 'anthropic', 'claude-sonnet-5-5'],
+    ] as const) {
+      expect((await budget.reserve(id, micros)).ok).toBe(true);
+      await budget.settle(id, micros, { provider, model });
+    }
+    let result = await runCli(['status'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('spend: cap: $0.0200; spent $0.0174');
+    expect(result.stdout).toContain('spent in the last hour: $0.0174');
+    expect(result.stdout).toMatch(/anthropic\/claude-sonnet-5-5\s+\$0\.0153/);
+    expect(result.stdout).toMatch(/gemini\/gemini-2\.5-flash\s+\$0\.0021/);
+    expect(result.stdout).not.toContain('CAP REACHED');
+
+    await budget.setCap(17_000);
+    result = await runCli(['status', '--json'], { env });
+    const report = JSON.parse(result.stdout) as StatusReport;
+    expect(report.capReached).toBe(true);
+    expect(report.budget).toMatchObject({
+      capMicros: 17_000,
+      spentMicros: 17_445,
+      spentLastHourMicros: 17_445,
+    });
+    result = await runCli(['status'], { env });
+    expect(result.stdout).toContain('SPENDING CAP REACHED');
   });
 });

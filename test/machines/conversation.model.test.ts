@@ -1,6 +1,6 @@
 import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
-import { type AnyActorRef, createActor, fromCallback, fromPromise } from 'xstate';
+import { type AnyActorRef, assign, createActor, fromCallback, fromPromise } from 'xstate';
 import type { Turn } from '../../src/events.js';
 import {
   type AssessTurnInput,
@@ -58,6 +58,10 @@ const RESTORES: Record<string, ConversationContext> = {
     pending: turnFor(1),
   }),
   'restored while calling for its second turn': restoredContext({ turns: [turnFor(0)] }),
+  'restored while paused for budget': restoredContext({
+    turns: [turnFor(0)],
+    paused: { reason: 'budget', at: 2_000 },
+  }),
   'restored while regenerating a nudged turn': restoredContext({
     turns: [turnFor(0)],
     nudge: true,
@@ -83,7 +87,12 @@ function eventsFor(snapshot: Snapshot): ModelEvent[] {
       type: 'xstate.error.actor.callModel',
       error: { code: 'overloaded', message: 'x' },
     } as never);
+    events.push({
+      type: 'xstate.error.actor.callModel',
+      error: { code: 'budget_exhausted', message: 'spending cap reached' },
+    } as never);
   }
+  if (snapshot.matches('paused')) events.push({ type: 'RESUME', at: 5_000 });
   if (snapshot.matches({ running: 'assessingQuality' })) {
     // The assessor grants one nudged regeneration per conversation (MAX_REPETITION_NUDGES).
     for (const verdict of VERDICTS.filter((v) => v !== 'retry_with_nudge' || snapshot.context.nudges < 1)) {
@@ -100,7 +109,11 @@ function worldEvent(event: ModelEvent): WorldEvent | null {
   if (type === 'TIMEOUT') return { kind: 'deadline' };
   if (type === 'CANCEL') return { kind: 'cancel' };
   if (type === 'xstate.done.actor.callModel') return { kind: 'answer' };
-  if (type === 'xstate.error.actor.callModel') return { kind: 'callFailed' };
+  if (type === 'xstate.error.actor.callModel')
+    return (event as never as { error: { code: string } }).error.code === 'budget_exhausted'
+      ? { kind: 'budgetRefused' }
+      : { kind: 'callFailed' };
+  if (type === 'RESUME') return { kind: 'resume' };
   if (type === 'xstate.done.actor.assessTurn')
     return { kind: 'verdict', verdict: (event as { output: AssessTurnOutput }).output.verdict };
   if (type === 'xstate.error.actor.assessTurn') return { kind: 'judgeFailed' };
@@ -184,6 +197,7 @@ const STARTS: Array<{ name: string; input: ConversationStart; expected: Expected
         pending: context.pending !== undefined,
       },
       MAX_TURNS,
+      context.paused !== undefined,
     ),
   })),
 ];
@@ -209,7 +223,7 @@ describe('conversation machine, model-based against a reference model', () => {
         ])
           expect(reasons).toContain(reason);
         const phases = new Set(paths.map((p) => phaseOf(p.state)));
-        for (const phase of ['calling', 'assessing', 'ended', 'failed', 'timedOut'])
+        for (const phase of ['calling', 'assessing', 'paused', 'ended', 'failed', 'timedOut'])
           expect(phases).toContain(phase);
       });
 
@@ -241,4 +255,44 @@ describe('conversation machine, model-based against a reference model', () => {
       }
     });
   }
+});
+
+describe('conversation machine, paused for budget', () => {
+  it('keeps its last completed turn, and resumes with the time paused added to its deadline', async () => {
+    const deadlines: number[] = [];
+    const calls: CallModelInput[] = [];
+    let reject: ((e: unknown) => void) | undefined;
+    const machine = conversationMachine.provide({
+      actors: {
+        callModel: fromPromise<Turn, CallModelInput>(
+          ({ input }) =>
+            new Promise((_resolve, rej) => {
+              calls.push(input);
+              reject = rej;
+            }),
+        ),
+        deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number }>(({ input }) => {
+          deadlines.push(input.at);
+        }),
+      },
+      actions: { pause: assign({ paused: { reason: 'budget' as const, at: 10_000 } }) },
+    });
+    const actor = createActor(machine, { input: { restore: restoredContext({ turns: [turnFor(0)] }) } });
+    actor.start();
+    reject!({ code: 'budget_exhausted', message: 'spending cap reached' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(actor.getSnapshot().value).toBe('paused');
+    expect(actor.getSnapshot().context).toMatchObject({ status: 'active', paused: { reason: 'budget' } });
+    expect(actor.getSnapshot().context.turns).toHaveLength(1);
+    actor.send({ type: 'RESUME', at: 25_000 });
+    expect(actor.getSnapshot().matches({ running: 'callingModel' })).toBe(true);
+    expect(actor.getSnapshot().context.paused).toBeUndefined();
+    // Started at 1,000 with a 60 s timeout; paused from 10,000 to 25,000.
+    expect(deadlines).toEqual([61_000, 76_000]);
+    expect(calls.map((c) => [c.turnIndex, c.generation])).toEqual([
+      [1, 0],
+      [1, 0],
+    ]);
+    actor.stop();
+  });
 });

@@ -15,10 +15,14 @@
  *     an answer waiting for its verdict is dropped.
  *   - A restored conversation resumes where its context says: judging a pending answer, else asking for
  *     the next turn (or ending at the limit).
+ *   - The spending cap can refuse the next model call before it is sent: the conversation pauses at its
+ *     last completed turn (nothing kept or dropped, nothing failed). While paused the deadline does not
+ *     run; a resume asks for the same turn again, a cancel ends it (cancelled); nothing else moves it.
+ *   - A conversation restored while paused stays paused until resumed.
  *   - An ended conversation ignores everything.
  */
 
-export type Phase = 'calling' | 'assessing' | 'ended' | 'failed' | 'timedOut';
+export type Phase = 'calling' | 'assessing' | 'paused' | 'ended' | 'failed' | 'timedOut';
 
 export interface ExpectedConversation {
   phase: Phase;
@@ -40,6 +44,10 @@ export type Verdict = 'continue' | 'retry_with_nudge' | 'natural_end' | 'refusal
 export type WorldEvent =
   | { kind: 'answer' }
   | { kind: 'callFailed' }
+  /** The spending cap refused the call. */
+  | { kind: 'budgetRefused' }
+  /** The cap has room again. */
+  | { kind: 'resume' }
   | { kind: 'verdict'; verdict: Verdict }
   | { kind: 'judgeFailed' }
   | { kind: 'deadline' }
@@ -64,7 +72,9 @@ export function start(maxTurns: number): ExpectedConversation {
 export function restore(
   saved: Omit<ExpectedConversation, 'phase' | 'reason'>,
   maxTurns: number,
+  paused = false,
 ): ExpectedConversation {
+  if (paused) return { ...saved, phase: 'paused' };
   return saved.pending
     ? { ...saved, phase: 'assessing' }
     : nextTurn({ ...saved, phase: 'calling' }, maxTurns);
@@ -72,11 +82,17 @@ export function restore(
 
 export function step(state: ExpectedConversation, event: WorldEvent, maxTurns: number): ExpectedConversation {
   if (FINAL.has(state.phase)) return state;
+  if (state.phase === 'paused') {
+    if (event.kind === 'cancel') return { ...state, phase: 'ended', reason: 'cancelled' };
+    if (event.kind === 'resume') return { ...state, phase: 'calling' };
+    return state;
+  }
   if (event.kind === 'deadline') return { ...state, phase: 'timedOut', reason: 'timeout', pending: false };
   if (event.kind === 'cancel') return { ...state, phase: 'ended', reason: 'cancelled', pending: false };
   if (state.phase === 'calling') {
     if (event.kind === 'answer') return { ...state, phase: 'assessing', pending: true };
     if (event.kind === 'callFailed') return { ...state, phase: 'failed', reason: 'provider_failed' };
+    if (event.kind === 'budgetRefused') return { ...state, phase: 'paused' };
     return state;
   }
   // Assessing.

@@ -4,11 +4,15 @@
  * measure many conversations quickly. The input is built the way the runtime builds it: the configured
  * sampler draws personas, style and temperature from the seed and the topic id.
  */
+
 import { assign, createActor, fromCallback, toPromise } from 'xstate';
 import { assessTurnActor } from '../../src/actors/assess-turn.js';
 import { callModelActor } from '../../src/actors/call-model.js';
 import { samplerFor } from '../../src/app/sampler.js';
 import type { Config } from '../../src/config.js';
+import { CallBudget } from '../../src/cost/call-budget.js';
+import { costConfigFrom } from '../../src/cost/config.js';
+import { MemoryBudgetStore } from '../../src/cost/memory-budget-store.js';
 import type { ConversationRecord, Topic } from '../../src/events.js';
 import {
   CONVERSATION_MACHINE_VERSION,
@@ -48,6 +52,7 @@ export async function runConversation(
         provider: () => provider,
         turnCache: new InMemoryTurnCache(),
         clock: systemClock,
+        budget: new CallBudget(new MemoryBudgetStore(), costConfigFrom({}).prices),
       }),
       assessTurn: assessTurnActor(),
       deadline: fromCallback(() => () => {}),

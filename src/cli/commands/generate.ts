@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { chooseSides, type ProviderName } from '../../config.js';
+import { formatUsd } from '../../cost/money.js';
 import { DatasetWriter } from '../../export/dataset-writer.js';
 import { DATASET_FORMATS, type DatasetFormat } from '../../export/formats.js';
 import { Batch, type BatchResume, expandTopics } from '../batch.js';
@@ -20,6 +21,7 @@ import { type Output, openOutput } from '../output.js';
 import { ProgressReporter } from '../progress.js';
 import { openRunState, type RunState, runIdFlag } from '../run-state.js';
 import { type CheckedTopic, checkTopic, readTopicsFile } from '../topics-input.js';
+import { capArgument } from './budget.js';
 
 interface GenerateFlags {
   topic?: string[];
@@ -34,6 +36,8 @@ interface GenerateFlags {
   system: boolean;
   personas?: string;
   seed?: number;
+  /** Spending cap for this run, micro-dollars (`--max-cost USD`); null: none. */
+  maxCost?: number | null;
   stateDir?: string;
   runId?: string;
   fresh?: boolean;
@@ -116,6 +120,7 @@ async function generate(flags: GenerateFlags): Promise<number> {
     intake: 'none',
     sides,
     drainTimeoutMs: INTERRUPT_DRAIN_MS,
+    ...(flags.maxCost === undefined ? {} : { capMicros: flags.maxCost }),
     ...(state?.portOverrides ? { portOverrides: state.portOverrides } : {}),
   });
   chimera.start();
@@ -167,6 +172,13 @@ async function generate(flags: GenerateFlags): Promise<number> {
   if (interrupted) return 130;
   const to = output.name === 'stdout' ? 'stdout' : output.name;
   process.stderr.write(`${writer.summary('wrote')} to ${to}; ${ended} ended, ${failed} failed\n`);
+  const spent = chimera.parts.spending.ledger.totalMicros;
+  if (batch.cappedBeforeEnd) {
+    process.stderr.write(
+      `chimera: spending cap reached after ${formatUsd(spent)}: ${batch.unfinished} conversation(s) not finished (paused or not started); raise --max-cost or MAX_SPEND_USD and run again\n`,
+    );
+    return EXIT_FAILURE;
+  }
   return failed > 0 ? EXIT_FAILURE : EXIT_OK;
 }
 
@@ -201,6 +213,11 @@ export function registerGenerate(program: Command): void {
       '--seed <n>',
       'seed of the persona, style and temperature draws (SEED)',
       wholeNumber(0, 2_147_483_647),
+    )
+    .option(
+      '--max-cost <usd>',
+      'stop starting model calls once this many US dollars could be passed (MAX_SPEND_USD; none for no cap)',
+      capArgument,
     )
     .option(
       '--state-dir <dir>',

@@ -191,6 +191,16 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       store: service.parts.store,
       providers: sides,
       ...(service.parts.redis ? { redis: service.parts.redis } : {}),
+      // Spend as every daemon on the Redis sees it (this process's alone in embedded mode).
+      spend: async () => {
+        const budget = await service.parts.spending.snapshot();
+        return {
+          currency: 'USD',
+          totalMicros: budget.spentMicros,
+          perHourMicros: budget.spentLastHourMicros,
+          ...(budget.capMicros === null ? {} : { capMicros: budget.capMicros }),
+        };
+      },
     });
     // Nothing takes work once the supervisor stops other than by a drain: exit so another daemon can.
     service.onUnexpectedStop((err) =>

@@ -5,6 +5,8 @@
  */
 import type { Command } from 'commander';
 import { type Config, PROVIDER_NAMES, type ProviderName } from '../../config.js';
+import type { BudgetSnapshot } from '../../cost/ports.js';
+import { RedisBudgetStore } from '../../cost/redis-budget-store.js';
 import type { BreakerReport } from '../../events.js';
 import type { ConversationStatus } from '../../services/ports.js';
 import { RedisBreakerStateStore } from '../../services/redis/breaker-state-store.js';
@@ -13,6 +15,7 @@ import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
 import { closeRedis, connectRedis } from '../connect.js';
 import { loadCliConfig } from '../context.js';
 import { EXIT_OK, usageError } from '../errors.js';
+import { formatBudget } from './budget.js';
 
 export interface ProviderStatus {
   /** Null when no daemon has reported this provider's breaker. */
@@ -25,6 +28,10 @@ export interface StatusReport {
   /** Events saved with their snapshot and not yet on Kafka. */
   outbox: number;
   providers: Partial<Record<ProviderName, ProviderStatus>>;
+  /** The spending cap and what was spent (in total, in the last hour, per provider and model). */
+  budget: BudgetSnapshot;
+  /** Spend is at or past the cap: intake stopped, conversations paused for budget. */
+  capReached: boolean;
   keyPrefix: string;
   at: number;
 }
@@ -53,11 +60,15 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
     finishedTtlMs: config.finishedTtlMs,
   });
   try {
-    const [conversations, outbox, breakers] = await Promise.all([
+    const [conversations, outbox, breakers, budget] = await Promise.all([
       store.counts(),
       store.outboxSize(),
       new RedisBreakerStateStore(redis, redisConfig.keyPrefix).readAll(),
+      new RedisBudgetStore({ redis, keyPrefix: redisConfig.keyPrefix }).snapshot(),
     ]);
+    // The daemons' rule (src/machines/budget.ts): reached once spend alone meets the cap, or when the
+    // headroom left cannot take a call; status can only see the first for sure.
+    const capReached = budget.capMicros !== null && budget.spentMicros >= budget.capMicros;
     const providers: StatusReport['providers'] = {};
     for (const name of providersToShow(config, breakers)) {
       const report = breakers[name];
@@ -66,7 +77,15 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
         rateLimit: await readRateLimitUse(redis, redisConfig.keyPrefix, config.providers[name]),
       };
     }
-    return { conversations, outbox, providers, keyPrefix: redisConfig.keyPrefix, at: Date.now() };
+    return {
+      conversations,
+      outbox,
+      providers,
+      budget,
+      capReached,
+      keyPrefix: redisConfig.keyPrefix,
+      at: Date.now(),
+    };
   } finally {
     await store.close();
     await closeRedis(redis);
@@ -106,6 +125,16 @@ export function formatStatus(report: StatusReport): string {
         `tokens ${number(tokens.inUse)} in use (${number(tokens.perMinute)}/min), next call waits ${seconds(wait)}`,
     );
   }
+  if (report.capReached)
+    lines.push(
+      'SPENDING CAP REACHED: intake stopped, conversations paused (raise it: chimera budget set USD)',
+    );
+  lines.push(
+    ...formatBudget(report.budget)
+      .trimEnd()
+      .split('\n')
+      .map((line, i) => (i === 0 ? `spend: ${line}` : `  ${line}`)),
+  );
   return `${lines.join('\n')}\n`;
 }
 
