@@ -9,6 +9,7 @@
  *   recovery     time to adopt 100 in-flight conversations after SIGKILL of their daemon
  *   dedup        near-duplicate removal: recall against brute-force Jaccard, records/s on 100,000
  *   viewer       `chimera view` on 100,000 conversations: time to open, heap, filter and read times
+ *   batch        2,000 conversations of 10 turns in batch mode: rounds, requests per batch, wall time, cost vs online, RSS
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ import { describeMachine } from './support/machine.js';
 import { listOption, quick } from './support/options.js';
 import { type Figure, note, renderTable } from './support/report.js';
 
-const BENCHES = ['throughput', 'concurrency', 'rate-limit', 'recovery', 'dedup', 'viewer'] as const;
+const BENCHES = ['throughput', 'concurrency', 'rate-limit', 'recovery', 'dedup', 'viewer', 'batch'] as const;
 
 const services = await infra();
 const machine = await describeMachine(services.redisUrl);

@@ -8,15 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import type { InspectionEvent } from 'xstate';
 import { type Composition, compose } from './app/compose.js';
-import { type Config, chooseSides, type ProviderName } from './config.js';
+import { type Config, chooseSides, configSecrets, type ProviderName, startupWarnings } from './config.js';
 import type { BudgetStore } from './cost/ports.js';
 import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 import type { SupervisorContext } from './machines/supervisor.js';
 import { registerSecrets } from './redact.js';
-import { redisSecrets } from './redis-url.js';
 import { type BreakerPublisher, publishBreakerStates } from './resilience/breaker-publisher.js';
 import {
+  type BatchApi,
   type Clock,
   type LlmProvider,
   type SnapshotStore,
@@ -37,6 +37,8 @@ export interface ChimeraOptions {
   sides?: [ProviderName, ProviderName];
   /** Replaces provider adapters, e.g. a simulated provider with a given latency. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
+  /** Each provider's batch API, for the providers in batch mode (docs/batch.md). @default none */
+  batchApis?: Partial<Record<ProviderName, BatchApi>>;
   /** Replaces port adapters, e.g. a store that fails on purpose in a regression test. */
   portOverrides?: { store?: SnapshotStore; turnCache?: TurnCache; budget?: BudgetStore };
   /**
@@ -104,19 +106,18 @@ export class Chimera {
 
   /** Builds every adapter, provider and actor for `config` (`app/compose.ts`); call `start()` to begin. */
   static async create(config: Readonly<Config>, options: ChimeraOptions = {}): Promise<Chimera> {
-    registerSecrets([
-      ...Object.values(config.providers).map((p) => p.apiKey),
-      config.kafka?.sasl?.password,
-      ...(config.redis ? redisSecrets(config.redis.url) : []),
-    ]);
+    registerSecrets(configSecrets(config));
+    const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
+    for (const warning of startupWarnings(config)) logger.warn(warning);
     const parts = await compose(config, {
-      logger: options.logger ?? createLogger({ level: config.log.level, format: config.log.format }),
+      logger,
       clock: options.clock ?? systemClock,
       owner: options.owner ?? `${config.instanceId}-${randomUUID().slice(0, 8)}`,
       sides: options.sides ?? chooseSides(config),
       registry: options.registry ?? new Registry(),
       intake: options.intake,
       providerOverrides: options.providerOverrides,
+      batchApis: options.batchApis,
       portOverrides: options.portOverrides,
       inspect: options.inspect,
       drainTimeoutMs: options.drainTimeoutMs,
@@ -223,6 +224,14 @@ export class Chimera {
       });
       this.waiters.set(conversationId, list);
     });
+  }
+
+  /**
+   * Cancels every batch out at its provider (`run --cancel-batches` on SIGTERM): calls waiting on a batch
+   * fail, and their conversations end as `provider_failed`. A no-op without batch mode.
+   */
+  async cancelBatches(): Promise<void> {
+    await Promise.all([...this.parts.batchers.values()].map((batcher) => batcher.cancel()));
   }
 
   /**

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { type CostConfig, costConfigFrom } from './cost/config.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
+import { BATCHER_DEFAULTS } from './machines/batcher.js';
 import { loadPersonasFile } from './personas-file.js';
 import { BUILTIN_POOL } from './prompts/personas/builtin.js';
 import type { PersonaPool } from './prompts/personas/types.js';
-import { parseHostPort, sentinelUrl } from './redis-url.js';
+import { parseHostPort, redisSecrets, sentinelUrl } from './redis-url.js';
 
 export { DEFAULTS };
 
@@ -243,6 +244,7 @@ export const envSchema = z.object({
   QUESTIONER_SYSTEM_PROMPT: str(),
   ANSWERER_SYSTEM_PROMPT: str(),
   TOPIC_MAX_LENGTH: int(16, 10_000),
+  MAX_TOPIC_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024),
 
   // Dataset diversity and provenance: personas, styles, sampled temperatures, seed and run id.
   PERSONAS_FILE: str(),
@@ -257,6 +259,13 @@ export const envSchema = z.object({
       .optional(),
   ),
 
+  // The optional judge: a configured provider that scores each finished conversation against the rubric.
+  JUDGE_PROVIDER: oneOf(PROVIDER_NAMES),
+  JUDGE_MODEL: str(),
+  JUDGE_MAX_ATTEMPTS: int(1, 10),
+  JUDGE_MAX_TOKENS: int(64, 32_000),
+  JUDGE_MAX_TRANSCRIPT_CHARS: int(1_000, 1_000_000),
+
   // Provider resilience.
   RATE_LIMIT_REQUESTS_PER_MINUTE: int(1, 1_000_000),
   RATE_LIMIT_TOKENS_PER_MINUTE: int(1, 1_000_000_000),
@@ -269,14 +278,35 @@ export const envSchema = z.object({
   RETRY_MAX_DELAY_SECONDS: int(1, 3600),
   RETRY_MAX_TOTAL_DELAY_SECONDS: int(1, 86_400),
 
+  // Batch mode (docs/batch.md): every provider's mode, or one provider's, and the batcher's settings.
+  PROVIDER_MODE: oneOf(['online', 'batch'] as const),
+  ANTHROPIC_MODE: oneOf(['online', 'batch'] as const),
+  GEMINI_MODE: oneOf(['online', 'batch'] as const),
+  OPENAI_MODE: oneOf(['online', 'batch'] as const),
+  BATCH_MAX_REQUESTS: int(1, 100_000),
+  BATCH_COLLECT_SECONDS: int(0, 86_400),
+  BATCH_MAX_WAIT_HOURS: int(1, 168),
+  BATCH_POLL_SECONDS: int(1, 3600),
+  BATCH_FALLBACK: oneOf(['batch', 'online'] as const),
+
   // Ownership and retention.
   LEASE_TTL_SECONDS: int(2, 3600),
+  MAX_CONVERSATION_CRASHES: int(1, 100),
+  INTAKE_MAX_ATTEMPTS: int(1, 100),
+  PARKED_MAX_LENGTH: int(100, 10_000_000),
   FINISHED_TTL_SECONDS: int(60, 365 * 86_400),
 
   // Service.
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   LOG_FORMAT: oneOf(['json', 'pretty'] as const),
   HTTP_PORT: int(0, 65535),
+  HTTP_HOST: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.\-_:[\]]{1,253}$/, { error: 'expected a host name or an IP address' })
+      .optional(),
+  ),
   INSTANCE_ID: str(),
   /** Compatibility with the service this replaces: allows start-up without provider keys (simulated provider). */
   TESTING: bool(),
@@ -338,11 +368,31 @@ export interface KafkaConfig {
   topics: { input: string; events: string; deadLetter: string };
 }
 
+/** Batch mode: which providers answer through their batch API, and how the batchers gather and wait. */
+export interface BatchConfig {
+  /** Per provider. @default 'online' (PROVIDER_MODE, then <PROVIDER>_MODE) */
+  modes: Record<ProviderName, 'online' | 'batch'>;
+  /** @default BATCHER_DEFAULTS.BATCH_MAX_REQUESTS */
+  maxRequests: number;
+  /** @default BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS, in ms */
+  collectMs: number;
+  /** First wait between polls of a batch out (it doubles while nothing ends). @default BATCHER_DEFAULTS.BATCH_POLL_MIN_SECONDS, in ms */
+  pollMinMs: number;
+  /** A turn's window in batch mode (its deadline counts from when it asked). @default 24 h, in ms */
+  maxWaitMs: number;
+  /** Where a retryable per-request error goes. @default 'batch' */
+  fallback: 'batch' | 'online';
+}
+
+export const DEFAULT_BATCH_MAX_WAIT_HOURS = 24; // the providers' own batch window: a batch not done in a day expires
+
 export interface Config {
   testing: boolean;
   instanceId: string;
   log: { level: string; format: 'json' | 'pretty' };
   httpPort: number;
+  /** Interface of `/healthz`, `/readyz` and `/metrics`. @default '127.0.0.1' */
+  httpHost: string;
   redis?: RedisConfig;
   kafka?: KafkaConfig;
   providers: Record<ProviderName, ProviderConfig>;
@@ -360,6 +410,8 @@ export interface Config {
     questionerSystemPrompt?: string;
     answererSystemPrompt?: string;
     topicMaxLength: number;
+    /** Largest topic message (Redis queue entry, Kafka input message) decoded at all; larger is dead-lettered. */
+    topicMaxMessageBytes: number;
   };
   resilience: {
     rateLimitMaxWaitMs: number;
@@ -377,11 +429,66 @@ export interface Config {
   /** Dataset diversity and provenance (see {@link DatasetConfig}). */
   dataset: DatasetConfig;
   leaseTtlMs: number;
+  /** Crashes of a conversation's actor (each owner's counted in the store) before it is failed as `crashed`. */
+  maxConversationCrashes: number;
+  /** Failed admissions of one topic message before it is parked (`INTAKE_MAX_ATTEMPTS`). */
+  intakeMaxAttempts: number;
+  /** Parked messages kept in Redis, about (`PARKED_MAX_LENGTH`; the stream is trimmed with `MAXLEN ~`). */
+  parkedMaxLength: number;
   finishedTtlMs: number;
   /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
   cost: CostConfig;
+  /** The optional judge (`JUDGE_PROVIDER`); undefined means conversations are not judged. */
+  judge?: JudgeConfig;
   /** The web pages: dashboard (`run --ui`), dataset viewer (`view`), inspector (`run --inspect`). */
   ui: UiConfig;
+  batch: BatchConfig;
+}
+
+export interface JudgeConfig {
+  /** A configured provider; its calls share that provider's rate limiter, breaker and retries. */
+  provider: ProviderName;
+  /** The model to ask. @default the provider's configured model (`ANTHROPIC_MODEL`, ...) */
+  model: string;
+  /** Calls that may answer malformed JSON before a conversation is left unjudged. @default 3 */
+  maxAttempts: number;
+  /** Output budget of one judgement. @default 1024 */
+  maxTokens: number;
+  /** Longest transcript sent; later turns are left out. @default 100000 */
+  maxTranscriptChars: number;
+}
+
+export const JUDGE_DEFAULTS = {
+  MAX_ATTEMPTS: 3, // a malformed answer is rare and rarely repeats twice
+  MAX_TOKENS: 1_024, // five scores with short rationales fit well under this
+  MAX_TRANSCRIPT_CHARS: 100_000, // about 25k tokens: within every judge model's context
+} as const;
+
+function judgeFrom(
+  raw: RawEnv,
+  providers: Record<ProviderName, ProviderConfig>,
+  configured: readonly ProviderName[],
+): JudgeConfig | undefined {
+  const name = raw.JUDGE_PROVIDER as ProviderName | undefined;
+  if (!name) {
+    for (const variable of ['JUDGE_MODEL', 'JUDGE_MAX_ATTEMPTS', 'JUDGE_MAX_TOKENS'] as const) {
+      if (raw[variable] !== undefined) throw new ConfigError(variable, 'needs JUDGE_PROVIDER to be set');
+    }
+    return undefined;
+  }
+  if (!configured.includes(name)) {
+    throw new ConfigError(
+      'JUDGE_PROVIDER',
+      `provider ${name} has no credentials (set its API key, or choose from ${configured.join(', ')})`,
+    );
+  }
+  return {
+    provider: name,
+    model: raw.JUDGE_MODEL ?? providers[name].model,
+    maxAttempts: raw.JUDGE_MAX_ATTEMPTS ?? JUDGE_DEFAULTS.MAX_ATTEMPTS,
+    maxTokens: raw.JUDGE_MAX_TOKENS ?? JUDGE_DEFAULTS.MAX_TOKENS,
+    maxTranscriptChars: raw.JUDGE_MAX_TRANSCRIPT_CHARS ?? JUDGE_DEFAULTS.MAX_TRANSCRIPT_CHARS,
+  };
 }
 
 export interface UiConfig {
@@ -489,13 +596,32 @@ function redisFrom(raw: RawEnv): RedisConfig | undefined {
   const topicQueue = raw.REDIS_TOPIC_QUEUE ?? DEFAULTS.REDIS_TOPIC_QUEUE;
   const sentinel = sentinelFrom(raw);
   if (sentinel) return { url: sentinel, keyPrefix, topicQueue };
-  if (raw.REDIS_URL) return { url: raw.REDIS_URL, keyPrefix, topicQueue };
-  if (!raw.REDIS_HOST && raw.REDIS_PORT === undefined) return undefined;
+  if (raw.REDIS_URL) return { url: withPassword(raw.REDIS_URL, raw.REDIS_PASSWORD), keyPrefix, topicQueue };
+  if (!raw.REDIS_HOST && raw.REDIS_PORT === undefined) {
+    if (raw.REDIS_PASSWORD) {
+      throw new ConfigError(
+        'REDIS_PASSWORD',
+        'set, but no Redis is configured (set REDIS_HOST, REDIS_URL or REDIS_SENTINELS as well, or unset REDIS_PASSWORD)',
+      );
+    }
+    return undefined;
+  }
   const url = new URL('redis://localhost');
   url.hostname = raw.REDIS_HOST ?? 'localhost';
   url.port = String(raw.REDIS_PORT ?? 6379);
   if (raw.REDIS_PASSWORD) url.password = raw.REDIS_PASSWORD;
   return { url: url.toString(), keyPrefix, topicQueue };
+}
+
+/** REDIS_URL with REDIS_PASSWORD applied; a URL that carries a password of its own and REDIS_PASSWORD clash. */
+function withPassword(redisUrl: string, password: string | undefined): string {
+  if (!password) return redisUrl;
+  const url = new URL(redisUrl);
+  if (url.password !== '') {
+    throw new ConfigError('REDIS_PASSWORD', 'REDIS_URL carries a password already: set only one of them');
+  }
+  url.password = password;
+  return url.toString();
 }
 
 function kafkaFrom(raw: RawEnv): KafkaConfig | undefined {
@@ -595,7 +721,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         ? Boolean(raw.OPENAI_API_KEY || raw.OPENAI_BASE_URL)
         : Boolean(providers[name].apiKey),
   );
-  if (raw.CONVERSATION_PROVIDERS) {
+  const testing = raw.TESTING ?? false;
+  // TESTING=true skips key validation (the service this replaces did so): a test may give the named
+  // providers' clients itself (`ConversationManager`'s client factory).
+  if (raw.CONVERSATION_PROVIDERS && !testing) {
     for (const name of raw.CONVERSATION_PROVIDERS) {
       if (!configuredProviders.includes(name as ProviderName)) {
         throw new ConfigError(
@@ -606,13 +735,20 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }
   }
 
+  // Checked even when TESTING=true drops them, so a bad variable is found before it matters.
+  const redis = redisFrom(raw);
+  const kafka = kafkaFrom(raw);
+  const judge = judgeFrom(raw, providers, configuredProviders);
+
   const config: Config = {
-    testing: raw.TESTING ?? false,
+    testing,
     instanceId: raw.INSTANCE_ID ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     log: { level: raw.LOG_LEVEL ?? 'info', format: raw.LOG_FORMAT ?? 'json' },
     httpPort: raw.HTTP_PORT ?? DEFAULTS.HTTP_PORT,
-    redis: redisFrom(raw),
-    kafka: kafkaFrom(raw),
+    httpHost: raw.HTTP_HOST ?? DEFAULTS.HTTP_HOST,
+    // TESTING=true runs on the in-process stand-ins whatever Redis or Kafka is configured (README, TESTING).
+    redis: testing ? undefined : redis,
+    kafka: testing ? undefined : kafka,
     providers,
     configuredProviders,
     conversation: {
@@ -626,6 +762,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       questionerSystemPrompt: raw.QUESTIONER_SYSTEM_PROMPT,
       answererSystemPrompt: raw.ANSWERER_SYSTEM_PROMPT,
       topicMaxLength: raw.TOPIC_MAX_LENGTH ?? DEFAULTS.TOPIC_MAX_LENGTH,
+      topicMaxMessageBytes: raw.MAX_TOPIC_MESSAGE_BYTES ?? DEFAULTS.MAX_TOPIC_MESSAGE_BYTES,
     },
     resilience: {
       rateLimitMaxWaitMs: (raw.RATE_LIMIT_MAX_WAIT_SECONDS ?? DEFAULTS.RATE_LIMIT_MAX_WAIT_SECONDS) * 1000,
@@ -643,8 +780,25 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     simulatedBatchDelayMs: raw.SIMULATED_BATCH_DELAY_MS ?? 0,
     dataset: datasetFrom(raw),
     leaseTtlMs: (raw.LEASE_TTL_SECONDS ?? DEFAULTS.LEASE_TTL_SECONDS) * 1000,
+    maxConversationCrashes: raw.MAX_CONVERSATION_CRASHES ?? DEFAULTS.MAX_CONVERSATION_CRASHES,
+    intakeMaxAttempts: raw.INTAKE_MAX_ATTEMPTS ?? DEFAULTS.INTAKE_MAX_ATTEMPTS,
+    parkedMaxLength: raw.PARKED_MAX_LENGTH ?? DEFAULTS.PARKED_MAX_LENGTH,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
+    ...(judge ? { judge } : {}),
+    batch: {
+      modes: {
+        anthropic: raw.ANTHROPIC_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        gemini: raw.GEMINI_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        openai: raw.OPENAI_MODE ?? raw.PROVIDER_MODE ?? 'online',
+        simulated: raw.PROVIDER_MODE ?? 'online',
+      },
+      maxRequests: raw.BATCH_MAX_REQUESTS ?? BATCHER_DEFAULTS.BATCH_MAX_REQUESTS,
+      collectMs: (raw.BATCH_COLLECT_SECONDS ?? BATCHER_DEFAULTS.BATCH_COLLECT_SECONDS) * 1000,
+      pollMinMs: (raw.BATCH_POLL_SECONDS ?? BATCHER_DEFAULTS.BATCH_POLL_MIN_SECONDS) * 1000,
+      maxWaitMs: (raw.BATCH_MAX_WAIT_HOURS ?? DEFAULT_BATCH_MAX_WAIT_HOURS) * 3_600_000,
+      fallback: raw.BATCH_FALLBACK ?? 'batch',
+    },
     ui: {
       host: raw.UI_HOST ?? DEFAULTS.UI_HOST,
       ...(raw.UI_PORT !== undefined ? { port: raw.UI_PORT } : {}),
@@ -653,6 +807,57 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
   };
   return deepFreeze(config);
+}
+
+/** Host names and addresses that stay on this machine. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\./.test(host);
+}
+
+const BASE_URL_VARIABLE: Record<Exclude<ProviderName, 'simulated'>, string> = {
+  anthropic: 'ANTHROPIC_BASE_URL',
+  gemini: 'GOOGLE_GEMINI_BASE_URL',
+  openai: 'OPENAI_BASE_URL',
+};
+
+/**
+ * Settings that work but expose a secret on the network, one line each, for the log at start-up: a Kafka
+ * SASL/PLAIN password without TLS, and a provider key sent over plain `http://` to another machine. They
+ * name variables and hosts, never the secret.
+ */
+export function startupWarnings(config: Readonly<Config>): string[] {
+  const warnings: string[] = [];
+  if (config.kafka?.sasl?.mechanism === 'plain' && !config.kafka.ssl) {
+    warnings.push(
+      'KAFKA_SASL_MECHANISM=plain without KAFKA_SSL=true: the Kafka password crosses the network in clear text',
+    );
+  }
+  for (const [name, variable] of Object.entries(BASE_URL_VARIABLE)) {
+    const provider = config.providers[name as ProviderName];
+    if (!provider.apiKey || !provider.baseUrl) continue;
+    const url = new URL(provider.baseUrl);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+      warnings.push(
+        `${variable} is plain http:// to ${url.hostname}: the ${name} API key crosses the network in clear text (use https://)`,
+      );
+    }
+  }
+  return warnings;
+}
+
+/**
+ * Every secret value `config` holds, for `registerSecrets`: provider keys, the Kafka SASL password, the
+ * Redis passwords (as set: the URL keeps them percent-encoded; the sentinels' too) and the pages' token.
+ */
+export function configSecrets(config: Readonly<Config>): string[] {
+  const secrets: Array<string | undefined> = [
+    ...Object.values(config.providers).map((p) => p.apiKey),
+    config.kafka?.sasl?.password,
+    config.ui.token,
+  ];
+  if (config.redis) secrets.push(...redisSecrets(config.redis.url));
+  return secrets.filter((value): value is string => Boolean(value));
 }
 
 function deepFreeze<T>(value: T): T {

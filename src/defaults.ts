@@ -21,11 +21,16 @@ export const DEFAULTS = {
   RETRY_MAX_DELAY_SECONDS: 30, // cap of one backoff step
   RETRY_MAX_TOTAL_DELAY_SECONDS: 120, // a turn gives up after this much waiting across retries
   LEASE_TTL_SECONDS: 15, // renewed every third of it; a dead daemon's conversations are adopted this fast
+  INTAKE_MAX_ATTEMPTS: 5, // with the source's doubling pause (1+2+4+8 s), a message is parked after about 15 s of failures
+  PARKED_MAX_LENGTH: 10_000, // parked messages kept (the oldest go first): room for a long outage of the dead-letter topic
+  MAX_CONVERSATION_CRASHES: 3, // a bug that crashes a conversation twice on adoption will a third time: fail it then
   FINISHED_TTL_SECONDS: 7 * 86_400, // finished records stay a week for export and inspection
   MAX_TOKENS_PER_TURN: 1024, // a conversational turn, not an essay
   TEMPERATURE: 0.8, // varied but coherent dialogue
   TOPIC_MAX_LENGTH: 500, // a news title or short abstract; longer input is rejected, not truncated
+  MAX_TOPIC_MESSAGE_BYTES: 64 * 1024, // a 500-character title with 8 KB of metadata is far below; a 50 MB one stalled every daemon
   HTTP_PORT: 9464, // the conventional Prometheus exporter port
+  HTTP_HOST: '127.0.0.1', // metrics and readiness are for this machine unless asked (a container sets 0.0.0.0)
   UI_HOST: '127.0.0.1', // the pages show conversation text: this machine only unless asked (and a token set)
   UI_PORT: 9465, // next to HTTP_PORT, used when `run --ui` is given without a port
   VIEW_PORT: 9466, // `chimera view`'s default, so it can run beside a daemon's dashboard

@@ -21,9 +21,14 @@ export type ErrorCode =
   | 'invalid_snapshot'
   | 'closed'
   | 'invalid_event'
+  // The bus refused a message as larger than it accepts (Kafka: MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE).
+  | 'event_too_large'
   // Cost (src/cost): the spending cap refuses a call's reservation; the journal cannot be read.
   | 'budget_exhausted'
-  | 'journal_corrupt';
+  | 'journal_corrupt'
+  // The judge (src/judge): an answer that is not the rubric's JSON; a conversation left unjudged.
+  | 'judge_invalid'
+  | 'judge_failed';
 
 export class ChimeraError extends Error {
   readonly code: ErrorCode;
@@ -76,6 +81,10 @@ export function isChimeraError(error: unknown): error is ChimeraError {
 
 export function isConfigError(error: unknown): error is ConfigError {
   return isChimeraError(error) && error.code === 'config_invalid';
+}
+
+export function isEventTooLargeError(error: unknown): error is ChimeraError {
+  return isChimeraError(error) && error.code === 'event_too_large';
 }
 
 export function isStaleLeaseError(error: unknown): error is StaleLeaseError {

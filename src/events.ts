@@ -6,6 +6,7 @@ import {
   topicMetadataSchema,
   turnProvenanceShape,
 } from './provenance/schema.js';
+import { topicIdSchema, topicSourceSchema, topicUrlSchema } from './provenance/topic-fields.js';
 import { extractMetadata } from './provenance/topic-metadata.js';
 
 /**
@@ -78,7 +79,55 @@ export const terminationReasonSchema = z.enum([
   'timeout',
   'provider_failed',
   'cancelled',
+  'crashed',
 ]);
+
+/**
+ * The judge's rubric: each criterion scored 1 (poor) to 5 (excellent) with a short rationale. What each
+ * one asks is in `src/judge/rubric.ts`; docs/dataset.md lists them.
+ */
+export const JUDGE_CRITERIA = ['coherence', 'helpfulness', 'factualCare', 'naturalness', 'onTopic'] as const;
+export type JudgeCriterion = (typeof JUDGE_CRITERIA)[number];
+
+/** Longest rationale kept, per criterion and overall: a judge that writes an essay is cut, not refused. */
+export const JUDGE_RATIONALE_MAX = 600;
+
+export const criterionScoreSchema = z.object({
+  score: z.number().int().min(1).max(5),
+  rationale: z.string().max(JUDGE_RATIONALE_MAX),
+});
+
+const criterionShape = Object.fromEntries(JUDGE_CRITERIA.map((c) => [c, criterionScoreSchema])) as {
+  [K in JudgeCriterion]: typeof criterionScoreSchema;
+};
+
+/** The scores of every criterion. */
+export const judgeScoresSchema = z.object(criterionShape);
+
+/**
+ * `quality.judge` of a record: the judge's scores, their mean (`overall`, 1-5) and its rationale; or
+ * `unjudged` with the reason (the judge failed, answered malformed JSON every time, or was cancelled).
+ * `usage` is what the judge's calls used, in a turn's shape, so the cost ledger prices it like a turn.
+ */
+export const judgeSchema = z.object({
+  status: z.enum(['judged', 'unjudged']),
+  /** The judge's provider and the model that answered (absent when no call was made). */
+  provider: z.string().optional(),
+  model: z.string().optional(),
+  scores: judgeScoresSchema.optional(),
+  /** Mean of the criterion scores, two decimals. */
+  overall: z.number().min(1).max(5).optional(),
+  rationale: z.string().max(JUDGE_RATIONALE_MAX).optional(),
+  /** Why it is unjudged. */
+  reason: z.string().optional(),
+  usage: usageSchema,
+  /** What the judge's calls cost, summed exactly (in the record's `cost` too). Absent before costs existed. */
+  cost: turnCostSchema.optional(),
+  /** Model calls made, retries included. */
+  attempts: z.number().int().nonnegative(),
+  /** Epoch ms of the judgement (absent when the judge never answered). */
+  at: z.number().optional(),
+});
 
 export const qualitySchema = z.object({
   turns: z.number().int().nonnegative(),
@@ -93,6 +142,8 @@ export const qualitySchema = z.object({
   truncatedTurns: z.number().int().nonnegative().optional(),
   /** The factors the score was multiplied by (see `computeQuality`). */
   factors: z.object({ termination: z.number(), truncation: z.number() }).optional(),
+  /** The judge's verdict, when a judge is configured (`JUDGE_PROVIDER`). */
+  judge: judgeSchema.optional(),
 });
 
 export const conversationRecordSchema = z.object({
@@ -164,10 +215,10 @@ export const topicMessageSchema = z.preprocess(
   },
   z
     .object({
-      id: z.string().min(1).max(200).optional(),
+      id: topicIdSchema.optional(),
       title: z.string(),
-      source: z.string().max(200).optional(),
-      url: z.string().max(2000).optional(),
+      source: topicSourceSchema.optional(),
+      url: topicUrlSchema.optional(),
     })
     // Fields beyond these four are kept, bounded, as `metadata` (src/provenance/topic-metadata.ts).
     .catchall(z.unknown())
@@ -197,6 +248,8 @@ export type Turn = z.infer<typeof turnSchema>;
 export type DiscardedTurn = z.infer<typeof discardedTurnSchema>;
 export type TerminationReason = z.infer<typeof terminationReasonSchema>;
 export type QualityMetrics = z.infer<typeof qualitySchema>;
+export type JudgeVerdict = z.infer<typeof judgeSchema>;
+export type JudgeScores = z.infer<typeof judgeScoresSchema>;
 export type ConversationRecord = z.infer<typeof conversationRecordSchema>;
 export type ConversationEvent = z.infer<typeof conversationEventSchema>;
 export type TopicMessage = z.output<typeof topicMessageSchema>;
@@ -253,6 +306,10 @@ export const EVENT_HEADERS = {
   deadLetterTopic: 'chimera-dead-letter-topic',
   deadLetterPartition: 'chimera-dead-letter-partition',
   deadLetterOffset: 'chimera-dead-letter-offset',
+  /** Size in bytes of a message dead-lettered as too large (only its first bytes travel on). */
+  deadLetterSize: 'chimera-dead-letter-size',
+  /** Hex sha256 of the whole of a message dead-lettered as too large. */
+  deadLetterSha256: 'chimera-dead-letter-sha256',
 } as const;
 
 /** The id a topic without one gets: a digest of what identifies it. */

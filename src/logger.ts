@@ -38,10 +38,16 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     base: { service: 'chimera', ...settings.base },
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     serializers: { err: (e: unknown) => scrub(e), error: (e: unknown) => scrub(e) },
-    formatters: { log: (object) => scrub(object) as Record<string, unknown> },
+    formatters: {
+      log: (object) => scrub(object) as Record<string, unknown>,
+    },
     hooks: {
       logMethod(args, method) {
-        const cleaned: unknown[] = args.map((arg) => (typeof arg === 'string' ? scrubString(arg) : arg));
+        // Strings, and the values `%o`, `%O`, `%j` and `%s` put into the message (the first argument, an
+        // object, is merged into the line and scrubbed by the formatter).
+        const cleaned: unknown[] = args.map((arg, i) =>
+          typeof arg === 'string' ? scrubString(arg) : i > 0 ? scrub(arg) : arg,
+        );
         // pino copies an error's message into `msg` itself, past the formatter: hand it a scrubbed one.
         const [first, second] = cleaned;
         const error = first instanceof Error ? first : (first as { err?: unknown } | null)?.err;
@@ -57,9 +63,24 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (settings.format === 'pretty' && !settings.destination) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2 } } });
+    return scrubbingChildren(
+      pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2 } } }),
+    );
   }
-  return pino(options, settings.destination ?? pino.destination({ dest: 1, sync: false }));
+  return scrubbingChildren(pino(options, settings.destination ?? pino.destination({ dest: 1, sync: false })));
+}
+
+/**
+ * A child logger's fields (`logger.child({ ... })`) are serialised once, past the `log` formatter, and
+ * pino applies `formatters.bindings` to the root's only: the root's `child` scrubs them first. Children
+ * are prototype copies of their parent, so every descendant inherits it (`this` is the one called on).
+ */
+function scrubbingChildren(logger: Logger): Logger {
+  const original = logger.child;
+  logger.child = function child(this: Logger, bindings, options) {
+    return original.call(this, scrub(bindings) as typeof bindings, options);
+  } as Logger['child'];
+  return logger;
 }
 
 /** A child logger that tags every line with the conversation and provider it concerns. */

@@ -120,6 +120,26 @@ export function createMetrics(target: Registry = registry): ProviderMetrics {
   };
 }
 
+/** Snapshot store operations whose duration is measured: `save` (snapshot, indexes and outbox in one script), `load`. */
+export type StoreOperation = 'save' | 'load';
+
+/**
+ * `chimera_store_operation_seconds{operation}` on `target`: how long each Redis snapshot save and load took,
+ * failed ones included (a slow or failing Redis shows here before conversations time out).
+ */
+export function storeOperationSeconds(target: Registry = registry): Histogram<'operation'> {
+  return histogram(
+    {
+      name: 'chimera_store_operation_seconds',
+      help: 'Duration of snapshot store operations in Redis (save, load)',
+      labelNames: ['operation'],
+      // A local Redis answers in well under a millisecond; a remote or overloaded one in tens to hundreds.
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    },
+    target,
+  );
+}
+
 /** What the cost ledger and the spending cap record. */
 export interface CostMetrics {
   /** Dollars spent, by provider and the model that answered (priced and free calls; exact figures are in micros). */

@@ -62,7 +62,10 @@ export function toRecord(context: ConversationContext, now: number): Conversatio
     personas: context.personas,
     providers: context.providers,
     turns: context.turns,
-    quality: computeQuality(context.turns, { terminationReason }),
+    quality: {
+      ...computeQuality(context.turns, { terminationReason }),
+      ...(context.judge ? { judge: context.judge } : {}),
+    },
     simulated:
       context.providers.questioner === SIMULATED_PROVIDER ||
       context.providers.answerer === SIMULATED_PROVIDER ||
@@ -73,7 +76,13 @@ export function toRecord(context: ConversationContext, now: number): Conversatio
     ...(context.provenance ? { provenance: context.provenance } : {}),
     ...(context.discarded && context.discarded.length > 0 ? { discarded: context.discarded } : {}),
     // Every call was paid for, the discarded turns' included.
-    cost: conversationCost([...context.turns, ...(context.discarded ?? [])]),
+    cost: conversationCost([
+      ...context.turns,
+      ...(context.discarded ?? []),
+      ...(context.judge?.cost && context.judge.provider && context.judge.model
+        ? [{ provider: context.judge.provider, model: context.judge.model, cost: context.judge.cost }]
+        : []),
+    ]),
   };
 }
 

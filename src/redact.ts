@@ -7,16 +7,27 @@
 
 export const REDACTED = '[REDACTED]';
 
-const SECRET_KEY =
-  /^(api[-_]?key|apikey|x-api-key|x-goog-api-key|authorization|proxy-authorization|password|passwd|secret|token|access[-_]?token|refresh[-_]?token|client[-_]?secret|sasl[-_]?password|cookie|set-cookie)$/i;
+/**
+ * Field names that hold a secret, matched on the name with case and separators removed, anywhere in it:
+ * `apiKey`, `ANTHROPIC_API_KEY`, `x-goog-api-key`, `redisPassword`, `saslPassword`, `clientSecret`,
+ * `accessToken`. A bare `token` is a secret too; other `...Token` names (a lease's `fencingToken`) and
+ * token counts (`inputTokens`) are not.
+ */
+const SECRET_NAME =
+  /apikey|password|passwd|passphrase|secret|authorization|cookie|credential|privatekey|(?:access|refresh|auth|bearer|session|id|api|ui)token$|^token$/;
+
+/** Whether a field named `key` holds a secret (see {@link SECRET_NAME}). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_NAME.test(key.toLowerCase().replace(/[^a-z0-9]/g, ''));
+}
 
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
   // key=... in query strings (Gemini's REST API takes the key this way)
   [/([?&](?:key|api_key|apikey|access_token|token)=)[^&\s"'#]+/gi, `$1${REDACTED}`],
   // Authorization: Bearer ...
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/g, `$1 ${REDACTED}`],
-  // scheme://user:password@host
-  [/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]+@/gi, `$1${REDACTED}@`],
+  // scheme://user:password@host; greedy to the last @ before the host, so a password with a raw @ goes whole
+  [/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^\s/]*@/gi, `$1${REDACTED}@`],
   // Provider key formats
   [/\bsk-ant-[A-Za-z0-9_-]{8,}/g, REDACTED],
   [/\bsk-[A-Za-z0-9_-]{16,}/g, REDACTED],
@@ -29,23 +40,41 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
 ];
 
 const registered = new Set<string>();
+/** `registered`, longest first, so a secret containing another registered one is replaced whole. */
+let ordered: string[] = [];
 
-/** Registers exact secret values (API keys, passwords) to scrub wherever they appear. */
+/**
+ * Registers exact secret values (API keys, passwords) to scrub wherever they appear, each as given and in
+ * the forms it takes inside URLs (percent-encoded, and decoded when given encoded).
+ */
 export function registerSecrets(values: Iterable<string | undefined>): void {
   for (const value of values) {
-    // Very short values would scrub ordinary words; real keys and passwords are longer.
-    if (value && value.length >= 6) registered.add(value);
+    if (!value) continue;
+    for (const form of new Set([value, encodeURIComponent(value), decoded(value)])) {
+      // Very short values would scrub ordinary words; real keys and passwords are longer.
+      if (form && form.length >= 6) registered.add(form);
+    }
+  }
+  ordered = [...registered].sort((a, b) => b.length - a.length);
+}
+
+function decoded(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined; // not percent-encoded text
   }
 }
 
 /** For tests: forget registered secrets. */
 export function clearRegisteredSecrets(): void {
   registered.clear();
+  ordered = [];
 }
 
 export function scrubString(input: string): string {
   let out = input;
-  for (const secret of registered) {
+  for (const secret of ordered) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
@@ -76,8 +105,7 @@ export function scrub(value: unknown, depth = 0, seen = new WeakSet<object>()): 
   }
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key] =
-      SECRET_KEY.test(key) && inner != null && inner !== '' ? REDACTED : scrub(inner, depth + 1, seen);
+    out[key] = isSecretKey(key) && inner != null && inner !== '' ? REDACTED : scrub(inner, depth + 1, seen);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { configSecrets, loadConfig } from '../src/config.js';
 import { type ConfigError, isConfigError } from '../src/errors.js';
 
 function failure(env: Record<string, string>): ConfigError {
@@ -24,6 +24,12 @@ describe('config', () => {
     expect(config.redis).toBeUndefined();
     expect(config.kafka).toBeUndefined();
     expect(config.configuredProviders).toEqual(['simulated']);
+  });
+
+  it('MAX_TOPIC_MESSAGE_BYTES defaults to 64 KiB and is bounded', () => {
+    expect(loadConfig({}).conversation.topicMaxMessageBytes).toBe(65_536);
+    expect(loadConfig({ MAX_TOPIC_MESSAGE_BYTES: '2048' }).conversation.topicMaxMessageBytes).toBe(2048);
+    expect(failure({ MAX_TOPIC_MESSAGE_BYTES: '10' }).message).toMatch(/^MAX_TOPIC_MESSAGE_BYTES: /);
   });
 
   it('the result is frozen all the way down', () => {
@@ -73,6 +79,26 @@ describe('config', () => {
     expect(failure({ TESTING: 'maybe' }).message).toBe('TESTING: expected true or false (got "maybe")');
   });
 
+  describe('TESTING=true', () => {
+    it('uses in-process stand-ins for Redis and Kafka even when they are configured', () => {
+      const config = loadConfig({
+        TESTING: 'true',
+        REDIS_URL: 'redis://cache:6379',
+        KAFKA_BOOTSTRAP_SERVERS: 'broker:9092',
+      });
+      expect(config.redis).toBeUndefined();
+      expect(config.kafka).toBeUndefined();
+    });
+
+    it('skips key validation: CONVERSATION_PROVIDERS may name providers without keys', () => {
+      expect(() => loadConfig({ CONVERSATION_PROVIDERS: 'anthropic,gemini' })).toThrow(
+        /CONVERSATION_PROVIDERS/,
+      );
+      const config = loadConfig({ TESTING: 'true', CONVERSATION_PROVIDERS: 'anthropic,gemini' });
+      expect(config.conversation.providers).toEqual(['anthropic', 'gemini']);
+    });
+  });
+
   it('blank values count as unset', () => {
     expect(loadConfig({ MAX_CONVERSATION_TURNS: '  ' }).conversation.maxTurns).toBe(10);
   });
@@ -90,6 +116,31 @@ describe('config', () => {
     it('REDIS_URL wins over host and port, and rediss:// is accepted', () => {
       const config = loadConfig({ REDIS_URL: 'rediss://user:pw@redis.example:6390/2', REDIS_HOST: 'other' });
       expect(config.redis?.url).toBe('rediss://user:pw@redis.example:6390/2');
+    });
+
+    it('configSecrets gives the Redis password as set, not only the percent-encoded form in the URL', () => {
+      const config = loadConfig({
+        REDIS_HOST: 'cache',
+        REDIS_PASSWORD: 'p@ss/w0rd#1',
+        ANTHROPIC_API_KEY: 'sk-ant-xyz',
+      });
+      expect(config.redis!.url).not.toContain('p@ss/w0rd#1');
+      expect(configSecrets(config)).toEqual(expect.arrayContaining(['p@ss/w0rd#1', 'sk-ant-xyz']));
+    });
+
+    it('REDIS_PASSWORD without a Redis host or URL is an error naming it, not silently ignored', () => {
+      const error = failure({ REDIS_PASSWORD: 'hunter22-secret' });
+      expect(error.message).toMatch(/^REDIS_PASSWORD: .*REDIS_HOST.*REDIS_URL/);
+      expect(error.message).not.toContain('hunter22');
+    });
+
+    it('REDIS_PASSWORD applies to a REDIS_URL without a password, and clashes with one that has one', () => {
+      expect(loadConfig({ REDIS_URL: 'redis://cache:6379/1', REDIS_PASSWORD: 'p@ss' }).redis?.url).toBe(
+        'redis://:p%40ss@cache:6379/1',
+      );
+      const error = failure({ REDIS_URL: 'redis://:other@cache:6379', REDIS_PASSWORD: 'p@ss' });
+      expect(error.message).toMatch(/^REDIS_PASSWORD: /);
+      expect(error.message).not.toContain('other');
     });
 
     it('a REDIS_URL with another scheme is refused without echoing it', () => {

@@ -63,6 +63,52 @@ describe('logger redaction', () => {
     expect(text.trim().split('\n')).toHaveLength(12);
   });
 
+  it('closes the gaps: %o/%j/%s arguments, child bindings, URL-encoded passwords, passwords with @, secret-named fields', () => {
+    const atPassword = 'p@ss/CANARY@word';
+    // As the config builds it: REDIS_PASSWORD percent-encoded into the URL, then registered from the config.
+    const url = new URL('redis://cache:6379');
+    url.password = atPassword;
+    registerSecrets([atPassword]);
+    const { logger, output } = capture();
+
+    logger.info('settings %o', { redisPassword: 'CANARY-redis-field-1' });
+    logger.info('settings %j', { anthropicApiKey: 'CANARY-apikey-field-2' });
+    logger.info('settings %O', { sasl: { saslPassword: 'CANARY-sasl-field-3' } });
+    logger.info('connecting to %s', url.toString());
+    logger.child({ apiKey: 'CANARY-binding-4', clientSecret: 'CANARY-binding-5' }).info('child line');
+    logger
+      .child({ component: 'x' })
+      .child({ config: { uiToken: 'CANARY-binding-6' } })
+      .info('grandchild');
+    logger.info({ GOOGLE_API_KEY: 'CANARY-env-7', 'X-Api-Key': 'CANARY-header-8', accessToken: 'CANARY-9' });
+    logger.info({ url: `redis://user:${atPassword}@cache:6379/0` }, 'raw url with an @ in the password');
+    logger.info({ encoded: url.password }, 'encoded form alone');
+
+    const text = output();
+    expect(text).not.toContain('CANARY');
+    expect(text).not.toContain(encodeURIComponent(atPassword));
+    expect(text.trim().split('\n')).toHaveLength(9);
+  });
+
+  it('fields that only look like secrets keep their values: token counts, fencing tokens, keys of messages', () => {
+    const { logger, output } = capture();
+    logger.info({
+      inputTokens: 12,
+      maxTokensPerTurn: 1024,
+      fencingToken: 7,
+      key: 'c-1',
+      keyPrefix: 'chimera',
+    });
+    const line = JSON.parse(output()) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      inputTokens: 12,
+      maxTokensPerTurn: 1024,
+      fencingToken: 7,
+      key: 'c-1',
+      keyPrefix: 'chimera',
+    });
+  });
+
   it('child loggers tag lines with conversationId and provider', () => {
     const { logger, output } = capture();
     conversationLogger(logger, { conversationId: 'conv-9', provider: 'anthropic' }).info('hello');

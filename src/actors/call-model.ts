@@ -8,7 +8,23 @@ import type { CallModelInput } from '../machines/conversation.js';
 import { buildTurnRequest } from '../prompts/turn-request.js';
 import { isTruncated, recordedStopReason } from '../provenance/stop-reason.js';
 import { REPETITION_NUDGE } from '../quality/assess-turn.js';
-import type { Clock, GenerateResult, LlmProvider, TurnCache } from '../services/ports.js';
+import type {
+  BatchRequest,
+  Clock,
+  GenerateResult,
+  LlmProvider,
+  TurnCache,
+  TurnKey,
+} from '../services/ports.js';
+
+/** A day and an hour: the default longest wait on a batch (24 hours) and a margin. */
+const DEFAULT_BATCH_RESERVATION_TTL_MS = 25 * 3_600_000;
+
+/** A provider's batcher as the call path sees it (`src/batch/provider-batcher.ts`). */
+export interface BatchCaller {
+  /** Resolves when the turn's batch answered, with the turn as the turn cache keeps it (`batch: true`). */
+  call(key: TurnKey, request: BatchRequest['request']): Promise<Turn>;
+}
 
 export interface CallModelOptions {
   /** The provider by name, already wrapped with rate limiting, retries and its breaker. */
@@ -23,6 +39,13 @@ export interface CallModelOptions {
   onCharge?: (charge: CallCharge) => void;
   /** Hears every call the cap refused (the budget machine's RESERVE_REFUSED). */
   onRefused?: (error: BudgetExhaustedError) => void;
+  /** The provider's batcher when it runs in batch mode (`PROVIDER_MODE=batch`). @default every call online */
+  batcher?: (name: string) => BatchCaller | undefined;
+  /**
+   * How long a batched call's reservation holds: the longest a turn may wait on its batch
+   * (`BATCH_MAX_WAIT_HOURS`) and a margin. @default 25 hours
+   */
+  batchReservationTtlMs?: number;
 }
 
 /**
@@ -44,7 +67,9 @@ export function callModelActor(options: CallModelOptions) {
       generation: input.generation,
     };
     const recorded = await options.turnCache.get(key);
-    if (recorded) return recorded;
+    // A batched answer is cached by the batcher before anyone prices it (below).
+    const recordedUnpriced = recorded?.batch && !recorded.cost ? recorded : undefined;
+    if (recorded && !recordedUnpriced) return recorded;
 
     const provider = options.provider(input.provider);
     if (!provider) throw new ChimeraError('invalid_request', `provider ${input.provider} is not configured`);
@@ -57,24 +82,65 @@ export function callModelActor(options: CallModelOptions) {
     });
 
     const idempotencyKey = `${input.conversationId}:${input.turnIndex}:${input.generation}`;
+    const reserve = async (
+      extra: { id?: string; batch?: boolean; ttlMs?: number; maySettleAgain?: boolean } = {},
+    ) => {
+      try {
+        return await options.budget.reserve({
+          id: `${idempotencyKey}:${randomUUID().slice(0, 8)}`,
+          provider: input.provider,
+          baseUrl: options.baseUrl?.(input.provider),
+          model: provider.model,
+          system,
+          messages,
+          maxTokens: input.maxTokens,
+          ...extra,
+        });
+      } catch (error) {
+        if (isBudgetExhaustedError(error)) options.onRefused?.(error);
+        throw error;
+      }
+    };
+    // Batch mode: the conversation waits in `callingModel` while the request travels in the next batch.
+    // The worst case at the batch price is reserved first, for as long as the batch may take, under the
+    // call's own id (a batched call is submitted once, whoever waits for it), and the answer is settled
+    // at the batch price. An answer found in the turn cache unpriced (its waiter died before settling)
+    // is settled here, or only priced when a predecessor settled it.
+    const batcher = options.batcher?.(input.provider);
+    if (batcher || recordedUnpriced) {
+      const reservation = await reserve({
+        id: `${idempotencyKey}:batch`,
+        batch: true,
+        ttlMs: options.batchReservationTtlMs ?? DEFAULT_BATCH_RESERVATION_TTL_MS,
+        maySettleAgain: true,
+      });
+      let answered: Turn;
+      try {
+        answered =
+          recordedUnpriced ??
+          (await batcher!.call(key, {
+            system,
+            messages,
+            maxTokens: input.maxTokens,
+            temperature: input.temperature,
+            idempotencyKey,
+          }));
+      } catch (error) {
+        await reservation.release().catch(() => {});
+        throw error;
+      }
+      if (answered.cost) {
+        await reservation.release().catch(() => {});
+        return answered;
+      }
+      const batchCharge = await reservation.settle(answered.usage, answered.model);
+      if (!reservation.alreadySettled) options.onCharge?.(batchCharge);
+      return { ...answered, cost: turnCostOf(batchCharge) };
+    }
     // The worst case is reserved before anything is sent (a refusal is not a provider failure: it never
     // reaches the retries or the breaker). The id is new per call, so a call made again after a crash
     // reserves afresh while the dead one's reservation lapses.
-    let reservation: Awaited<ReturnType<CallBudget['reserve']>>;
-    try {
-      reservation = await options.budget.reserve({
-        id: `${idempotencyKey}:${randomUUID().slice(0, 8)}`,
-        provider: input.provider,
-        baseUrl: options.baseUrl?.(input.provider),
-        model: provider.model,
-        system,
-        messages,
-        maxTokens: input.maxTokens,
-      });
-    } catch (error) {
-      if (isBudgetExhaustedError(error)) options.onRefused?.(error);
-      throw error;
-    }
+    const reservation = await reserve();
     let result: GenerateResult & { attempts?: number };
     try {
       result = await provider.generate({

@@ -10,6 +10,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
+import type { ProviderBatcher } from '../batch/provider-batcher.js';
 import type { Config, ProviderName } from '../config.js';
 import { MemoryBudgetStore } from '../cost/memory-budget-store.js';
 import type { Logger } from '../logger.js';
@@ -18,10 +19,18 @@ import { createCostMetrics, createMetrics, type ProviderMetrics } from '../metri
 import { OutboxRelay } from '../outbox/relay.js';
 import { LeaseKeeper } from '../persistence/lease-keeper.js';
 import { ConversationPersister } from '../persistence/persister.js';
-import type { Clock, LlmProvider } from '../services/ports.js';
+import type { BatchApi, Clock, LlmProvider } from '../services/ports.js';
+import { instrumentBatchers } from './batch-metrics.js';
+import { buildBatchers, stopBatchers } from './batchers.js';
 import { connectPorts, type Ports } from './ports.js';
 import { buildProviders, type Providers } from './providers.js';
-import { instrumentService, type ServiceMetrics } from './service-metrics.js';
+import {
+  conversationCrashCounter,
+  instrumentService,
+  intakeFailureCounter,
+  type ServiceMetrics,
+  tooLargeEventCounter,
+} from './service-metrics.js';
 import { Spending } from './spending.js';
 import { boundConversationMachine, createSupervisor } from './supervisor.js';
 
@@ -38,6 +47,8 @@ export interface ComposeOptions {
   intake?: 'auto' | 'none';
   /** Replaces provider adapters. */
   providerOverrides?: Partial<Record<ProviderName, LlmProvider>>;
+  /** Each provider's batch API, for the providers in batch mode (`PROVIDER_MODE=batch`). @default none */
+  batchApis?: Partial<Record<ProviderName, BatchApi>>;
   /** Replaces port adapters. */
   portOverrides?: Partial<Pick<Ports, 'store' | 'turnCache' | 'budget'>>;
   /**
@@ -78,12 +89,15 @@ export interface Composition extends Omit<Ports, 'close'>, Providers {
   serviceMetrics: ServiceMetrics;
   /** The cost ledger and the spending cap (started by `Chimera.start`). */
   spending: Spending;
+  /** The batchers of the providers in batch mode, by provider name; started (they adopt batches out at once). */
+  batchers: Map<string, ProviderBatcher>;
   /** Stops the breakers' timers and the metrics' listeners and closes every connection. */
   close(): Promise<void>;
 }
 
 export async function compose(config: Readonly<Config>, options: ComposeOptions): Promise<Composition> {
   const { logger, clock, owner, registry } = options;
+  const intakeFailures = intakeFailureCounter(registry);
   const ports = await connectPorts(config, {
     logger,
     clock,
@@ -95,6 +109,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
       ...(options.capMicros === undefined ? {} : { budget: new MemoryBudgetStore({ clock }) }),
       ...options.portOverrides,
     },
+    onIntakeFailure: (source, outcome) => intakeFailures.inc({ source, outcome }),
+    registry,
   });
   const metrics = createMetrics(registry);
   const providers = await buildProviders(config, ports, {
@@ -106,8 +122,32 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     inspect: options.inspect,
   });
 
-  const relay = new OutboxRelay({ store: ports.store, bus: ports.bus, logger, lock: ports.relayLock, clock });
+  const tooLarge = tooLargeEventCounter(registry);
+  const relay = new OutboxRelay({
+    store: ports.store,
+    bus: ports.bus,
+    logger,
+    lock: ports.relayLock,
+    clock,
+    parked: ports.parked,
+    onTooLarge: () => tooLarge.inc(),
+  });
   const leases = new LeaseKeeper({ store: ports.store, leaseTtlMs: config.leaseTtlMs, logger });
+  const batchers = await buildBatchers(config, {
+    logger,
+    clock,
+    owner,
+    redis: ports.redis,
+    turnCache: ports.turnCache,
+    apis: options.batchApis,
+    factory: providers.factory,
+    online: providers.providers,
+    inspect: options.inspect,
+  }).catch(async (error: unknown) => {
+    for (const breaker of providers.breakers.values()) breaker.stop();
+    await ports.close();
+    throw error;
+  });
   const spending = new Spending({
     config,
     store: ports.budget,
@@ -123,12 +163,20 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     clock,
     spending,
     baseUrl: (name) => config.providers[name as ProviderName]?.baseUrl,
+    ...(config.judge && providers.judge
+      ? { judge: { provider: providers.judge, config: config.judge } }
+      : {}),
+    batchers,
+    batchMaxWaitMs: config.batch.maxWaitMs,
   });
+  const crashes = conversationCrashCounter(registry);
   const persister = new ConversationPersister({
     store: ports.store,
     clock,
     logger,
     leases,
+    maxCrashes: config.maxConversationCrashes,
+    onCrashed: (outcome) => crashes.inc({ outcome }),
     persistedForm: (snapshot) => conversation.getPersistedSnapshot(snapshot),
     onOutboxEvents: () => relay.poke(),
     onReleased: (conversationId) => {
@@ -177,6 +225,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     store: ports.store,
   });
 
+  instrumentBatchers(registry, batchers.values());
+
   const { close: closePorts, ...openPorts } = ports;
   return {
     ...openPorts,
@@ -193,10 +243,13 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     relay,
     supervisor,
     serviceMetrics,
+    batchers,
     spending,
     async close() {
       serviceMetrics.stop();
       spending.stop();
+      // Batches out stay with the provider and in the store: the next daemon adopts them.
+      stopBatchers(batchers);
       // An open breaker's cool-down timer would otherwise outlive the process's work.
       for (const breaker of providers.breakers.values()) breaker.stop();
       await closePorts();

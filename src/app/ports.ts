@@ -5,11 +5,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { MemoryBudgetStore } from '../cost/memory-budget-store.js';
 import type { BudgetStore } from '../cost/ports.js';
 import { RedisBudgetStore } from '../cost/redis-budget-store.js';
 import type { Logger } from '../logger.js';
+import { storeOperationSeconds } from '../metrics.js';
 import { CompositeTopicSource } from '../services/composite-topic-source.js';
 import { createKafkaClient } from '../services/kafka/client.js';
 import { KafkaEventBus } from '../services/kafka/event-bus.js';
@@ -18,6 +20,7 @@ import { ensureTopics } from '../services/kafka/topics.js';
 import { MemoryBreakerStateStore } from '../services/memory/breaker-state-store.js';
 import { InMemoryEventBus } from '../services/memory/event-bus.js';
 import { MemoryLeaderLock } from '../services/memory/leader-lock.js';
+import { InMemoryParkedMessages } from '../services/memory/parked-messages.js';
 import { MemorySnapshotStore } from '../services/memory/snapshot-store.js';
 import { InMemoryTopicClaims } from '../services/memory/topic-claims.js';
 import { InMemoryTopicSource } from '../services/memory/topic-source.js';
@@ -27,6 +30,7 @@ import type {
   Clock,
   EventBus,
   LeaderLock,
+  ParkedMessages,
   SnapshotStore,
   TopicClaims,
   TopicSource,
@@ -34,7 +38,9 @@ import type {
 } from '../services/ports.js';
 import { RedisBreakerStateStore } from '../services/redis/breaker-state-store.js';
 import { createRedis } from '../services/redis/client.js';
+import { parkedKey } from '../services/redis/keys.js';
 import { RedisLeaderLock } from '../services/redis/leader-lock.js';
+import { RedisParkedMessages } from '../services/redis/parked-messages.js';
 import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
 import { RedisTopicClaims } from '../services/redis/topic-claims.js';
 import { RedisTopicQueue } from '../services/redis/topic-queue.js';
@@ -57,8 +63,12 @@ export interface PortsOptions {
    * @default every one that is configured
    */
   intake?: 'auto' | 'none';
+  /** Where the store's operation latency goes (`chimera_store_operation_seconds`). @default none */
+  registry?: Registry;
   /** Replaces port adapters, e.g. a store that refuses writes in a regression test. @default none */
   overrides?: Partial<Pick<Ports, 'store' | 'turnCache' | 'budget'>>;
+  /** Each failed admission of a topic message, for the metric. */
+  onIntakeFailure?: (source: string, outcome: 'retry' | 'parked') => void;
 }
 
 export interface Ports {
@@ -73,6 +83,8 @@ export interface Ports {
   relayLock: LeaderLock;
   claims: TopicClaims;
   breakerStates: BreakerStateStore;
+  /** Messages set aside so they block nothing: a Redis stream with Redis, this process's memory without. */
+  parked: ParkedMessages;
   /** The spending cap and what was spent: shared through Redis by every daemon, per process otherwise. */
   budget: BudgetStore;
   redis?: Redis;
@@ -93,7 +105,12 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
   const store: SnapshotStore =
     options.overrides?.store ??
     (redis
-      ? new RedisSnapshotStore({ redis, keyPrefix: prefix, finishedTtlMs: config.finishedTtlMs })
+      ? new RedisSnapshotStore({
+          redis,
+          keyPrefix: prefix,
+          finishedTtlMs: config.finishedTtlMs,
+          ...(options.registry ? { operationSeconds: storeOperationSeconds(options.registry) } : {}),
+        })
       : new MemorySnapshotStore({ clock, finishedTtlMs: config.finishedTtlMs }));
   const turnCache =
     options.overrides?.turnCache ?? (redis ? new RedisTurnCache(redis, prefix) : new InMemoryTurnCache());
@@ -128,7 +145,17 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
   }
   closers.push(() => bus.close());
 
-  const intake = { bus, claims, maxTitleLength: config.conversation.topicMaxLength, logger };
+  const parked: ParkedMessages = redis
+    ? new RedisParkedMessages(redis, parkedKey(prefix), config.parkedMaxLength)
+    : new InMemoryParkedMessages(config.parkedMaxLength);
+  const intake = {
+    bus,
+    claims,
+    maxTitleLength: config.conversation.topicMaxLength,
+    maxMessageBytes: config.conversation.topicMaxMessageBytes,
+    logger,
+    failures: { parked, maxAttempts: config.intakeMaxAttempts, onFailure: options.onIntakeFailure },
+  };
   const local = new InMemoryTopicSource({ ...intake, clock, name: 'local' });
   const sources: TopicSource[] = [local];
   if (options.intake !== 'none') {
@@ -174,6 +201,7 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
     relayLock,
     claims,
     breakerStates,
+    parked,
     budget,
     redis,
     kafka,

@@ -37,6 +37,11 @@ export interface Providers {
   providers: Map<string, ResilientProvider>;
   breakers: Map<string, ProviderBreaker>;
   limiters: Map<string, RateLimiter>;
+  /**
+   * The judge's provider (`JUDGE_PROVIDER`): the same resilient provider the conversations use, so its
+   * calls draw on that provider's rate limits and trip or wait on its breaker. Undefined without a judge.
+   */
+  judge?: ResilientProvider;
 }
 
 export async function buildProviders(
@@ -85,5 +90,6 @@ export async function buildProviders(
     breakers.set(name, breaker);
     limiters.set(name, limiter);
   }
-  return { factory, providers, breakers, limiters };
+  const judge = config.judge ? providers.get(config.judge.provider) : undefined;
+  return { factory, providers, breakers, limiters, ...(judge ? { judge } : {}) };
 }

@@ -39,6 +39,54 @@ export function collectProcessMetrics(registry: Registry): void {
 }
 
 /**
+ * `chimera_conversation_crashes_total{outcome}`: conversation actors that crashed, by what followed
+ * (`released`: given back to be adopted again; `failed`: saved as failed, reason `crashed`). Once per registry.
+ */
+export function conversationCrashCounter(registry: Registry): Counter<'outcome'> {
+  const name = 'chimera_conversation_crashes_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<'outcome'>;
+  return new Counter({
+    name,
+    help: 'Conversation actors that crashed, by outcome (released to be adopted again, or failed)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+}
+
+/**
+ * `chimera_intake_failures_total{source,outcome}`: topic messages whose admission failed (the dead-letter
+ * publish or the claim store threw), by source and what followed (`retry`: given back, the source pauses;
+ * `parked`: set aside in the parked stream after `INTAKE_MAX_ATTEMPTS`). Once per registry.
+ */
+export function intakeFailureCounter(registry: Registry): Counter<'source' | 'outcome'> {
+  const name = 'chimera_intake_failures_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<'source' | 'outcome'>;
+  return new Counter({
+    name,
+    help: 'Topic messages whose admission failed, by source and outcome (retry or parked)',
+    labelNames: ['source', 'outcome'],
+    registers: [registry],
+  });
+}
+
+/**
+ * `chimera_outbox_events_too_large_total`: events the bus refused as too large, parked in the parked
+ * stream instead of blocking the outbox. Once per registry.
+ */
+export function tooLargeEventCounter(registry: Registry): Counter {
+  const name = 'chimera_outbox_events_too_large_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter;
+  return new Counter({
+    name,
+    help: 'Events the bus refused as too large, parked instead of delivered',
+    registers: [registry],
+  });
+}
+
+/**
  * Reads a value from the store at most once at a time: a scrape that comes while the last read is still
  * pending waits on that read (bounded by the timeout) instead of piling another command on a slow Redis.
  */

@@ -5,10 +5,11 @@
  */
 import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
 import { assessTurnActor } from '../actors/assess-turn.js';
-import { callModelActor } from '../actors/call-model.js';
+import { type BatchCaller, callModelActor } from '../actors/call-model.js';
 import { deadlineActor } from '../actors/deadline.js';
+import { judgeActor } from '../actors/judge-conversation.js';
 import { nextWorkActor } from '../actors/next-work.js';
-import type { Config, ProviderName } from '../config.js';
+import type { Config, JudgeConfig, ProviderName } from '../config.js';
 import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
 import {
@@ -34,8 +35,14 @@ export function boundConversationMachine(options: {
   spending: Spending;
   /** Where each provider is served (pricing: a self-hosted server is free unless priced). */
   baseUrl?: (provider: string) => string | undefined;
+  /** The judge's provider and settings; without it no conversation is judged (no `quality.judge`). */
+  judge?: { provider: LlmProvider; config: JudgeConfig };
+  /** The batchers of providers in batch mode. @default none: every call online */
+  batchers?: ReadonlyMap<string, BatchCaller>;
+  /** The longest a turn may wait on its batch (`BATCH_MAX_WAIT_HOURS`). @default 24 hours */
+  batchMaxWaitMs?: number;
 }) {
-  const { clock, spending } = options;
+  const { clock, spending, judge } = options;
   return conversationMachine.provide({
     actors: {
       callModel: callModelActor({
@@ -46,14 +53,31 @@ export function boundConversationMachine(options: {
         baseUrl: options.baseUrl,
         onCharge: (charge) => spending.charged(charge),
         onRefused: (error) => spending.refused(error),
+        batcher: (name) => options.batchers?.get(name),
+        ...(options.batchMaxWaitMs === undefined
+          ? {}
+          : { batchReservationTtlMs: options.batchMaxWaitMs + 3_600_000 }),
       }),
       assessTurn: assessTurnActor(),
       deadline: deadlineActor(clock),
+      ...(judge
+        ? {
+            judge: judgeActor({
+              provider: judge.provider,
+              config: judge.config,
+              clock,
+              budget: spending.callBudget,
+              baseUrl: options.baseUrl?.(judge.config.provider),
+              onCharge: (charge) => spending.charged(charge),
+            }),
+          }
+        : {}),
     },
     actions: {
       stampEnd: assign({ endedAt: () => clock.now() }),
       pause: assign({ paused: () => ({ reason: 'budget' as const, at: clock.now() }) }),
     },
+    guards: { judgeEnabled: () => judge !== undefined },
   });
 }
 
@@ -62,6 +86,11 @@ export function newConversationInput(config: Readonly<Config>, sides: readonly [
   // Personas, style and temperature drawn per conversation from the seed and the topic id.
   const sample = samplerFor(config, CONVERSATION_MACHINE_VERSION);
   const [questioner, answerer] = sides;
+  // In batch mode each turn may wait a whole batch window: the deadline is the sum of the turn windows.
+  const batched = sides.some((side) => config.batch.modes[side] === 'batch');
+  const timeoutMs = batched
+    ? Math.max(config.conversation.timeoutMs, config.conversation.maxTurns * config.batch.maxWaitMs)
+    : config.conversation.timeoutMs;
   return (topic: Topic, conversationId: string, startedAt: number): ConversationInput => {
     const drawn = sample(topic.id);
     return {
@@ -72,7 +101,7 @@ export function newConversationInput(config: Readonly<Config>, sides: readonly [
       settings: {
         maxTurns: config.conversation.maxTurns,
         minTurns: config.conversation.minTurns,
-        timeoutMs: config.conversation.timeoutMs,
+        timeoutMs,
         maxTokensPerTurn: config.conversation.maxTokensPerTurn,
         temperature: drawn.temperature,
       },

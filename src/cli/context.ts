@@ -3,10 +3,9 @@
  * writes to stderr, so stdout stays free for what the command produces (JSONL, JSON status).
  */
 import { pino } from 'pino';
-import { type Config, loadConfig, type ProviderName } from '../config.js';
+import { type Config, configSecrets, loadConfig, type ProviderName } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { registerSecrets } from '../redact.js';
-import { redisSecrets } from '../redis-url.js';
 import { usageError } from './errors.js';
 
 type Env = Record<string, string | undefined>;
@@ -24,11 +23,7 @@ export const DEFAULT_CLI_LOG_LEVEL = 'warn';
 export function loadCliConfig(env: Env = process.env, overrides: Env = {}): Readonly<Config> {
   const config = loadConfig({ ...env, ...overrides });
   // Before anything can print: an error message quoting a key or a password is scrubbed.
-  registerSecrets([
-    ...Object.values(config.providers).map((p) => p.apiKey),
-    config.kafka?.sasl?.password,
-    ...(config.redis ? redisSecrets(config.redis.url) : []),
-  ]);
+  registerSecrets(configSecrets(config));
   return config;
 }
 

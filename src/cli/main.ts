@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBudget } from './commands/budget.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerJudge } from './commands/judge.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerTopics } from './commands/topics.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTopics(program);
   registerExport(program);
+  registerJudge(program);
   registerStatus(program);
   // Cost: the shared spending cap (src/cli/commands/budget.ts).
   registerBudget(program);

@@ -27,6 +27,16 @@ export function score(value: string): number {
   return n;
 }
 
+/** A judge score: a number from 1 to 5 (`--min-judge-score`). */
+export function judgeScore(value: string): number {
+  const trimmed = value.trim();
+  const n = Number(trimmed);
+  if (!/^\d*\.?\d+$/.test(trimmed) || n < 1 || n > 5) {
+    throw new InvalidArgumentError('expected a number from 1 to 5');
+  }
+  return n;
+}
+
 /** A non-blank string, kept as given. */
 export function nonBlank(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('expected a non-empty value');

@@ -48,11 +48,21 @@ export interface CallToReserve {
   messages: ReadonlyArray<Pick<ChatMessage, 'content'>>;
   maxTokens: number;
   batch?: boolean;
+  /** How long this reservation holds unsettled, when longer than the default (a call waiting on a batch). */
+  ttlMs?: number;
+  /**
+   * The id is the call's own (not per attempt) and it may have been settled already, by this process or
+   * a predecessor: then the reservation is `alreadySettled` and `settle` only prices (charges nothing).
+   * @default false: a settled id is refused
+   */
+  maySettleAgain?: boolean;
 }
 
 export interface CallReservation {
   /** What was reserved (0 for a free or unpriced call). */
   readonly worstCaseMicros: number;
+  /** The call was charged before (`maySettleAgain`): `settle` prices it and charges nothing. */
+  readonly alreadySettled?: boolean;
   /** Prices the usage the provider reported and settles it; `model` is the one the provider answered with. */
   settle(usage: Usage, model?: string): Promise<CallCharge>;
   /** The call was not made (or failed before the provider could bill it): frees the reservation. */
@@ -87,9 +97,21 @@ export class CallBudget {
       },
       { batch: call.batch },
     );
-    const outcome = await this.store.reserve(call.id, worst, this.options);
+    const outcome = await this.store.reserve(
+      call.id,
+      worst,
+      call.ttlMs === undefined ? this.options : { ...this.options, ttlMs: call.ttlMs },
+    );
     if (!outcome.ok) {
       if (outcome.reason === 'already_settled') {
+        if (call.maySettleAgain) {
+          return {
+            worstCaseMicros: 0,
+            alreadySettled: true,
+            settle: async (usage, model) => charge(usage, model),
+            release: async () => {},
+          };
+        }
         throw new ChimeraError(
           'budget_exhausted',
           `call ${call.id} was settled already and cannot be sent again`,

@@ -13,6 +13,11 @@ export interface DatasetWriterOptions {
   format: DatasetFormat | 'parquet';
   /** Keep only records whose `quality.score` is at least this. @default 0 (everything) */
   minQuality?: number;
+  /**
+   * Keep only records the judge scored at least this overall (`quality.judge.overall`, 1-5); unjudged
+   * records are left out. @default none (the judge is not looked at)
+   */
+  minJudgeScore?: number;
   /** Keep `failed` and `timedOut` records too. @default false */
   includeFailed?: boolean;
   /** Lead `openai` / `sharegpt` examples with the answerer's persona. @default true */
@@ -36,6 +41,8 @@ export type Verdict =
   | 'duplicate'
   | 'failed'
   | 'below_quality'
+  | 'below_judge_score'
+  | 'unjudged'
   | 'empty'
   | 'exact_duplicate'
   | 'near_duplicate';
@@ -47,6 +54,10 @@ export interface DatasetCounts {
   /** Failed or timed-out conversations left out (no `includeFailed`). */
   failed: number;
   belowQuality: number;
+  /** Judged below `minJudgeScore`. */
+  belowJudgeScore: number;
+  /** Without a judge score while `minJudgeScore` is set. */
+  unjudged: number;
   /** Conversations whose format has no example (no answered question, see `toOpenAi`). */
   empty: number;
   /** Other conversations with the same words as one written before (`dedup`). */
@@ -63,6 +74,8 @@ export class DatasetWriter {
     duplicates: 0,
     failed: 0,
     belowQuality: 0,
+    belowJudgeScore: 0,
+    unjudged: 0,
     empty: 0,
     exactDuplicates: 0,
     nearDuplicates: 0,
@@ -90,6 +103,18 @@ export class DatasetWriter {
     if (record.quality.score < (this.options.minQuality ?? 0)) {
       this.tally.belowQuality += 1;
       return 'below_quality';
+    }
+    const { minJudgeScore } = this.options;
+    if (minJudgeScore !== undefined) {
+      const overall = record.quality.judge?.overall;
+      if (overall === undefined) {
+        this.tally.unjudged += 1;
+        return 'unjudged';
+      }
+      if (overall < minJudgeScore) {
+        this.tally.belowJudgeScore += 1;
+        return 'below_judge_score';
+      }
     }
     const { format } = this.options;
     const line =
@@ -121,6 +146,9 @@ export class DatasetWriter {
   summary(verb = 'exported'): string {
     const c = this.tally;
     const parts = [`${c.belowQuality} skipped below min quality`, `${plural(c.duplicates, 'duplicate')}`];
+    if (this.options.minJudgeScore !== undefined) {
+      parts.push(`${c.belowJudgeScore} below min judge score`, `${c.unjudged} unjudged left out`);
+    }
     if (c.failed > 0) parts.push(`${c.failed} failed left out (--include-failed keeps them)`);
     if (c.empty > 0) parts.push(`${c.empty} without an answered question`);
     if (this.dedup) {

@@ -60,6 +60,8 @@ export interface RedisRecordsResult {
   missing: number;
   /** Snapshots that do not decode to a record (corrupt, or marked failed without a snapshot). */
   unreadable: number;
+  /** The conversation ids of the unreadable snapshots, in the order read. */
+  unreadableIds: string[];
 }
 
 /**
@@ -77,13 +79,21 @@ export function recordOf(snapshot: unknown, updatedAt: number): ConversationReco
     typeof candidate.providers === 'object' &&
     candidate.providers !== null;
   if (!readable) return undefined;
-  const parsed = conversationRecordSchema.safeParse(toRecord(context as ConversationContext, updatedAt));
+  let record: ConversationRecord;
+  try {
+    record = toRecord(context as ConversationContext, updatedAt);
+  } catch {
+    // A context shaped like a conversation with corrupt parts inside (a null turn): unreadable, like any
+    // other snapshot that does not give a record; the caller counts it and goes on.
+    return undefined;
+  }
+  const parsed = conversationRecordSchema.safeParse(record);
   return parsed.success ? parsed.data : undefined;
 }
 
 export async function readRecordsFromRedis(options: RedisRecordsOptions): Promise<RedisRecordsResult> {
   const store = new RedisSnapshotStore({ redis: options.redis, keyPrefix: options.keyPrefix });
-  const result: RedisRecordsResult = { records: 0, missing: 0, unreadable: 0 };
+  const result: RedisRecordsResult = { records: 0, missing: 0, unreadable: 0, unreadableIds: [] };
   try {
     for (const status of options.statuses) {
       for await (const id of finishedIds(options.redis, options.keyPrefix, status, options.pageSize)) {
@@ -95,6 +105,7 @@ export async function readRecordsFromRedis(options: RedisRecordsOptions): Promis
           // the export of the others. Anything else (Redis gone) ends the export.
           if (!(isChimeraError(error) && error.code === 'invalid_snapshot')) throw error;
           result.unreadable += 1;
+          result.unreadableIds.push(id);
           continue;
         }
         if (stored === null) {
@@ -104,6 +115,7 @@ export async function readRecordsFromRedis(options: RedisRecordsOptions): Promis
         const record = recordOf(stored.snapshot, stored.updatedAt);
         if (record === undefined) {
           result.unreadable += 1;
+          result.unreadableIds.push(id);
           continue;
         }
         result.records += 1;

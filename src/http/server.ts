@@ -11,8 +11,8 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
 export interface HttpServerOptions {
   /** 0 asks the OS for a free port; `HttpServer.port` says which. */
   port: number;
-  /** @default every interface (Node's default), so container health probes reach it */
-  host?: string;
+  /** The interface to bind (`HTTP_HOST`); `0.0.0.0` for every one, e.g. in a container. */
+  host: string;
   handler: RequestHandler;
   /** Told about a handler that threw; the client gets a 500 either way. @default nothing */
   onError?: (error: unknown) => void;

@@ -1,7 +1,10 @@
+import { DEFAULTS } from '../defaults.js';
 import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { EventBus, TopicClaims } from '../services/ports.js';
-import { type MessageOrigin, sendToDeadLetter } from './dead-letter.js';
+import { type MessageOrigin, sendOversizeToDeadLetter, sendToDeadLetter, sha256Hex } from './dead-letter.js';
+import { invalidReason } from './event-codec.js';
+import type { IntakeFailureOptions } from './intake-guard.js';
 import { parseTopic } from './parse-topic.js';
 
 /** One message as a topic source read it, before validation. */
@@ -21,7 +24,17 @@ export interface IntakeOptions {
   claims: TopicClaims;
   /** `config.conversation.topicMaxLength`. */
   maxTitleLength: number;
+  /**
+   * Largest message, in bytes as read, that is decoded at all (`config.conversation.topicMaxMessageBytes`).
+   * @default DEFAULTS.MAX_TOPIC_MESSAGE_BYTES (64 KiB)
+   */
+  maxMessageBytes?: number;
   logger: Logger;
+  /**
+   * What happens when admitting a message fails (see `IntakeGuard`).
+   * @default parked in this process only (the newest DEFAULT_PARKED_MAX_LENGTH), after DEFAULTS.INTAKE_MAX_ATTEMPTS failures
+   */
+  failures?: IntakeFailureOptions;
 }
 
 export type Admission =
@@ -36,6 +49,9 @@ export type Admission =
  * @throws whatever the dead-letter publish or the claim store throws; the caller gives the message back.
  */
 export async function admit(message: RawTopicMessage, options: IntakeOptions): Promise<Admission> {
+  const maxBytes = options.maxMessageBytes ?? DEFAULTS.MAX_TOPIC_MESSAGE_BYTES;
+  // Before any decoding: every later step (UTF-8, JSON, schema, title checks) works on at most this much.
+  if (message.value.length > maxBytes) return deadLetterOversize(message, maxBytes, options);
   const parsed = parseTopic(message.value, options.maxTitleLength);
   if (!parsed.ok) {
     await sendToDeadLetter(options.bus, message, parsed.reason, message.from);
@@ -51,4 +67,17 @@ export async function admit(message: RawTopicMessage, options: IntakeOptions): P
     return { kind: 'duplicate', topicId: topic.id };
   }
   return { kind: 'topic', topic };
+}
+
+async function deadLetterOversize(
+  message: RawTopicMessage,
+  maxBytes: number,
+  options: IntakeOptions,
+): Promise<Admission> {
+  const bytes = message.value.length;
+  const reason = invalidReason('oversize_message', `${bytes} bytes, more than the ${maxBytes} allowed`);
+  const sha256 = await sha256Hex(message.value);
+  await sendOversizeToDeadLetter(options.bus, message, reason, message.from, sha256);
+  options.logger.warn({ reason, from: message.from, bytes, sha256 }, 'topic message dead-lettered');
+  return { kind: 'dead-lettered', reason };
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { InvalidEventError } from '../errors.js';
 import { type EventTopics, eventTopicSchemas } from '../events.js';
+import { MAX_QUOTED_INPUT } from '../provenance/topic-metadata.js';
 
 /**
  * Bytes <-> typed payloads for every event bus adapter, so the in-memory bus and the Kafka bus accept
@@ -8,12 +9,20 @@ import { type EventTopics, eventTopicSchemas } from '../events.js';
  */
 
 /** Why a message was refused: the code leads the reason text, so consumers can branch on it. */
-export type InvalidReasonCode = 'empty_message' | 'malformed_json' | 'invalid_payload' | 'invalid_title';
+export type InvalidReasonCode =
+  | 'empty_message'
+  | 'oversize_message'
+  | 'malformed_json'
+  | 'invalid_payload'
+  | 'invalid_title';
 
 export type Decoded<V> = { ok: true; value: V } | { ok: false; reason: string };
 
-/** Reasons end up in headers and logs; a bounded length keeps a hostile payload from inflating them. */
-const MAX_DETAIL_LENGTH = 300;
+/**
+ * Reasons end up in headers and logs. The parts of them taken from the input are short excerpts already
+ * (JSON.parse quotes about ten characters, key paths at most 60: `MAX_QUOTED_INPUT`); this bounds the whole.
+ */
+const MAX_DETAIL_LENGTH = 200;
 
 export function invalidReason(code: InvalidReasonCode, detail: string): string {
   const bounded = detail.length > MAX_DETAIL_LENGTH ? `${detail.slice(0, MAX_DETAIL_LENGTH)}...` : detail;
@@ -25,11 +34,17 @@ export function reasonCode(reason: string): InvalidReasonCode {
   return reason.slice(0, reason.indexOf(':')) as InvalidReasonCode;
 }
 
+/** A path into the input as a reason quotes it: at most `MAX_QUOTED_INPUT` characters of it. */
+function quotedPath(path: readonly PropertyKey[]): string {
+  const joined = path.map(String).join('.');
+  return joined.length > MAX_QUOTED_INPUT ? `${joined.slice(0, MAX_QUOTED_INPUT)}...` : joined;
+}
+
 /** The first few issues as `path: message`, without echoing the offending values. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 3)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .map((issue) => `${issue.path.length > 0 ? quotedPath(issue.path) : '(root)'}: ${issue.message}`)
     .join('; ');
 }
 

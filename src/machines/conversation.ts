@@ -22,9 +22,23 @@
  *   paused --RESUME (the cap has room again)--> running (awaitingTurn: the same turn is asked for again)
  *          --CANCEL--> ended(cancelled)
  *   While paused the deadline does not run: time paused is added to it (`pausedMs`).
+ *   ended by the turn limit, a natural end, a refusal or a repetition --> closing
+ *   closing --judge configured and turns kept--> judging --verdict, or unjudged on any failure--> ended
+ *           --otherwise--> ended
+ *
+ * The judge (`judge` actor) scores the finished conversation; its failure never fails the conversation,
+ * which then ends `unjudged` with the reason. The deadline does not reach the judge (it runs after).
  */
-import { assign, fromCallback, fromPromise, setup } from 'xstate';
-import type { DiscardedTurn, QualityMetrics, Speaker, TerminationReason, Topic, Turn } from '../events.js';
+import { and, assign, fromCallback, fromPromise, setup } from 'xstate';
+import type {
+  DiscardedTurn,
+  JudgeVerdict,
+  QualityMetrics,
+  Speaker,
+  TerminationReason,
+  Topic,
+  Turn,
+} from '../events.js';
 import type { Provenance } from '../provenance/schema.js';
 import type { TurnVerdict } from '../quality/assess-turn.js';
 import { computeQuality } from '../quality/compute-quality.js';
@@ -89,6 +103,32 @@ export interface ConversationContext extends ConversationInput {
   paused?: { reason: 'budget'; at: number };
   /** Time spent paused, added to the deadline. Absent until the conversation is first resumed. */
   pausedMs?: number;
+  /** The judge's verdict (`judging`), when a judge is configured. */
+  judge?: JudgeVerdict;
+}
+
+/** What the judge actor gets: the finished conversation's text. */
+export interface JudgeInput {
+  conversationId: string;
+  topic: Topic;
+  turns: Turn[];
+  terminationReason?: TerminationReason;
+}
+
+/**
+ * The unjudged verdict for a judge actor's error: the verdict it carries (`JudgeFailedError`, with the
+ * usage already spent), else one naming the error.
+ */
+function unjudged(error: unknown): JudgeVerdict {
+  const carried = (error as { verdict?: JudgeVerdict } | null)?.verdict;
+  if (carried && carried.status === 'unjudged') return carried;
+  const { code, message } = errorOf(error);
+  return {
+    status: 'unjudged',
+    reason: `${code}: ${message}`,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    attempts: 0,
+  };
 }
 
 /** The pending turn, marked as discarded by an assessment (kept in the full record, never trained on). */
@@ -153,7 +193,8 @@ export type ConversationMachineEvent =
   /** The spending cap has room again: a paused conversation asks for its next turn. `at`: epoch ms. */
   | { type: 'RESUME'; at: number }
   | { type: 'xstate.done.actor.callModel'; output: Turn }
-  | { type: 'xstate.done.actor.assessTurn'; output: AssessTurnOutput };
+  | { type: 'xstate.done.actor.assessTurn'; output: AssessTurnOutput }
+  | { type: 'xstate.done.actor.judge'; output: JudgeVerdict };
 
 export function speakerFor(turnIndex: number): Speaker {
   return turnIndex % 2 === 0 ? 'questioner' : 'answerer';
@@ -206,6 +247,8 @@ export const conversationMachine = setup({
     assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(unbound('assessTurn')),
     /** Sends TIMEOUT at `at` (epoch ms). Re-armed from `startedAt` whenever the actor is restored. */
     deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number }>(unbound('deadline')),
+    /** Scores the finished conversation; rejects with the unjudged verdict when it cannot. */
+    judge: fromPromise<JudgeVerdict, JudgeInput>(unbound('judge')),
   },
   actions: {
     /** Stamps the end time; bound at the composition root to the injected clock. */
@@ -213,8 +256,10 @@ export const conversationMachine = setup({
     /** Marks the conversation paused for budget; bound at the composition root to stamp the clock's time. */
     pause: assign({ paused: ({ context }) => ({ reason: 'budget' as const, at: context.startedAt }) }),
     score: assign({
-      quality: ({ context }) =>
-        computeQuality(context.turns, { terminationReason: context.terminationReason }),
+      quality: ({ context }) => ({
+        ...computeQuality(context.turns, { terminationReason: context.terminationReason }),
+        ...(context.judge ? { judge: context.judge } : {}),
+      }),
     }),
   },
   guards: {
@@ -223,6 +268,12 @@ export const conversationMachine = setup({
     answerPending: ({ context }) => context.pending !== undefined,
     isPaused: ({ context }) => context.paused !== undefined,
     budgetRefused: ({ event }) => isBudgetRefusal((event as { error?: unknown }).error),
+    /** A judge is configured (`JUDGE_PROVIDER`); bound at the composition root. @default false */
+    judgeEnabled: () => false,
+    hasTurns: ({ context }) => context.turns.length > 0,
+    /** Saved after its ending was decided, before the judge answered. */
+    awaitingJudgement: ({ context }) =>
+      context.status === 'active' && context.terminationReason !== undefined,
   },
 }).createMachine({
   id: 'conversation',
@@ -248,6 +299,7 @@ export const conversationMachine = setup({
     restoring: {
       always: [
         { guard: 'isPaused', target: 'paused' },
+        { guard: 'awaitingJudgement', target: '#conversation.closing' },
         { guard: 'answerPending', target: '#conversation.running.assessingQuality' },
         { target: '#conversation.running' },
       ],
@@ -271,7 +323,7 @@ export const conversationMachine = setup({
           always: [
             {
               guard: 'maxTurnsReached',
-              target: '#conversation.ended',
+              target: '#conversation.closing',
               actions: assign({ terminationReason: 'max_turns' }),
             },
             { target: 'callingModel' },
@@ -349,7 +401,7 @@ export const conversationMachine = setup({
               },
               {
                 guard: ({ event }) => event.output.verdict === 'natural_end',
-                target: '#conversation.ended',
+                target: '#conversation.closing',
                 actions: assign({
                   turns: ({ context }) => [...context.turns, context.pending!],
                   pending: undefined,
@@ -358,7 +410,7 @@ export const conversationMachine = setup({
               },
               {
                 // Refusal or repetition: the offending turn is not kept as training data.
-                target: '#conversation.ended',
+                target: '#conversation.closing',
                 actions: assign({
                   discarded: ({ context, event }) => discard(context, event.output, false),
                   pending: undefined,
@@ -391,6 +443,32 @@ export const conversationMachine = setup({
         CANCEL: {
           target: 'ended',
           actions: assign({ terminationReason: 'cancelled', paused: undefined }),
+        },
+      },
+    },
+    closing: {
+      always: [{ guard: and(['judgeEnabled', 'hasTurns']), target: 'judging' }, { target: 'ended' }],
+    },
+    judging: {
+      invoke: {
+        id: 'judge',
+        src: 'judge',
+        input: ({ context }) => ({
+          conversationId: context.conversationId,
+          topic: context.topic,
+          turns: context.turns,
+          terminationReason: context.terminationReason,
+        }),
+        onDone: { target: 'ended', actions: assign({ judge: ({ event }) => event.output }) },
+        // A judge failure never fails the conversation: it ends, unjudged, with the reason.
+        onError: { target: 'ended', actions: assign({ judge: ({ event }) => unjudged(event.error) }) },
+      },
+      on: {
+        CANCEL: {
+          target: 'ended',
+          actions: assign({
+            judge: () => unjudged({ code: 'cancelled', message: 'cancelled while judging' }),
+          }),
         },
       },
     },

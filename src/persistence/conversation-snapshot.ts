@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { InvalidSnapshotError } from '../errors.js';
 import {
   discardedTurnSchema,
+  judgeSchema,
   qualitySchema,
   terminationReasonSchema,
   topicSchema,
@@ -49,6 +50,7 @@ const contextSchema: z.ZodType<ConversationContext> = z.looseObject({
   endedAt: z.number().optional(),
   provenance: provenanceSchema.optional(),
   discarded: z.array(discardedTurnSchema).optional(),
+  judge: judgeSchema.optional(),
 });
 
 /** The record one write stores: the snapshot's persisted form under this build's versions. */

@@ -34,8 +34,9 @@ export function followConversation(persister: ConversationPersister) {
     });
     conversation.subscribe({
       next: (snapshot) => followed.step(snapshot),
-      // The shard hears of the error itself and stops the conversation; its last saved step stays adoptable.
-      error: () => {},
+      // The shard hears of the error itself and stops the conversation; persistence counts the crash and
+      // gives the lease back (or, at the limit, saves the conversation as failed).
+      error: (error) => followed.crashed(error),
     });
   };
 }

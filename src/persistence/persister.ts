@@ -13,6 +13,7 @@
  * persister actor (`actors/persist-conversation.ts`), which hears back when the conversation is settled
  * (final step saved) or lost (a newer owner fenced us out, or the lease could not be renewed).
  */
+import { DEFAULTS } from '../defaults.js';
 import { isStaleLeaseError } from '../errors.js';
 import type { ConversationRecord } from '../events.js';
 import type { Logger } from '../logger.js';
@@ -35,6 +36,14 @@ export interface PersisterOptions {
   onReleased?: (conversationId: string) => void;
   /** A conversation started or finished: its events are in the outbox, worth delivering at once. */
   onOutboxEvents?: () => void;
+  /**
+   * Crashes of a conversation's actor, counted in the store across owners, before it is saved as failed
+   * (`crashed`); each earlier crash gives the lease back so it is adopted again from its last saved step.
+   * @default DEFAULTS.MAX_CONVERSATION_CRASHES
+   */
+  maxCrashes?: number;
+  /** A conversation's actor crashed: `failed` when that crash failed it, `released` when it is given back. */
+  onCrashed?: (outcome: 'released' | 'failed') => void;
 }
 
 /** How a followed conversation's end is reported (to its shard). */
@@ -52,9 +61,10 @@ export interface FollowOptions {
   report: FollowReport;
 }
 
-/** One followed conversation: feed it every step. */
+/** One followed conversation: feed it every step, and its error if its actor crashes. */
 export interface Followed {
   step(snapshot: ConversationSnapshot): void;
+  crashed(error: unknown): void;
 }
 
 /** The newest step not yet written, with the events of every step it stands for. */
@@ -75,6 +85,10 @@ interface Tracker {
   final: boolean;
   lost: boolean;
   settled: boolean;
+  /** Its actor threw: no more steps; the crash is dealt with once the writes in flight are done. */
+  crashed: boolean;
+  /** The newest snapshot seen, for the failed record of a conversation that crashes for the last time. */
+  snapshot: ConversationSnapshot;
   idle: Array<() => void>;
   context: ConversationContext;
 }
@@ -112,6 +126,8 @@ export class ConversationPersister {
       final: false,
       lost: false,
       settled: false,
+      crashed: false,
+      snapshot,
       idle: [],
       context,
     };
@@ -126,11 +142,15 @@ export class ConversationPersister {
       // Restored straight into a final state: that is a step of its own.
       this.step(tracker, snapshot);
     }
-    return { step: (next) => this.step(tracker, next) };
+    return {
+      step: (next) => this.step(tracker, next),
+      crashed: (error) => this.crash(tracker, error),
+    };
   }
 
   private step(tracker: Tracker, snapshot: ConversationSnapshot): void {
-    if (tracker.lost || tracker.final) return;
+    if (tracker.lost || tracker.final || tracker.crashed) return;
+    tracker.snapshot = snapshot;
     const { context } = snapshot;
     const final = snapshot.status === 'done';
     const events = stepEvents(
@@ -202,7 +222,7 @@ export class ConversationPersister {
       }
     }
     tracker.saving = false;
-    if (tracker.final && !tracker.lost && !tracker.settled) this.settle(tracker);
+    if (tracker.final && !tracker.lost && !tracker.settled && !tracker.crashed) this.settle(tracker);
     for (const resolve of tracker.idle.splice(0)) resolve();
   }
 
@@ -238,6 +258,81 @@ export class ConversationPersister {
     giveBack(tracker.ownership, this.options.logger);
     this.options.onReleased?.(conversationId);
     tracker.report.lost();
+  }
+
+  /**
+   * The conversation's actor threw (a bug: provider failures end a conversation as `provider_failed`).
+   * Once the steps before the crash are written, the crash is counted in the store; below the limit the
+   * lease is released, so the conversation is adopted again (here or elsewhere) from its last saved step;
+   * at the limit it is saved as `failed` with reason `crashed` and its final event goes out. Either way it
+   * is logged, and the lease is no longer renewed.
+   */
+  private crash(tracker: Tracker, error: unknown): void {
+    if (tracker.lost || tracker.settled || tracker.crashed) return;
+    tracker.crashed = true;
+    const written = new Promise<void>((resolve) => {
+      if (!tracker.saving && !tracker.pending) resolve();
+      else tracker.idle.push(resolve);
+    });
+    void written
+      .then(() => this.afterCrash(tracker, error))
+      .catch((err: unknown) => {
+        this.options.logger.error(
+          { conversationId: tracker.ownership.conversationId, err },
+          'could not settle a crashed conversation; its lease will lapse and it will be adopted again',
+        );
+      })
+      .finally(() => {
+        for (const resolve of tracker.idle.splice(0)) resolve();
+      });
+  }
+
+  private async afterCrash(tracker: Tracker, error: unknown): Promise<void> {
+    const { ownership } = tracker;
+    const { conversationId } = ownership;
+    const { store, logger, clock } = this.options;
+    const max = this.options.maxCrashes ?? DEFAULTS.MAX_CONVERSATION_CRASHES;
+    this.trackers.delete(tracker);
+    this.options.leases.drop(ownership);
+    this.options.onReleased?.(conversationId);
+    if (tracker.lost) return;
+    tracker.lost = true;
+    const crashes = await store.countCrash(conversationId);
+    const message = error instanceof Error ? error.message : String(error);
+    if (crashes < max) {
+      logger.error(
+        { conversationId, err: error, crashes, maxCrashes: max },
+        'conversation crashed; giving its lease back so it is adopted again from its last saved step',
+      );
+      giveBack(ownership, logger);
+      await store.releaseLease(ownership.lease);
+      this.options.onCrashed?.('released');
+      return;
+    }
+    const now = clock.now();
+    const context: ConversationContext = {
+      ...tracker.context,
+      status: 'failed',
+      terminationReason: 'crashed',
+      pending: undefined,
+      error: { code: 'crashed', message: `crashed ${crashes} times; last: ${message}`.slice(0, 500) },
+      endedAt: now,
+    };
+    const persisted = this.options.persistedForm(tracker.snapshot) as Record<string, unknown> | null;
+    const snapshot = { ...(persisted ?? {}), status: 'done', context };
+    const events = stepEvents(context, tracker.turnsSaved, true, ownership.lease.token, now);
+    await store.save(ownership.lease, persistedRecord('failed', snapshot, now), events);
+    logger.error(
+      { conversationId, err: error, crashes, maxCrashes: max },
+      'conversation crashed too often; saved as failed (crashed)',
+    );
+    if (ownership.delivery) {
+      const delivery = ownership.delivery;
+      ownership.delivery = undefined;
+      await delivery.ack();
+    }
+    this.options.onOutboxEvents?.();
+    this.options.onCrashed?.('failed');
   }
 
   /** Resolves when every pending write of every conversation has been attempted. */

@@ -6,7 +6,14 @@ export {
   type Personas,
   resolvePersonas,
 } from './personas.js';
-export { escapeTopicTitle, TOPIC_CLOSE_TAG, TOPIC_OPEN_TAG, TOPIC_RULE, topicBlock } from './topic-block.js';
+export {
+  defuseTopicTags,
+  escapeTopicTitle,
+  TOPIC_CLOSE_TAG,
+  TOPIC_OPEN_TAG,
+  TOPIC_RULE,
+  topicBlock,
+} from './topic-block.js';
 export { type TopicTitleValidation, validateTopicTitle } from './topic-title.js';
 export {
   buildTurnRequest,

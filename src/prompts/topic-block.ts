@@ -43,6 +43,29 @@ export function escapeTopicTitle(title: string): string {
     .replace(CLOSING_BRACKETS, '&gt;');
 }
 
+/** Inside of a tag: up to 24 characters that are neither brackets nor line breaks. */
+const TAG_INSIDE = `[^\\n${OPENING_BRACKETS.source.slice(1, -1)}${CLOSING_BRACKETS.source.slice(1, -1)}]{1,24}`;
+
+/** An opening bracket (or look-alike), what follows it on the line, and its closing bracket if any. */
+const TAG_LIKE = new RegExp(`${OPENING_BRACKETS.source}(${TAG_INSIDE})(${CLOSING_BRACKETS.source})?`, 'gu');
+
+/**
+ * A turn's text as it may appear beside the topic block: every tag that reads as `<topic>` or `</topic>`
+ * (any case, spacing, look-alike brackets or letters, hidden characters inside, closed or left open at the
+ * end of a line) has its brackets written as `&lt;` / `&gt;`, so the other model cannot close the topic
+ * block or open one of its own. Other angle brackets (`vector<int>`, `a < b`, `<b>`) stay as they are.
+ */
+export function defuseTopicTags(text: string): string {
+  return text.replace(TAG_LIKE, (tag, inside: string, closing: string | undefined) => {
+    const letters = inside
+      .normalize('NFKC')
+      .replace(/[^\p{L}]/gu, '')
+      .toLowerCase();
+    const isTopicTag = closing === undefined ? letters.startsWith('topic') : letters === 'topic';
+    return isTopicTag ? `&lt;${inside}${closing === undefined ? '' : '&gt;'}` : tag;
+  });
+}
+
 /** The framing that introduces the topic in the first user message. */
 export function topicBlock(title: string): string {
   return [

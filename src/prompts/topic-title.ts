@@ -45,6 +45,12 @@ const RULES: ReadonlyArray<[RegExp, string]> = [
  * `title contains a bidirectional control character U+202E at position 14`.
  */
 export function validateTopicTitle(title: string, maxLength: number): TopicTitleValidation {
+  // Counted before normalising: NFC and the split below cost memory and time in proportion to the title,
+  // so a title far over the limit is refused on a count that allocates nothing.
+  const before = countCodePoints(title.trim());
+  if (before > maxLength * NFC_MAX_COMPOSITION) {
+    return { ok: false, reason: `title is ${before} characters, more than the ${maxLength} allowed` };
+  }
   const normalised = title.normalize('NFC').trim();
   if (normalised === '') return { ok: false, reason: 'title is empty' };
   const characters = Array.from(normalised);
@@ -65,6 +71,27 @@ export function validateTopicTitle(title: string, maxLength: number): TopicTitle
     }
   }
   return { ok: true, title: normalised };
+}
+
+/**
+ * NFC composes at most four code points into one (U+1F8F is U+0391 U+0314 U+0342 U+0345), so a title of more
+ * than four times the limit before normalising is still over it after.
+ */
+const NFC_MAX_COMPOSITION = 4;
+
+/** Code points of `text` (an unpaired surrogate counts as one), without allocating. */
+function countCodePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
 }
 
 function codePoint(character: string): string {

@@ -1,7 +1,7 @@
 import type { Speaker, Topic, Turn } from '../events.js';
 import type { ChatMessage } from '../services/ports.js';
 import type { Personas } from './personas.js';
-import { TOPIC_RULE, topicBlock } from './topic-block.js';
+import { defuseTopicTags, TOPIC_RULE, topicBlock } from './topic-block.js';
 
 /** What the opener is asked to do after the topic, by speaker. */
 const OPEN_INSTRUCTION: Record<Speaker, string> = {
@@ -67,6 +67,10 @@ export function buildTurnRequest(input: TurnRequestInput): TurnRequest {
   return { system, messages };
 }
 
+/**
+ * A turn as the next request carries it. The other side's first turn shares the first user message with the
+ * topic block, and any turn could pose as a new one: topic tags in turns are defused (`defuseTopicTags`).
+ */
 function contentOf(text: string): string {
-  return text.trim() === '' ? EMPTY_TURN_PLACEHOLDER : text;
+  return text.trim() === '' ? EMPTY_TURN_PLACEHOLDER : defuseTopicTags(text);
 }

@@ -30,6 +30,8 @@ export const turnProvenanceShape = {
   truncated: z.boolean().optional(),
   temperature: z.number().optional(),
   maxTokens: z.number().int().optional(),
+  /** Made through the provider's batch API (half price, hours not seconds) rather than an online call. */
+  batch: z.boolean().optional(),
 };
 
 export const discardReasonSchema = z.enum(['repetition', 'refusal']);

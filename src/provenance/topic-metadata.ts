@@ -23,6 +23,14 @@ interface Budget {
   bytes: number;
 }
 
+/** Most characters of the input (a key path) a reason quotes: enough to find the field, never a payload. */
+export const MAX_QUOTED_INPUT = 60;
+
+/** `path` as a reason quotes it: its start, with `...` when cut. */
+function quoted(path: string): string {
+  return path.length > MAX_QUOTED_INPUT ? `${path.slice(0, MAX_QUOTED_INPUT)}...` : path;
+}
+
 /** Checks `value` against the bounds, charging its JSON size to `budget`; the reason of the first excess. */
 function check(value: unknown, depth: number, path: string, budget: Budget): string | undefined {
   const { maxDepth, maxBytes } = TOPIC_METADATA_LIMITS;
@@ -32,12 +40,12 @@ function check(value: unknown, depth: number, path: string, budget: Budget): str
   };
   if (value === null || typeof value === 'boolean') return charge(5);
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return `${path} is not a finite number`;
+    if (!Number.isFinite(value)) return `${quoted(path)} is not a finite number`;
     return charge(24);
   }
   if (typeof value === 'string') return charge(value.length * 3 + 2); // UTF-8 upper bound: no encoding needed
-  if (typeof value !== 'object') return `${path} is not a JSON value`;
-  if (depth >= maxDepth) return `${path} is nested more than ${maxDepth} levels deep`;
+  if (typeof value !== 'object') return `${quoted(path)} is not a JSON value`;
+  if (depth >= maxDepth) return `${quoted(path)} is nested more than ${maxDepth} levels deep`;
   if (Array.isArray(value)) {
     const over = charge(2);
     if (over) return over;
@@ -50,7 +58,7 @@ function check(value: unknown, depth: number, path: string, budget: Budget): str
   const over = charge(2);
   if (over) return over;
   for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) return `${path}.${key} is a reserved key`;
+    if (FORBIDDEN_KEYS.has(key)) return `${quoted(`${path}.${key}`)} is a reserved key`;
     const reason =
       charge(key.length * 3 + 4) ??
       check((value as Record<string, unknown>)[key], depth + 1, `${path}.${key}`, budget);
@@ -80,7 +88,7 @@ export function extractMetadata(extra: Readonly<Record<string, unknown>>): Metad
   if (fields.length > maxKeys) return { ok: false, reason: `more than ${maxKeys} metadata fields` };
   const budget: Budget = { bytes: 2 };
   for (const [key, value] of fields) {
-    if (FORBIDDEN_KEYS.has(key)) return { ok: false, reason: `${key} is a reserved key` };
+    if (FORBIDDEN_KEYS.has(key)) return { ok: false, reason: `${quoted(key)} is a reserved key` };
     const reason = check(value, 0, key, budget);
     if (reason) return { ok: false, reason };
   }

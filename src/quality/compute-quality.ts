@@ -25,7 +25,7 @@ export const SCORE_WEIGHTS = { diversity: 0.5, novelty: 0.3, length: 0.2 } as co
  * How much of its score a conversation keeps for the way it ended. Running to a natural close or to the
  * turn limit is a complete conversation. Every other ending leaves an abrupt last exchange: a loop cut by
  * `repetition`, a `refusal` (the other side's last question unanswered, and a sign the subject strays
- * towards what models refuse), a `timeout` or a provider failure mid-way, a cancellation.
+ * towards what models refuse), a `timeout`, a provider failure or a crash mid-way, a cancellation.
  */
 export const TERMINATION_FACTORS: Readonly<Record<TerminationReason, number>> = {
   natural_end: 1,
@@ -35,6 +35,7 @@ export const TERMINATION_FACTORS: Readonly<Record<TerminationReason, number>> = 
   repetition: 0.6,
   refusal: 0.5,
   provider_failed: 0.5,
+  crashed: 0.5,
 };
 
 /**

@@ -13,7 +13,9 @@ export interface CompositeTopicSourceOptions {
 /**
  * Several topic sources as one (the in-process queue, the Kafka input topic, the Redis topic queue), taken
  * in turn so none starves. Each look is non-blocking; between empty rounds it waits a little, so a topic
- * on any source starts within `pollMs`.
+ * on any source starts within `pollMs`. A source that throws (its head message could not be admitted) is
+ * passed over for the rest of the round and tried last in the next one; the error is thrown only when no
+ * other source had a topic, so a failing source never holds up the others.
  */
 export class CompositeTopicSource implements TopicSource {
   private nextIndex = 0;
@@ -33,14 +35,24 @@ export class CompositeTopicSource implements TopicSource {
     if (this.sources.length === 1) return this.sources[0]!.next(waitMs);
     const deadline = this.clock.now() + waitMs;
     for (;;) {
+      let failure: { error: unknown } | undefined;
+      const first = this.nextIndex;
       for (let i = 0; i < this.sources.length && !this.closed; i++) {
-        const source = this.sources[(this.nextIndex + i) % this.sources.length]!;
-        const delivery = await source.next(0);
+        const index = (first + i) % this.sources.length;
+        let delivery: TopicDelivery | null;
+        try {
+          delivery = await this.sources[index]!.next(0);
+        } catch (error) {
+          failure ??= { error };
+          this.nextIndex = (index + 1) % this.sources.length;
+          continue;
+        }
         if (delivery) {
-          this.nextIndex = (this.nextIndex + i + 1) % this.sources.length;
+          this.nextIndex = (index + 1) % this.sources.length;
           return delivery;
         }
       }
+      if (failure) throw failure.error;
       const left = deadline - this.clock.now();
       if (this.closed || left <= 0) return null;
       await new Promise((resolve) => setTimeout(resolve, Math.min(this.pollMs, left)));

@@ -84,6 +84,11 @@ export interface SnapshotStore {
   listOrphaned(now: number, limit: number): Promise<string[]>;
   /** Counts by status, for `status` and metrics. */
   counts(): Promise<Record<ConversationStatus, number>>;
+  /**
+   * Counts one more crash of the conversation's actor and returns how many it has had, across every
+   * owner and restart; the count is kept as long as a finished conversation is (the retention period).
+   */
+  countCrash(conversationId: string): Promise<number>;
 
   /** The oldest outbox entries, up to `limit`, in insertion order. */
   readOutbox(limit: number): Promise<OutboxEntry[]>;
@@ -184,6 +189,34 @@ export interface TopicClaims {
   complete(id: string): Promise<void>;
 }
 
+/** One message set aside for a person to look at: its original bytes, why, and where it came from. */
+export interface ParkedMessage {
+  key: string | null;
+  value: Buffer;
+  reason: string;
+  /** Where it was read from (topic or queue name, partition, offset) or which event it was. */
+  from: { topic: string; partition?: number; offset?: string };
+  /** Epoch ms it was parked. */
+  at: number;
+}
+
+/** A parked message as read back, with its id in the store (a Redis stream id). */
+export interface StoredParkedMessage extends ParkedMessage {
+  id: string;
+}
+
+/**
+ * Where messages that cannot be handled are kept instead of blocking what comes after them: topic messages
+ * whose intake kept failing (the dead-letter topic or the claim store unwritable), and events the bus
+ * refuses. Bounded: past its length the oldest go first (Redis: a stream trimmed with `MAXLEN ~`).
+ */
+export interface ParkedMessages {
+  park(message: ParkedMessage): Promise<void>;
+  /** The oldest first, from after `afterId` (exclusive) when given. */
+  read(limit: number, afterId?: string): Promise<StoredParkedMessage[]>;
+  size(): Promise<number>;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Providers
 
@@ -207,6 +240,24 @@ export interface GenerateRequest {
    * all, however many times the breaker opened in between. @default fail at once while open
    */
   waitForBreakerUntil?: number;
+  /**
+   * Asks for a JSON answer that matches `schema`, through the provider's structured output (Anthropic: a
+   * forced tool call; OpenAI: `response_format: json_schema`; Gemini: `responseSchema`). The result's
+   * `text` is then that JSON, unvalidated: the caller parses it. @default a free-text answer
+   */
+  structured?: StructuredOutput;
+  /** Calls this model instead of the adapter's configured one (the judge's `JUDGE_MODEL`). @default the adapter's */
+  model?: string;
+}
+
+/** A JSON Schema (draft 2020-12 subset: object, properties, required, integer/number bounds, string, array, enum). */
+export type JsonSchema = { [key: string]: unknown };
+
+export interface StructuredOutput {
+  /** Tool or schema name: letters, digits, `_` and `-`, as every provider accepts. */
+  name: string;
+  description: string;
+  schema: JsonSchema;
 }
 
 export interface GenerateResult {
@@ -284,6 +335,68 @@ export interface BatchApi {
   retrieve(batchId: string): Promise<BatchStatus>;
   results(batchId: string): AsyncIterable<BatchItemResult>;
   cancel(batchId: string): Promise<BatchStatus>;
+}
+
+/**
+ * One submission of a batch as recorded before and after the provider saw it: the intent (with the custom
+ * ids and requests it carries) is written first, the provider's batch id once it answered.
+ */
+export interface StoredBatch {
+  /** Ours, made before submission. */
+  intentId: string;
+  provider: string;
+  requests: BatchRequest[];
+  /** The provider's batch id; null while the submission has not come back (or never will: a crash). */
+  batchId: string | null;
+  /** The daemon that polls it. */
+  owner: string;
+  /** Epoch ms the intent was recorded. */
+  createdAt: number;
+  /** Epoch ms the provider accepted the batch; null before. */
+  submittedAt: number | null;
+  /** Epoch ms until which `owner` holds it; after that another daemon may adopt it. */
+  leaseUntil: number;
+}
+
+/** Oldest first; intents recorded in the same millisecond by id, so every adapter lists in one order. */
+export function byAge(a: StoredBatch, b: StoredBatch): number {
+  return a.createdAt - b.createdAt || (a.intentId < b.intentId ? -1 : a.intentId > b.intentId ? 1 : 0);
+}
+
+export interface BatchIntent {
+  intentId: string;
+  provider: string;
+  requests: BatchRequest[];
+  owner: string;
+  at: number;
+  leaseMs: number;
+}
+
+/**
+ * The batches out, per provider, in durable storage: what a daemon that replaces a killed one reads to keep
+ * polling them. A custom id is held by at most one intent at a time, which is what keeps a request from
+ * being submitted twice; an intent gives its ids back when released (its batch answered, failed, or its
+ * submission never reached the provider).
+ */
+export interface BatchStore {
+  /**
+   * Records the intent to submit, for the custom ids no other intent holds; atomically.
+   * @returns the custom ids refused because another intent holds them (nothing is recorded for them; when
+   * every id is refused nothing is recorded at all).
+   */
+  recordIntent(intent: BatchIntent): Promise<{ refused: string[] }>;
+  /** The provider accepted the intent's batch under `batchId`. A no-op when the intent is gone. */
+  recordSubmitted(intentId: string, provider: string, batchId: string, at: number): Promise<void>;
+  /** Drops the intent and frees its custom ids; a no-op when it is already gone. */
+  release(intentId: string, provider: string): Promise<void>;
+  /** The intent holding `customId` now, if any. */
+  holderOf(provider: string, customId: string): Promise<StoredBatch | null>;
+  /** Every intent of the provider, oldest first. */
+  list(provider: string): Promise<StoredBatch[]>;
+  /** Extends the leases of the provider's intents `owner` holds to `now + leaseMs`. */
+  renew(provider: string, owner: string, now: number, leaseMs: number): Promise<void>;
+  /** Takes over the provider's intents whose lease lapsed before `now`; returns them as now held by `owner`. */
+  adopt(provider: string, owner: string, now: number, leaseMs: number): Promise<StoredBatch[]>;
 }
 
 // ---------------------------------------------------------------------------------------------------

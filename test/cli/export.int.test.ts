@@ -30,6 +30,7 @@ const LOW_QUALITY_ID = 'c-low-quality';
 const FAILED_ID = 'c-failed-on-kafka';
 const REDIS_FAILED_ID = 'c-failed-in-redis';
 const REDIS_UNREADABLE_ID = 'c-unreadable-in-redis';
+const REDIS_CORRUPT_ID = 'c-corrupt-turns-in-redis';
 
 function endedEvent(record: ConversationRecord): ConversationEvent {
   const type = record.status === 'ended' ? 'conversation.ended' : 'conversation.failed';
@@ -76,7 +77,8 @@ async function saveFinished(conversationId: string, snapshot: unknown): Promise<
 
 async function exportTo(file: string, args: string[]) {
   const result = await runCli(['export', ...args, '--out', join(dir, file)], { env });
-  const lines = result.code === 0 ? parseJsonl(await readFile(join(dir, file), 'utf8')) : [];
+  const written = await readFile(join(dir, file), 'utf8').catch(() => '');
+  const lines = parseJsonl(written);
   return { ...result, lines };
 }
 
@@ -125,6 +127,12 @@ beforeAll(async () => {
     },
   });
   await saveFinished(REDIS_UNREADABLE_ID, null);
+  // Shaped like a conversation, but a turn is null: turning it into a record threw and aborted the export.
+  await saveFinished(REDIS_CORRUPT_ID, {
+    status: 'done',
+    value: 'failed',
+    context: { ...rest, conversationId: REDIS_CORRUPT_ID, status: 'failed', turns: [null] },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -194,7 +202,7 @@ describe('chimera export', () => {
     expect(result.stderr.trim()).toBe('exported 5 conversations (0 skipped below min quality, 0 duplicates)');
   });
 
-  it('from redis with --include-failed: failed snapshots are read too, and an unreadable one is skipped and counted', async () => {
+  it('from redis with --include-failed: failed snapshots are read too; unreadable ones (a null turn among them) are skipped, named, and the exit code is 1', async () => {
     const result = await exportTo('redis-failed.jsonl', [
       '--from',
       'redis',
@@ -202,15 +210,22 @@ describe('chimera export', () => {
       'sharegpt',
       '--include-failed',
     ]);
-    expect(result.code, result.stderr).toBe(0);
+    // Everything readable is written; the skipped records make the run fail at the end, not abort it.
+    expect(result.code, result.stderr).toBe(1);
     expect(result.lines).toHaveLength(6);
     for (const line of result.lines) {
       const { conversations } = line as { conversations: Array<{ from: string }> };
       expect(conversations.map((c) => c.from).slice(0, 2)).toEqual(['system', 'human']);
     }
-    expect(result.stderr.trim()).toBe(
-      'exported 6 conversations (0 skipped below min quality, 0 duplicates); 1 unreadable snapshot skipped',
+    const [summary, skipped, ...rest] = result.stderr.trim().split('\n');
+    expect(summary).toBe(
+      'exported 6 conversations (0 skipped below min quality, 0 duplicates); 2 unreadable snapshots skipped',
     );
+    expect(skipped!.startsWith('unreadable snapshots skipped: ')).toBe(true);
+    expect(skipped!.slice('unreadable snapshots skipped: '.length).split(', ').sort()).toEqual(
+      [REDIS_CORRUPT_ID, REDIS_UNREADABLE_ID].sort(),
+    );
+    expect(rest).toEqual([]);
   });
 
   it('to stdout when no --out is given', async () => {

@@ -5,6 +5,7 @@ import { RedisBudgetStore } from '../../src/cost/redis-budget-store.js';
 import { ProviderError } from '../../src/errors.js';
 import { publishBreakerStates } from '../../src/resilience/breaker-publisher.js';
 import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
+import { RedisBatchStore } from '../../src/services/redis/batch-store.js';
 import { breakersKey, RedisBreakerStateStore } from '../../src/services/redis/breaker-state-store.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { runCli } from '../support/cli.js';
@@ -201,6 +202,48 @@ describe('chimera status', () => {
     expect(result.stdout).toContain('conversations: 0 active, 0 ended, 0 failed, 0 timed out');
     expect(result.stdout).toContain('outbox: 0 events waiting for Kafka');
     expect(result.stdout).toMatch(/^ {2}gemini +breaker open, probe in \d+s \(daemon-9, /m);
+  });
+
+  it('lists the batches out per provider with their requests, age and state', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const batches = new RedisBatchStore(redisClient(), names.prefix);
+    const request = { system: 's', messages: [], maxTokens: 8, temperature: 0 };
+    const now = Date.now();
+    await batches.recordIntent({
+      intentId: 'intent-1',
+      provider: 'anthropic',
+      requests: [
+        { customId: 'c1_t0_g0', request },
+        { customId: 'c2_t0_g0', request },
+      ],
+      owner: 'daemon-7',
+      at: now - 60_000,
+      leaseMs: 30_000,
+    });
+    await batches.recordSubmitted('intent-1', 'anthropic', 'msgbatch_abc', now - 50_000);
+    await batches.recordIntent({
+      intentId: 'intent-2',
+      provider: 'gemini',
+      requests: [{ customId: 'c1_t1_g0', request }],
+      owner: 'daemon-7',
+      at: now - 1_000,
+      leaseMs: 30_000,
+    });
+    const json = await runCli(['status', '--json'], { env: redisOnlyEnv(names) });
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as StatusReport;
+    expect(report.batches).toEqual({
+      anthropic: [
+        { id: 'msgbatch_abc', requests: 2, ageMs: expect.any(Number), state: 'out', owner: 'daemon-7' },
+      ],
+      gemini: [
+        { id: 'intent-2', requests: 1, ageMs: expect.any(Number), state: 'submitting', owner: 'daemon-7' },
+      ],
+    });
+    expect(report.batches.anthropic![0]!.ageMs).toBeGreaterThanOrEqual(50_000);
+    const text = await runCli(['status'], { env: redisOnlyEnv(names) });
+    expect(text.stdout).toMatch(/^ {2}anthropic +msgbatch_abc 2 requests, \d+s old, out \(daemon-7\)$/m);
   });
 });
 

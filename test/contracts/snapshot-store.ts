@@ -380,6 +380,23 @@ export function snapshotStoreContract(name: string, makeStore: () => Promise<Sna
         }));
     });
 
+    describe('crash counts', () => {
+      it('each crash of a conversation counts once more, across owners, and separately per conversation', () =>
+        withStore(async ({ store, shortTtlMs, advance }) => {
+          const id = conversationId('crashes');
+          const other = conversationId('crashes-other');
+          const lease = await store.acquireLease(id, 'daemon-a', shortTtlMs);
+          await store.save(lease!, record('active', {}), []);
+          expect(await store.countCrash(id)).toBe(1);
+          await advance(shortTtlMs + 50);
+          // Another owner adopts and it crashes again: the count goes on from where the first left it.
+          await store.acquireLease(id, 'daemon-b', LONG_TTL_MS);
+          expect(await store.countCrash(id)).toBe(2);
+          expect(await store.countCrash(other)).toBe(1);
+          expect(await store.countCrash(id)).toBe(3);
+        }));
+    });
+
     it('a closed store refuses further calls with the closed code', () =>
       withStore(async ({ store }) => {
         await store.close();

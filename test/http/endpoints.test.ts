@@ -21,6 +21,7 @@ afterEach(async () => {
 async function serve(readiness: Readiness, registry = new Registry()): Promise<string> {
   const server: HttpServer = await startHttpServer({
     port: 0,
+    host: '127.0.0.1',
     handler: createRoutes({ readiness, registry }),
   });
   open.push(server);
@@ -32,7 +33,7 @@ const passing: ReadinessCheck = { name: 'redis', run: async () => null };
 describe('HTTP endpoints', () => {
   it('/healthz answers 200 while the process is alive, whatever readiness says', async () => {
     const base = await serve(
-      new Readiness({ checks: [{ name: 'redis', run: async () => 'not connected' }] }),
+      new Readiness({ checks: [{ name: 'redis', run: async () => ({ code: 'not_connected' }) }] }),
     );
     const response = await fetch(`${base}/healthz`);
     expect(response.status).toBe(200);
@@ -72,9 +73,11 @@ describe('HTTP endpoints', () => {
   });
 
   it('refuses to start on a port already taken, with the listen error', async () => {
-    const first = await startHttpServer({ port: 0, handler: () => {} });
+    const first = await startHttpServer({ port: 0, host: '127.0.0.1', handler: () => {} });
     open.push(first);
-    await expect(startHttpServer({ port: first.port, handler: () => {} })).rejects.toMatchObject({
+    await expect(
+      startHttpServer({ port: first.port, host: '127.0.0.1', handler: () => {} }),
+    ).rejects.toMatchObject({
       code: 'EADDRINUSE',
     });
   });

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/errors.js';
 import { providersCheck } from '../../src/http/checks/providers.js';
@@ -6,7 +7,10 @@ import { clearRegisteredSecrets, registerSecrets } from '../../src/redact.js';
 import { ProviderBreaker } from '../../src/resilience/provider-breaker.js';
 
 const passing = (name: string): ReadinessCheck => ({ name, run: async () => null });
-const failing = (name: string, reason: string): ReadinessCheck => ({ name, run: async () => reason });
+const failing = (name: string, code: string, detail?: string): ReadinessCheck => ({
+  name,
+  run: async () => ({ code, ...(detail === undefined ? {} : { detail }) }),
+});
 
 function openBreaker(name: string): ProviderBreaker {
   const breaker = new ProviderBreaker({ name, threshold: 1, cooldownMs: 60_000 });
@@ -33,15 +37,31 @@ describe('Readiness', () => {
     });
   });
 
-  it('names each failing check and its reason', async () => {
+  it('names each failing check and its code; the detail (host names, driver text) goes to the log only', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const readiness = new Readiness({
-      checks: [passing('redis'), failing('kafka', 'not answering (ECONNREFUSED)')],
+      checks: [
+        passing('redis'),
+        failing('kafka', 'not_answering', 'connect ECONNREFUSED kafka-7.internal.example:9092'),
+      ],
+      logger,
     });
     readiness.phase = 'running';
     const report = await readiness.report();
     expect(report.ready).toBe(false);
-    expect(report.reasons).toEqual(['kafka: not answering (ECONNREFUSED)']);
-    expect(report.checks.redis).toBe('ok');
+    expect(report.reasons).toEqual(['kafka: not_answering']);
+    expect(report.checks).toEqual({ redis: 'ok', kafka: 'not_answering' });
+    expect(JSON.stringify(report)).not.toContain('internal.example');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      check: 'kafka',
+      code: 'not_answering',
+      detail: 'connect ECONNREFUSED kafka-7.internal.example:9092',
+    });
+    // The same verdict again is not logged again.
+    await readiness.report();
+    expect(lines).toHaveLength(1);
   });
 
   it('turns not ready when draining, so new work goes to other daemons', async () => {
@@ -56,10 +76,10 @@ describe('Readiness', () => {
     const readiness = new Readiness({ checks: [hung], checkTimeoutMs: 20 });
     readiness.phase = 'running';
     const report = await readiness.report();
-    expect(report.reasons).toEqual(['redis: did not answer within 20 ms']);
+    expect(report.reasons).toEqual(['redis: timeout']);
   });
 
-  it('reports a check that throws with its message', async () => {
+  it('reports a check that throws with the code check_failed, not its message', async () => {
     const throwing: ReadinessCheck = {
       name: 'kafka',
       run: async () => {
@@ -68,15 +88,22 @@ describe('Readiness', () => {
     };
     const readiness = new Readiness({ checks: [throwing] });
     readiness.phase = 'running';
-    await expect(readiness.report()).resolves.toMatchObject({ reasons: ['kafka: broker went away'] });
+    await expect(readiness.report()).resolves.toMatchObject({ reasons: ['kafka: check_failed'] });
   });
 
-  it('keeps registered secrets out of the reasons', async () => {
+  it('keeps registered secrets out of the logged detail', async () => {
     registerSecrets(['hunter2-password']);
     try {
-      const readiness = new Readiness({ checks: [failing('redis', 'auth failed for hunter2-password')] });
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+      const readiness = new Readiness({
+        checks: [failing('redis', 'auth_failed', 'auth failed for hunter2-password')],
+        logger,
+      });
       const report = await readiness.report();
       expect(JSON.stringify(report)).not.toContain('hunter2-password');
+      expect(lines.join('')).not.toContain('hunter2-password');
+      expect(lines.join('')).toContain('auth failed for');
     } finally {
       clearRegisteredSecrets();
     }
@@ -126,12 +153,15 @@ describe('providersCheck', () => {
           ['gemini', b],
         ]),
     );
-    await expect(check.run()).resolves.toBe('every circuit breaker is open (anthropic, gemini)');
+    await expect(check.run()).resolves.toEqual({
+      code: 'all_breakers_open',
+      detail: 'every circuit breaker is open (anthropic, gemini)',
+    });
     a.stop();
     b.stop();
   });
 
   it('fails when no provider is configured', async () => {
-    await expect(providersCheck(() => new Map()).run()).resolves.toBe('no provider is configured');
+    await expect(providersCheck(() => new Map()).run()).resolves.toMatchObject({ code: 'no_provider' });
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { headersToStrings, KafkaEventBus } from '../../src/services/kafka/event-bus.js';
@@ -25,6 +26,18 @@ async function kafkaInput() {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config);
+  // The broker's own 1 MB limit would refuse a huge message before Chimera sees it: lift it on the input,
+  // so the tests show what the daemon does with one (a topic configured so, or a broker that allows it).
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [
+      {
+        type: ConfigResourceTypes.TOPIC,
+        name: config.topics.input,
+        configEntries: [{ name: 'max.message.bytes', value: String(64 * 1024 * 1024) }],
+      },
+    ],
+  });
   const bus = new KafkaEventBus({ kafka, topics: config.topics, logger, consumer: FAST_CONSUMER });
   const letters: DeadLetter[] = [];
   const reader = kafka.consumer({ groupId: `g-${randomUUID()}`, ...FAST_CONSUMER });

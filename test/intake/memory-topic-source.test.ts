@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { InMemoryEventBus } from '../../src/services/memory/event-bus.js';
+import { InMemoryParkedMessages } from '../../src/services/memory/parked-messages.js';
 import { InMemoryTopicClaims } from '../../src/services/memory/topic-claims.js';
 import { InMemoryTopicSource } from '../../src/services/memory/topic-source.js';
 import type { EventBus } from '../../src/services/ports.js';
@@ -74,11 +75,16 @@ describe('InMemoryTopicSource', () => {
       claims: new InMemoryTopicClaims(),
       maxTitleLength: 100,
       logger,
+      failures: { parked: new InMemoryParkedMessages(10), maxAttempts: 5, backoffBaseMs: 100 },
     });
     source.push('not json');
     await expect(source.next(0)).rejects.toThrow('dead-letter topic unavailable');
     fail = false;
+    // The source pauses after a failure: nothing is handed out, nothing is dead-lettered yet.
     expect(await source.next(0)).toBeNull();
+    expect(bus.read('deadLetter')).toEqual([]);
+    // Once the pause is over the same message is tried again.
+    expect(await source.next(500)).toBeNull();
     expect(bus.read('deadLetter').map((m) => m.value.toString())).toEqual(['not json']);
   });
 });

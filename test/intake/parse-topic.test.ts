@@ -14,8 +14,11 @@ function reason(value: unknown, max = 50): string {
 
 describe('parsing a topic message', () => {
   it('the title is trimmed and NFC-normalised; source and url are kept', () => {
-    const parsed = parse({ id: 'x', title: '  Cafe\u0301 culture ', source: 's', url: 'u' });
-    expect(parsed).toEqual({ ok: true, topic: { id: 'x', title: 'Café culture', source: 's', url: 'u' } });
+    const parsed = parse({ id: 'x', title: '  Cafe\u0301 culture ', source: 's', url: 'https://u.example' });
+    expect(parsed).toEqual({
+      ok: true,
+      topic: { id: 'x', title: 'Café culture', source: 's', url: 'https://u.example' },
+    });
   });
 
   it('the derived id depends on title, source and url, so the same content has one id', () => {
@@ -28,6 +31,15 @@ describe('parsing a topic message', () => {
       expect(a.topic.id).not.toBe(c.topic.id);
       expect(a.topic.id).toBe(deriveTopicId({ title: 'Same', source: 'feed' }));
     }
+  });
+
+  it('a reason quotes at most 60 characters of the input, however long the offending key', () => {
+    const key = `k${'e'.repeat(500)}`;
+    const deep = reason({ title: 'ok', [key]: [[[[['deep']]]]] });
+    expect(deep).toMatch(/^invalid_payload: metadata: ke+\.\.\. is nested more than 4 levels deep$/);
+    const quoted = /metadata: (k[e]*)\.\.\./.exec(deep)![1]!;
+    expect(quoted.length).toBeLessThanOrEqual(60);
+    expect(reason({ title: 'ok', [key]: { constructor: 1 } })).not.toContain('e'.repeat(61));
   });
 
   it('each kind of bad input has its own reason code', () => {

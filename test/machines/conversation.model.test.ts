@@ -1,7 +1,7 @@
 import { getShortestPaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, assign, createActor, fromCallback, fromPromise } from 'xstate';
-import type { Turn } from '../../src/events.js';
+import type { JudgeVerdict, Turn } from '../../src/events.js';
 import {
   type AssessTurnInput,
   type AssessTurnOutput,
@@ -10,12 +10,14 @@ import {
   type ConversationInput,
   type ConversationStart,
   conversationMachine,
+  type JudgeInput,
   type TurnVerdict,
 } from '../../src/machines/conversation.js';
 import { turnFor } from '../support/conversation-fixtures.js';
 import {
   type ExpectedConversation,
   expectedCall,
+  type OracleOptions,
   type Phase,
   restore,
   start,
@@ -70,6 +72,23 @@ const RESTORES: Record<string, ConversationContext> = {
   }),
 };
 
+/** Restored with its ending decided, before the judge answered (only reachable with a judge configured). */
+const AWAITING_JUDGEMENT = restoredContext({
+  turns: [turnFor(0), turnFor(1)],
+  terminationReason: 'natural_end',
+});
+
+const VERDICT: JudgeVerdict = {
+  status: 'judged',
+  provider: 'openai',
+  model: 'judge-model',
+  overall: 4,
+  rationale: 'fine',
+  usage: { inputTokens: 10, outputTokens: 5 },
+  attempts: 1,
+  at: 2_000,
+};
+
 type Snapshot = ReturnType<typeof conversationMachine.transition>;
 type ModelEvent = Parameters<typeof conversationMachine.transition>[1];
 
@@ -100,6 +119,10 @@ function eventsFor(snapshot: Snapshot): ModelEvent[] {
     }
     events.push({ type: 'xstate.error.actor.assessTurn', error: { code: 'bug', message: 'x' } } as never);
   }
+  if (snapshot.matches('judging')) {
+    events.push({ type: 'xstate.done.actor.judge', output: VERDICT } as ModelEvent);
+    events.push({ type: 'xstate.error.actor.judge', error: { code: 'judge_failed', message: 'x' } } as never);
+  }
   return events;
 }
 
@@ -117,6 +140,8 @@ function worldEvent(event: ModelEvent): WorldEvent | null {
   if (type === 'xstate.done.actor.assessTurn')
     return { kind: 'verdict', verdict: (event as { output: AssessTurnOutput }).output.verdict };
   if (type === 'xstate.error.actor.assessTurn') return { kind: 'judgeFailed' };
+  if (type === 'xstate.done.actor.judge') return { kind: 'judgement' };
+  if (type === 'xstate.error.actor.judge') return { kind: 'judgeCallFailed' };
   return null; // xstate.init
 }
 
@@ -137,6 +162,7 @@ function observed(snapshot: Snapshot): ExpectedConversation {
     nudge: context.nudge,
     pending: context.pending !== undefined,
     ...(context.terminationReason ? { reason: context.terminationReason } : {}),
+    ...(context.judge ? { judged: context.judge.status } : {}),
   };
 }
 
@@ -146,9 +172,10 @@ interface Controls {
   call?: { input: CallModelInput; resolve: (t: Turn) => void; reject: (e: unknown) => void };
   assess?: { resolve: (o: AssessTurnOutput) => void; reject: (e: unknown) => void };
   timeout?: () => void;
+  judge?: { input: JudgeInput; resolve: (v: JudgeVerdict) => void; reject: (e: unknown) => void };
 }
 
-function liveActor(start: ConversationStart) {
+function liveActor(start: ConversationStart, options: OracleOptions) {
   const controls: Controls = {};
   const machine = conversationMachine.provide({
     actors: {
@@ -161,7 +188,11 @@ function liveActor(start: ConversationStart) {
       deadline: fromCallback(({ sendBack }) => {
         controls.timeout = () => sendBack({ type: 'TIMEOUT' });
       }),
+      judge: fromPromise<JudgeVerdict, JudgeInput>(
+        ({ input }) => new Promise((resolve, reject) => (controls.judge = { input, resolve, reject })),
+      ),
     },
+    guards: { judgeEnabled: () => options.judge },
   });
   const actor = createActor(machine, { input: start });
   actor.start();
@@ -177,41 +208,67 @@ async function apply(actor: AnyActorRef, controls: Controls, event: ModelEvent):
     controls.assess!.resolve((event as { output: AssessTurnOutput }).output);
   else if (type === 'xstate.error.actor.assessTurn')
     controls.assess!.reject((event as never as { error: unknown }).error);
+  else if (type === 'xstate.done.actor.judge')
+    controls.judge!.resolve((event as { output: JudgeVerdict }).output);
+  else if (type === 'xstate.error.actor.judge')
+    controls.judge!.reject((event as never as { error: unknown }).error);
   else if (type === 'TIMEOUT') controls.timeout!();
   else actor.send(event);
   // Promise actors settle on the microtask queue.
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-const STARTS: Array<{ name: string; input: ConversationStart; expected: ExpectedConversation }> = [
-  { name: 'a new conversation', input, expected: start(MAX_TURNS) },
-  ...Object.entries(RESTORES).map(([name, context]) => ({
-    name,
-    input: { restore: context },
-    expected: restore(
-      {
-        turns: context.turns.length,
-        discarded: context.discarded?.length ?? 0,
-        nudges: context.nudges,
-        nudge: context.nudge,
-        pending: context.pending !== undefined,
-      },
-      MAX_TURNS,
-      context.paused !== undefined,
-    ),
-  })),
+function startsFor(options: OracleOptions): Array<{
+  name: string;
+  input: ConversationStart;
+  expected: ExpectedConversation;
+}> {
+  const restores = options.judge
+    ? { ...RESTORES, 'restored while awaiting its judgement': AWAITING_JUDGEMENT }
+    : RESTORES;
+  return [
+    { name: 'a new conversation', input, expected: start(MAX_TURNS, options) },
+    ...Object.entries(restores).map(([name, context]) => ({
+      name,
+      input: { restore: context },
+      expected: restore(
+        {
+          turns: context.turns.length,
+          discarded: context.discarded?.length ?? 0,
+          nudges: context.nudges,
+          nudge: context.nudge,
+          pending: context.pending !== undefined,
+          ...(context.terminationReason ? { reason: context.terminationReason } : {}),
+        },
+        MAX_TURNS,
+        options,
+        context.paused !== undefined,
+      ),
+    })),
+  ];
+}
+
+const MODES: Array<{ name: string; options: OracleOptions }> = [
+  { name: 'without a judge', options: { judge: false } },
+  { name: 'with a judge', options: { judge: true } },
 ];
 
-describe('conversation machine, model-based against a reference model', () => {
-  for (const origin of STARTS) {
+describe.each(MODES)('conversation machine $name, model-based against a reference model', ({ options }) => {
+  const machine = conversationMachine.provide({ guards: { judgeEnabled: () => options.judge } });
+  for (const origin of startsFor(options)) {
     describe(origin.name, () => {
-      const paths = getShortestPaths(conversationMachine, {
+      const paths = getShortestPaths(machine, {
         input: origin.input,
         events: eventsFor,
         serializeState: serialize,
       });
 
       it('the generated paths reach every ending, the timeout and the cancel', () => {
+        if (origin.name === 'restored while awaiting its judgement') {
+          // Only the judgement was outstanding: it ends, judged or not, whatever happens.
+          expect(new Set(paths.map((p) => phaseOf(p.state)))).toEqual(new Set(['judging', 'ended']));
+          return;
+        }
         const reasons = new Set(paths.map((p) => p.state.context.terminationReason).filter(Boolean));
         for (const reason of [
           'cancelled',
@@ -225,17 +282,25 @@ describe('conversation machine, model-based against a reference model', () => {
         const phases = new Set(paths.map((p) => phaseOf(p.state)));
         for (const phase of ['calling', 'assessing', 'paused', 'ended', 'failed', 'timedOut'])
           expect(phases).toContain(phase);
+        if (options.judge) {
+          expect(phases).toContain('judging');
+          const outcomes = new Set(paths.map((p) => p.state.context.judge?.status));
+          expect(outcomes).toContain('judged');
+          expect(outcomes).toContain('unjudged');
+        } else {
+          expect(paths.every((p) => p.state.context.judge === undefined)).toBe(true);
+        }
       });
 
       for (const path of paths) {
         const steps = path.steps.filter((s) => worldEvent(s.event) !== null);
         const name = steps.map((s) => s.event.type.replace('xstate.', '')).join(' > ') || '(start)';
         it(`follows the reference model: ${name}`, async () => {
-          const { actor, controls } = liveActor(origin.input);
+          const { actor, controls } = liveActor(origin.input, options);
           let expected = origin.expected;
           expect(observed(actor.getSnapshot())).toEqual(expected);
           for (const { event, state } of steps) {
-            expected = step(expected, worldEvent(event)!, MAX_TURNS);
+            expected = step(expected, worldEvent(event)!, MAX_TURNS, options);
             await apply(actor, controls, event);
             expect(observed(actor.getSnapshot())).toEqual(expected);
             // The graph's own state is the machine's transition function: it must agree with the model too.
@@ -243,11 +308,15 @@ describe('conversation machine, model-based against a reference model', () => {
             // Each model call is for the turn the reference model expects, by the side whose turn it is.
             if (expected.phase === 'calling')
               expect(controls.call!.input).toMatchObject(expectedCall(expected));
+            // The judge is given the kept turns of the finished conversation.
+            if (expected.phase === 'judging')
+              expect(controls.judge!.input.turns).toHaveLength(expected.turns);
           }
           const end = actor.getSnapshot();
           if (end.status === 'done') {
             expect(end.context.status).toBe(expected.phase);
             expect(end.context.quality).toBeDefined();
+            expect(end.context.quality?.judge?.status).toBe(expected.judged);
             expect(end.output).toMatchObject({ conversationId: 'conv-model', status: expected.phase });
           }
           actor.stop();

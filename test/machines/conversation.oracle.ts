@@ -20,9 +20,21 @@
  *     run; a resume asks for the same turn again, a cancel ends it (cancelled); nothing else moves it.
  *   - A conversation restored while paused stays paused until resumed.
  *   - An ended conversation ignores everything.
+ *   - With a judge configured, a conversation that ends by the turn limit, a natural end, a refusal or a
+ *     repetition, with at least one kept turn, is judged before it ends: a verdict ends it judged; a judge
+ *     failure ends it all the same, unjudged; a cancel while judging ends it unjudged, its reason kept. The
+ *     deadline no longer applies while judging. Cancelled, timed-out and failed conversations are not judged.
+ *   - A conversation restored after its ending was decided but before the judge answered is judged again.
  */
 
-export type Phase = 'calling' | 'assessing' | 'paused' | 'ended' | 'failed' | 'timedOut';
+export type Phase = 'calling' | 'assessing' | 'paused' | 'judging' | 'ended' | 'failed' | 'timedOut';
+
+/** Whether a judge is configured (`JUDGE_PROVIDER`). */
+export interface OracleOptions {
+  judge: boolean;
+}
+
+const NO_JUDGE: OracleOptions = { judge: false };
 
 export interface ExpectedConversation {
   phase: Phase;
@@ -37,6 +49,8 @@ export interface ExpectedConversation {
   /** An answer waits for its verdict. */
   pending: boolean;
   reason?: string;
+  /** The judge's outcome, once it has one. */
+  judged?: 'judged' | 'unjudged';
 }
 
 export type Verdict = 'continue' | 'retry_with_nudge' | 'natural_end' | 'refusal' | 'repetition';
@@ -51,40 +65,65 @@ export type WorldEvent =
   | { kind: 'verdict'; verdict: Verdict }
   | { kind: 'judgeFailed' }
   | { kind: 'deadline' }
-  | { kind: 'cancel' };
+  | { kind: 'cancel' }
+  | { kind: 'judgement' }
+  | { kind: 'judgeCallFailed' };
 
 const FINAL: ReadonlySet<Phase> = new Set(['ended', 'failed', 'timedOut']);
 
-/** Asking for the next turn, or ending at the limit. */
-function nextTurn(state: ExpectedConversation, maxTurns: number): ExpectedConversation {
-  return state.turns >= maxTurns
-    ? { ...state, phase: 'ended', reason: 'max_turns' }
-    : { ...state, phase: 'calling' };
+/** An ending of the conversation itself: judged first when a judge is configured and there is something to judge. */
+function finish(state: ExpectedConversation, reason: string, options: OracleOptions): ExpectedConversation {
+  const judging = options.judge && state.turns > 0;
+  return { ...state, phase: judging ? 'judging' : 'ended', reason };
 }
 
-export function start(maxTurns: number): ExpectedConversation {
+/** Asking for the next turn, or ending at the limit. */
+function nextTurn(
+  state: ExpectedConversation,
+  maxTurns: number,
+  options: OracleOptions = NO_JUDGE,
+): ExpectedConversation {
+  return state.turns >= maxTurns ? finish(state, 'max_turns', options) : { ...state, phase: 'calling' };
+}
+
+export function start(maxTurns: number, options: OracleOptions = NO_JUDGE): ExpectedConversation {
   return nextTurn(
     { phase: 'calling', turns: 0, discarded: 0, nudges: 0, nudge: false, pending: false },
     maxTurns,
+    options,
   );
 }
 
 export function restore(
-  saved: Omit<ExpectedConversation, 'phase' | 'reason'>,
+  saved: Omit<ExpectedConversation, 'phase' | 'reason'> & { reason?: string },
   maxTurns: number,
+  options: OracleOptions = NO_JUDGE,
   paused = false,
 ): ExpectedConversation {
   if (paused) return { ...saved, phase: 'paused' };
+  // Saved with its ending decided: only the judgement was outstanding.
+  if (saved.reason !== undefined) return finish({ ...saved, phase: 'calling' }, saved.reason, options);
   return saved.pending
     ? { ...saved, phase: 'assessing' }
-    : nextTurn({ ...saved, phase: 'calling' }, maxTurns);
+    : nextTurn({ ...saved, phase: 'calling' }, maxTurns, options);
 }
 
-export function step(state: ExpectedConversation, event: WorldEvent, maxTurns: number): ExpectedConversation {
+export function step(
+  state: ExpectedConversation,
+  event: WorldEvent,
+  maxTurns: number,
+  options: OracleOptions = NO_JUDGE,
+): ExpectedConversation {
   if (FINAL.has(state.phase)) return state;
   if (state.phase === 'paused') {
     if (event.kind === 'cancel') return { ...state, phase: 'ended', reason: 'cancelled' };
     if (event.kind === 'resume') return { ...state, phase: 'calling' };
+    return state;
+  }
+  if (state.phase === 'judging') {
+    if (event.kind === 'judgement') return { ...state, phase: 'ended', judged: 'judged' };
+    if (event.kind === 'judgeCallFailed' || event.kind === 'cancel')
+      return { ...state, phase: 'ended', judged: 'unjudged' };
     return state;
   }
   if (event.kind === 'deadline') return { ...state, phase: 'timedOut', reason: 'timeout', pending: false };
@@ -100,7 +139,7 @@ export function step(state: ExpectedConversation, event: WorldEvent, maxTurns: n
   if (event.kind !== 'verdict') return state;
   switch (event.verdict) {
     case 'continue':
-      return nextTurn({ ...state, turns: state.turns + 1, pending: false, nudge: false }, maxTurns);
+      return nextTurn({ ...state, turns: state.turns + 1, pending: false, nudge: false }, maxTurns, options);
     case 'retry_with_nudge':
       return {
         ...state,
@@ -111,15 +150,9 @@ export function step(state: ExpectedConversation, event: WorldEvent, maxTurns: n
         discarded: state.discarded + 1,
       };
     case 'natural_end':
-      return { ...state, phase: 'ended', reason: 'natural_end', turns: state.turns + 1, pending: false };
+      return finish({ ...state, turns: state.turns + 1, pending: false }, 'natural_end', options);
     default:
-      return {
-        ...state,
-        phase: 'ended',
-        reason: event.verdict,
-        pending: false,
-        discarded: state.discarded + 1,
-      };
+      return finish({ ...state, pending: false, discarded: state.discarded + 1 }, event.verdict, options);
   }
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { validateTopicTitle } from '../../src/prompts/topic-title.js';
 
 const MAX = 500;
@@ -44,6 +44,24 @@ describe('validateTopicTitle', () => {
   it('rejects a title longer than the limit instead of truncating it', () => {
     expect(reason('x'.repeat(612))).toBe('title is 612 characters, more than the 500 allowed');
     expect(validateTopicTitle('x'.repeat(500), MAX).ok).toBe(true);
+  });
+
+  it('a title far over the limit is refused before it is normalised or split into characters', () => {
+    const normalize = vi.spyOn(String.prototype, 'normalize');
+    const from = vi.spyOn(Array, 'from');
+    try {
+      expect(reason('🌍'.repeat(5000), 20)).toBe('title is 5000 characters, more than the 20 allowed');
+      expect(normalize).not.toHaveBeenCalled();
+      expect(from).not.toHaveBeenCalled();
+    } finally {
+      normalize.mockRestore();
+      from.mockRestore();
+    }
+  });
+
+  it('a decomposed title that composes to within the limit is accepted', () => {
+    // 'e' + combining acute, 20 times: 40 code points before NFC, 20 after.
+    expect(validateTopicTitle('e\u0301'.repeat(20), 20)).toEqual({ ok: true, title: 'é'.repeat(20) });
   });
 
   it('counts characters, not UTF-16 code units, against the limit', () => {

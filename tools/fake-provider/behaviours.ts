@@ -55,6 +55,13 @@ export type FakeBehaviour = Common &
         type: 'hang';
       }
     | { /** 200 with a JSON content type and a truncated body. */ type: 'malformed' }
+    | {
+        /**
+         * A well-formed answer whose structured output is not valid: truncated JSON text (OpenAI, Gemini), a
+         * tool call whose input misses the schema's fields (Anthropic). A free-text request gets a normal reply.
+         */
+        type: 'malformed_json';
+      }
   );
 
 export type BehaviourType = FakeBehaviour['type'];

@@ -108,7 +108,10 @@ if (invokedDirectly) {
   runFakeProvider(process.argv.slice(2)).then(
     (fake) => {
       const stop = () => {
-        fake.close().then(() => process.exit(0));
+        fake.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

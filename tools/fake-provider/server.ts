@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Clock, systemClock } from '../../src/services/ports.js';
+import { type Clock, type JsonSchema, systemClock } from '../../src/services/ports.js';
 import { estimateTokens, generateDialogue } from '../../src/services/providers/simulated/dialogue.js';
+import { sampleJson } from '../../src/services/providers/simulated/structured.js';
 import { anthropicBatchRoutes } from './batch-dialects/anthropic.js';
 import { geminiBatchRoutes } from './batch-dialects/gemini.js';
 import { openaiBatchRoutes } from './batch-dialects/openai.js';
@@ -318,9 +319,20 @@ export async function startFakeProviderServer(
   }
 
   /** The answer to a parsed call: generated text and the usage it is billed for. */
-  function answer(call: ParsedCall, text: string | undefined, requestId: string): ReplyInput {
-    const generated =
-      text === undefined ? generateDialogue(call, seed) : { text, stopReason: 'end_turn' as const };
+  function answer(
+    call: ParsedCall,
+    text: string | undefined,
+    requestId: string,
+    structuredOptions: { seq: number; malformedJson: boolean } = { seq: 0, malformedJson: false },
+  ): ReplyInput {
+    const structured = call.structured
+      ? structuredAnswer(call.structured, structuredOptions.seq, structuredOptions.malformedJson)
+      : undefined;
+    const generated = structured
+      ? { text: structured.text, stopReason: 'end_turn' as const }
+      : text === undefined
+        ? generateDialogue(call, seed)
+        : { text, stopReason: 'end_turn' as const };
     const outputTokens = estimateTokens(generated.text);
     let inputTokens =
       estimateTokens(call.system) + call.messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
@@ -340,6 +352,7 @@ export async function startFakeProviderServer(
       cacheReadTokens,
       cacheWriteTokens,
       now: clock.now(),
+      ...(structured ? { toolCall: { name: call.structured!.name, input: structured.input } } : {}),
     };
   }
 
@@ -348,6 +361,7 @@ export async function startFakeProviderServer(
     entry: ReceivedRequest,
     text: string | undefined,
     decisionHeaders: Record<string, string>,
+    malformedJson = false,
   ): WireResponse {
     let call: ParsedCall;
     try {
@@ -356,7 +370,7 @@ export async function startFakeProviderServer(
       if (!(error instanceof WireBadRequest)) throw error;
       return failure(wire, entry, 'bad_request', 400, { message: error.message });
     }
-    const input = answer(call, text, `fake${entry.seq}`);
+    const input = answer(call, text, `fake${entry.seq}`, { seq: entry.seq, malformedJson });
     if (quota.enforced) quota.addTokens(entry.at, input.outputTokens);
     entry.served = {
       model: call.model,
@@ -393,6 +407,10 @@ export async function startFakeProviderServer(
       case 'reply': {
         if (entry.operation === 'health') return send(entry, response, healthAnswer(wire, entry));
         return send(entry, response, reply(wire, entry, behaviour.text, quotaHeaders(wire, decision)));
+      }
+      case 'malformed_json': {
+        if (entry.operation === 'health') return send(entry, response, healthAnswer(wire, entry));
+        return send(entry, response, reply(wire, entry, undefined, quotaHeaders(wire, decision), true));
       }
       case 'malformed': {
         const body = JSON.stringify({
@@ -672,6 +690,21 @@ export async function startFakeProviderServer(
       await done;
     },
   };
+}
+
+/**
+ * The answer to a structured-output request: a value drawn from the schema, as JSON text and as the tool
+ * input Anthropic sends; when malformed, the text is cut halfway and the tool input misses every field.
+ */
+function structuredAnswer(
+  structured: { schema: JsonSchema },
+  seq: number,
+  malformed: boolean,
+): { text: string; input: unknown } {
+  const value = sampleJson(structured.schema, seq);
+  const text = JSON.stringify(value);
+  if (!malformed) return { text, input: value };
+  return { text: text.slice(0, Math.floor(text.length / 2)), input: { unexpected: 'not the schema' } };
 }
 
 /** The input-token estimate the quota charges at admission, before the reply's tokens are known. */

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../src/services/ports.js';
+import type { ChatMessage, JsonSchema } from '../../src/services/ports.js';
 import type { Dialect } from './behaviours.js';
 
 /** A generation request reduced to what the text generator needs, whatever dialect it came in. */
@@ -9,6 +9,11 @@ export interface ParsedCall {
   maxTokens: number;
   /** Prompt-cache segments (Anthropic only): each text block in order, and whether it carries a breakpoint. */
   cacheSegments?: Array<{ text: string; breakpoint: boolean }>;
+  /**
+   * A structured-output request: Anthropic's forced tool (`tool_choice: { type: 'tool' }`), OpenAI's
+   * `response_format: json_schema`, Gemini's `responseSchema` with `responseMimeType: application/json`.
+   */
+  structured?: { name: string; schema: JsonSchema };
 }
 
 export interface WireResponse {
@@ -27,6 +32,11 @@ export interface ReplyInput {
   cacheReadTokens?: number;
   cacheWriteTokens?: number;
   now: number;
+  /**
+   * The answer to a structured-output request: `text` is then its JSON, and Anthropic sends `input` as the
+   * forced tool call instead of a text block.
+   */
+  toolCall?: { name: string; input: unknown };
 }
 
 /** Failures the dialects know how to word. `status` carries any other HTTP status. */

@@ -16,8 +16,8 @@ import { readRecordsFromRedis } from '../../export/redis-reader.js';
 import type { Logger } from '../../logger.js';
 import { closeRedis, connectRedis, kafkaClient } from '../connect.js';
 import { cliLogger, loadCliConfig } from '../context.js';
-import { EXIT_OK, usageError } from '../errors.js';
-import { score, wholeNumber } from '../options.js';
+import { EXIT_FAILURE, EXIT_OK, usageError } from '../errors.js';
+import { judgeScore, score, wholeNumber } from '../options.js';
 import { openOutput } from '../output.js';
 
 export const EXPORT_SOURCES = ['kafka', 'redis'] as const;
@@ -33,6 +33,7 @@ interface ExportFlags {
   format: ExportFormat;
   out?: string;
   minQuality?: number;
+  minJudgeScore?: number;
   includeFailed?: boolean;
   system: boolean;
   dedup?: DedupMode;
@@ -45,7 +46,22 @@ function count(n: number, noun: string): string {
 }
 
 /** What was read besides the records, for the summary; empty when nothing noteworthy. */
-type Extra = string[];
+interface Extra {
+  notes: string[];
+  /** Ids of records that could not be read and were skipped: the export exits 1 after writing the rest. */
+  unreadableIds: string[];
+}
+
+const notes = (...list: string[]): Extra => ({ notes: list, unreadableIds: [] });
+
+/** Ids named on stderr at most; the count covers the rest. */
+const MAX_IDS_SHOWN = 100;
+
+function skippedLine(ids: string[]): string {
+  const shown = ids.slice(0, MAX_IDS_SHOWN).join(', ');
+  const more = ids.length > MAX_IDS_SHOWN ? ` and ${ids.length - MAX_IDS_SHOWN} more` : '';
+  return `unreadable snapshots skipped: ${shown}${more}`;
+}
 
 async function fromKafka(config: Readonly<Config>, logger: Logger, writer: DatasetWriter): Promise<Extra> {
   if (!config.kafka) throw usageError('--from', 'kafka needs KAFKA_BOOTSTRAP_SERVERS to be set');
@@ -55,7 +71,7 @@ async function fromKafka(config: Readonly<Config>, logger: Logger, writer: Datas
     groupPrefix: `${config.kafka.groupId}-export`,
     onRecord: async (record) => void (await writer.add(record)),
   });
-  return result.unreadable > 0 ? [`${count(result.unreadable, 'unreadable message')} skipped`] : [];
+  return result.unreadable > 0 ? notes(`${count(result.unreadable, 'unreadable message')} skipped`) : notes();
 }
 
 async function fromRedis(
@@ -72,9 +88,12 @@ async function fromRedis(
       statuses: includeFailed ? ['ended', 'failed', 'timedOut'] : ['ended'],
       onRecord: async (record) => void (await writer.add(record)),
     });
-    const extra: Extra = [];
-    if (result.unreadable > 0) extra.push(`${count(result.unreadable, 'unreadable snapshot')} skipped`);
-    if (result.missing > 0) extra.push(`${result.missing} expired while reading`);
+    const extra = notes();
+    if (result.unreadable > 0) {
+      extra.notes.push(`${count(result.unreadable, 'unreadable snapshot')} skipped`);
+      extra.unreadableIds = result.unreadableIds;
+    }
+    if (result.missing > 0) extra.notes.push(`${result.missing} expired while reading`);
     return extra;
   } finally {
     await closeRedis(redis);
@@ -83,7 +102,7 @@ async function fromRedis(
 
 async function fromFile(path: string, writer: DatasetWriter): Promise<Extra> {
   const result = await readRecordsFromFile(path, async (record) => void (await writer.add(record)));
-  return result.unreadable > 0 ? [`${count(result.unreadable, 'unreadable line')} skipped`] : [];
+  return result.unreadable > 0 ? notes(`${count(result.unreadable, 'unreadable line')} skipped`) : notes();
 }
 
 function read(
@@ -136,6 +155,7 @@ async function runExport(flags: ExportFlags): Promise<number> {
   const options = {
     format: flags.format,
     minQuality: flags.minQuality,
+    minJudgeScore: flags.minJudgeScore,
     includeFailed: flags.includeFailed ?? false,
     system: flags.system,
     ...(flags.dedup ? { dedup: { mode: flags.dedup, threshold: flags.threshold } } : {}),
@@ -159,7 +179,7 @@ async function runExport(flags: ExportFlags): Promise<number> {
     }
     summary = writer.summary('exported');
     const shards = await dataset.close(summary);
-    extra.push(`${count(shards.length, 'shard')} and a dataset card in ${flags.out}`);
+    extra.notes.push(`${count(shards.length, 'shard')} and a dataset card in ${flags.out}`);
   } else {
     const output = await openOutput(flags.out);
     const writer = new DatasetWriter(output, { ...options, format: flags.format });
@@ -170,8 +190,12 @@ async function runExport(flags: ExportFlags): Promise<number> {
     }
     summary = writer.summary('exported');
   }
-  const tail = extra.length > 0 ? `; ${extra.join(', ')}` : '';
+  const tail = extra.notes.length > 0 ? `; ${extra.notes.join(', ')}` : '';
   process.stderr.write(`${summary}${tail}\n`);
+  if (extra.unreadableIds.length > 0) {
+    process.stderr.write(`${skippedLine(extra.unreadableIds)}\n`);
+    return EXIT_FAILURE;
+  }
   return EXIT_OK;
 }
 
@@ -197,6 +221,11 @@ export function registerExport(program: Command): void {
       wholeNumber(1, 4096),
     )
     .option('--min-quality <score>', 'leave out conversations with a quality score below this (0-1)', score)
+    .option(
+      '--min-judge-score <score>',
+      'keep only conversations the judge scored at least this overall (1-5); unjudged ones are left out',
+      judgeScore,
+    )
     .option('--include-failed', 'keep failed and timed-out conversations')
     .option('--no-system', 'leave out the system message in openai/sharegpt output')
     .addHelpText(

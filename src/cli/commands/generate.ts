@@ -24,6 +24,8 @@ import { type CheckedTopic, checkTopic, readTopicsFile } from '../topics-input.j
 import { capArgument } from './budget.js';
 
 interface GenerateFlags {
+  /** Every provider through its batch API (`PROVIDER_MODE=batch`). */
+  batch?: boolean;
   topic?: string[];
   topics?: string;
   conversations: number;
@@ -85,6 +87,7 @@ async function generate(flags: GenerateFlags): Promise<number> {
     // Dataset diversity flags stand for their variables, so errors name the variable like the rest.
     ...(flags.personas === undefined ? {} : { PERSONAS_FILE: flags.personas }),
     ...(flags.seed === undefined ? {} : { SEED: String(flags.seed) }),
+    ...(flags.batch ? { PROVIDER_MODE: 'batch' } : {}),
   });
   const topics = await gatherTopics(flags, config.conversation.topicMaxLength);
   let sides: [ProviderName, ProviderName];
@@ -194,6 +197,10 @@ export function registerGenerate(program: Command): void {
       new Option('--format <format>', 'dataset format').choices([...DATASET_FORMATS]).default('chimera'),
     )
     .option('--provider <name>', 'use this provider for both sides (e.g. simulated)', nonBlank)
+    .option(
+      '--batch',
+      'every provider answers through its batch API: half price, hours not seconds (PROVIDER_MODE=batch)',
+    )
     .option(
       '--max-turns <n>',
       'turns per conversation at most (MAX_CONVERSATION_TURNS)',

@@ -30,6 +30,8 @@ export interface DaemonOptions {
   httpPort: number;
   /** How long a drain waits for in-flight conversations before stopping them where they are. */
   drainTimeoutMs: number;
+  /** On SIGTERM/SIGINT, cancel the providers' batches out before draining. @default false: they stay for the next daemon */
+  cancelBatches?: boolean;
   /** Starts the Stately inspector's relay on this address. @default off */
   inspect?: { port: number; host: string; allowedHosts?: readonly string[]; token?: string };
   /** Serves the dashboard on this address (see `src/ui/dashboard.ts`). @default off */
@@ -109,7 +111,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   });
 
   let chimera: Chimera | undefined;
-  const readiness = new Readiness();
+  const readiness = new Readiness({ logger: logger.child({ component: 'readiness' }) });
   try {
     const registry = new Registry();
     collectProcessMetrics(registry);
@@ -122,6 +124,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       () =>
         startHttpServer({
           port: options.httpPort,
+          host: config.httpHost,
           handler: createRoutes({ readiness, registry }),
           onError: (err) => logger.warn({ err }, 'HTTP request failed'),
         }),
@@ -129,7 +132,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     );
     cleanups.push(() => http.close());
     // Logged before connecting to Redis and Kafka, which can take long: probes can find the port now.
-    logger.info({ httpPort: http.port }, `HTTP endpoints on port ${http.port}: /healthz, /readyz, /metrics`);
+    logger.info(
+      { httpPort: http.port, httpHost: config.httpHost },
+      `HTTP endpoints on ${config.httpHost}:${http.port}: /healthz, /readyz, /metrics`,
+    );
 
     let inspector: ChimeraInspector | undefined;
     if (options.inspect) {
@@ -273,6 +279,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const before = service.supervision;
     let code = stop.code;
     try {
+      if (options.cancelBatches) await service.cancelBatches();
       await service.stop();
     } catch (err) {
       // Whatever did not get saved is still in the store from the last step; another daemon resumes it.

@@ -14,6 +14,9 @@ import { collect, wholeNumber } from '../options.js';
 
 export interface RunFlags {
   provider?: string;
+  /** Every provider through its batch API (`PROVIDER_MODE=batch`). */
+  batch?: boolean;
+  cancelBatches?: boolean;
   inspect?: boolean;
   inspectPort: number;
   inspectHost: string;
@@ -53,6 +56,10 @@ export function registerRun(program: Command): void {
       'run the daemon: take topics from the Kafka input topic and/or the Redis topic queue, hold the conversations, publish events; serves /healthz, /readyz and /metrics',
     )
     .option('--provider <name>', 'use this provider for both sides (anthropic, gemini, openai, simulated)')
+    .option(
+      '--batch',
+      'every provider answers through its batch API: half price, hours not seconds (PROVIDER_MODE=batch)',
+    )
     .option(
       '--http-port <port>',
       'port of /healthz, /readyz and /metrics; 0 = any free port (default: HTTP_PORT or 9464)',
@@ -96,7 +103,7 @@ export function registerRun(program: Command): void {
       collect,
     )
     .action(async (flags: RunFlags) => {
-      const config = loadCliConfig(process.env);
+      const config = loadCliConfig(process.env, flags.batch ? { PROVIDER_MODE: 'batch' } : {});
       const sides = daemonSides(config, flags.provider);
       const allowedHosts = [...config.ui.allowedHosts, ...(flags.allowHost ?? [])];
       const token = config.ui.token;
@@ -112,6 +119,7 @@ export function registerRun(program: Command): void {
         sides,
         httpPort: flags.httpPort ?? config.httpPort,
         drainTimeoutMs: flags.drainTimeout * 1000,
+        cancelBatches: flags.cancelBatches ?? false,
         ...(flags.inspect
           ? { inspect: { port: flags.inspectPort, host: flags.inspectHost, allowedHosts, token } }
           : {}),

@@ -1,7 +1,7 @@
 /**
  * `chimera status`: what the daemons share through Redis. Conversations by state (from the indexes),
- * the outbox backlog, and per provider the last reported breaker state and the use of the shared rate
- * budget. Redis is the only place these meet, so it is required.
+ * the outbox backlog, per provider the last reported breaker state and the use of the shared rate
+ * budget, and the batches out (batch mode). Redis is the only place these meet, so it is required.
  */
 import type { Command } from 'commander';
 import { type Config, PROVIDER_NAMES, type ProviderName } from '../../config.js';
@@ -9,6 +9,7 @@ import type { BudgetSnapshot } from '../../cost/ports.js';
 import { RedisBudgetStore } from '../../cost/redis-budget-store.js';
 import type { BreakerReport } from '../../events.js';
 import type { ConversationStatus } from '../../services/ports.js';
+import { RedisBatchStore } from '../../services/redis/batch-store.js';
 import { RedisBreakerStateStore } from '../../services/redis/breaker-state-store.js';
 import { type RateLimitUse, readRateLimitUse } from '../../services/redis/rate-limit-use.js';
 import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
@@ -23,8 +24,21 @@ export interface ProviderStatus {
   rateLimit: RateLimitUse;
 }
 
+/** One batch out as the batch store records it (docs/batch.md). */
+export interface BatchOutStatus {
+  /** The provider's batch id; the intent id while its submission has not come back. */
+  id: string;
+  requests: number;
+  ageMs: number;
+  /** `submitting`: recorded, not yet accepted; `out`: the provider has it. */
+  state: 'submitting' | 'out';
+  owner: string;
+}
+
 export interface StatusReport {
   conversations: Record<ConversationStatus, number>;
+  /** Batches out per provider, oldest first; providers without any are left out. */
+  batches: Partial<Record<ProviderName, BatchOutStatus[]>>;
   /** Events saved with their snapshot and not yet on Kafka. */
   outbox: number;
   providers: Partial<Record<ProviderName, ProviderStatus>>;
@@ -77,14 +91,29 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
         rateLimit: await readRateLimitUse(redis, redisConfig.keyPrefix, config.providers[name]),
       };
     }
+    const at = Date.now();
+    const batchStore = new RedisBatchStore(redis, redisConfig.keyPrefix);
+    const batches: StatusReport['batches'] = {};
+    for (const name of PROVIDER_NAMES) {
+      const stored = await batchStore.list(name);
+      if (stored.length === 0) continue;
+      batches[name] = stored.map((batch) => ({
+        id: batch.batchId ?? batch.intentId,
+        requests: batch.requests.length,
+        ageMs: Math.max(0, at - (batch.submittedAt ?? batch.createdAt)),
+        state: batch.batchId === null ? 'submitting' : 'out',
+        owner: batch.owner,
+      }));
+    }
     return {
       conversations,
+      batches,
       outbox,
       providers,
       budget,
       capReached,
       keyPrefix: redisConfig.keyPrefix,
-      at: Date.now(),
+      at,
     };
   } finally {
     await store.close();
@@ -135,6 +164,14 @@ export function formatStatus(report: StatusReport): string {
       .split('\n')
       .map((line, i) => (i === 0 ? `spend: ${line}` : `  ${line}`)),
   );
+  const batches = Object.entries(report.batches) as Array<[ProviderName, BatchOutStatus[]]>;
+  if (batches.length > 0) lines.push('batches out:');
+  for (const [name, list] of batches)
+    for (const batch of list)
+      lines.push(
+        `  ${name.padEnd(10)} ${batch.id} ${number(batch.requests)} request${batch.requests === 1 ? '' : 's'}, ` +
+          `${seconds(batch.ageMs)} old, ${batch.state} (${batch.owner})`,
+      );
   return `${lines.join('\n')}\n`;
 }
 

@@ -93,11 +93,11 @@ export class ParquetDataset implements RecordSink {
       schema: parquetSchema(),
       createdBy: `chimera ${CHIMERA_VERSION}`,
     });
-    parquet.write({
+    await parquet.write({
       columnData: columnNames().map((name) => ({ name, data: rows.map((row) => row[name]) as never })),
       rowGroupSize: ROW_GROUP_SIZE,
     });
-    parquet.finish();
+    await parquet.finish();
     const path = join(this.dataDir, `train-${String(this.partials.length).padStart(5, '0')}.parquet.partial`);
     await writeFile(path, new Uint8Array(writer.getBuffer()));
     this.partials.push(path);

@@ -38,11 +38,13 @@ export function kafkaCheck(config: KafkaConfig, logger: Logger): ReadinessCheck 
           await admin.connect();
         }
         const cluster = await admin.describeCluster();
-        return cluster.brokers.length > 0 ? null : 'no brokers in the cluster metadata';
+        return cluster.brokers.length > 0
+          ? null
+          : { code: 'no_brokers', detail: 'no brokers in the cluster metadata' };
       } catch (error) {
         // Reconnect from scratch next time: a half-open admin would keep failing the same way.
         await drop();
-        return `not answering (${error instanceof Error ? error.message : String(error)})`;
+        return { code: 'not_answering', detail: error instanceof Error ? error.message : String(error) };
       }
     },
     close: drop,

@@ -15,9 +15,12 @@ export function providersCheck(breakers: () => ReadonlyMap<string, BreakerView>)
     name: 'providers',
     async run() {
       const all = [...breakers()];
-      if (all.length === 0) return 'no provider is configured';
+      if (all.length === 0) return { code: 'no_provider', detail: 'no provider is configured' };
       if (all.some(([, breaker]) => breaker.state !== 'open')) return null;
-      return `every circuit breaker is open (${all.map(([name]) => name).join(', ')})`;
+      return {
+        code: 'all_breakers_open',
+        detail: `every circuit breaker is open (${all.map(([name]) => name).join(', ')})`,
+      };
     },
   };
 }

@@ -26,9 +26,11 @@ export function redisCheck(url: string): ReadinessCheck {
   return {
     name: 'redis',
     async run() {
-      if (client.status !== 'ready') return `not connected (${lastError ?? client.status})`;
+      if (client.status !== 'ready') {
+        return { code: 'not_connected', detail: lastError ?? client.status };
+      }
       const reply = await client.ping();
-      return reply === 'PONG' ? null : `unexpected reply to PING: ${reply}`;
+      return reply === 'PONG' ? null : { code: 'unexpected_reply', detail: `PING answered ${reply}` };
     },
     async close() {
       client.disconnect();

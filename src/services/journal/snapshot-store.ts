@@ -151,6 +151,17 @@ export class JournalSnapshotStore implements SnapshotStore {
     return counts;
   }
 
+  async countCrash(conversationId: string): Promise<number> {
+    this.assertOpen();
+    const now = this.now();
+    const entry = { ...(this.live(conversationId, now) ?? { fence: 0 }) };
+    entry.crashes = (entry.crashes ?? 0) + 1;
+    if (entry.stored === undefined && entry.expiresAt === undefined)
+      entry.expiresAt = now + this.finishedTtlMs;
+    await this.write(conversationId, entry);
+    return entry.crashes;
+  }
+
   async readOutbox(limit: number): Promise<OutboxEntry[]> {
     this.assertOpen();
     await this.journal.barrier();

@@ -24,6 +24,8 @@ export interface ConversationEntry {
   activeScore?: number;
   /** When the record stops being readable. */
   expiresAt?: number;
+  /** Crashes of the conversation's actor so far. */
+  crashes?: number;
 }
 
 export interface JournalState {

@@ -1,5 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import {
+  CompressionTypes,
+  type Consumer,
+  type ConsumerConfig,
+  type IHeaders,
+  type Kafka,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
 import type { KafkaConfig } from '../../config.js';
 import { ChimeraError } from '../../errors.js';
 import type { EventTopics, RawTopic } from '../../events.js';
@@ -91,11 +99,26 @@ export class KafkaEventBus implements EventBus {
   ): Promise<void> {
     if (messages.length === 0) return;
     await this.connectProducer();
-    await this.producer.send({
-      topic: this.physical(topic),
-      acks: -1,
-      messages: messages.map(({ key, value, headers }) => ({ key, value, headers: { ...headers } })),
-    });
+    try {
+      await this.producer.send({
+        topic: this.physical(topic),
+        acks: -1,
+        // Conversation text compresses about threefold, and the broker's size limit applies to the
+        // compressed batch: a record several times the default 1 MB limit still goes through.
+        compression: CompressionTypes.GZIP,
+        messages: messages.map(({ key, value, headers }) => ({ key, value, headers: { ...headers } })),
+      });
+    } catch (error) {
+      if (refusedAsTooLarge(error)) {
+        const bytes = messages.reduce((sum, m) => sum + m.value.length, 0);
+        throw new ChimeraError(
+          'event_too_large',
+          `${this.physical(topic)} refused ${messages.length} message(s) of ${bytes} bytes as too large`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 
   async publish<K extends keyof EventTopics>(
@@ -212,4 +235,24 @@ export class KafkaEventBus implements EventBus {
     await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.stop()));
     await this.producer.disconnect();
   }
+}
+
+/** Kafka's refusals of a message or batch larger than the broker or topic accepts. */
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** Whether a send failed because Kafka refused the size, looking through kafkajs' wrapping errors. */
+export function refusedAsTooLarge(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const { type, name, originalError, cause } = current as {
+      type?: unknown;
+      name?: unknown;
+      originalError?: unknown;
+      cause?: unknown;
+    };
+    if (typeof type === 'string' && TOO_LARGE.has(type)) return true;
+    if (typeof name === 'string' && /RecordTooLarge|MessageTooLarge/.test(name)) return true;
+    current = originalError ?? cause;
+  }
+  return false;
 }

@@ -1,7 +1,9 @@
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
-import { type Admission, admit, type IntakeOptions, type RawTopicMessage } from '../../intake/admit.js';
+import type { IntakeOptions, RawTopicMessage } from '../../intake/admit.js';
 import { settleOnce } from '../../intake/delivery.js';
+import { type GuardedAdmission, IntakeGuard } from '../../intake/intake-guard.js';
 import { PullBuffer } from '../../intake/pull-buffer.js';
+import { defaultIntakeFailures } from '../memory/parked-messages.js';
 import { type Clock, systemClock, type TopicDelivery, type TopicSource } from '../ports.js';
 import { OffsetTracker } from './offset-tracker.js';
 
@@ -76,6 +78,7 @@ export class KafkaTopicSource implements TopicSource {
   private readonly consumer: Consumer;
   private readonly bufferSize: number;
   private readonly clock: Clock;
+  private readonly guard: IntakeGuard;
   private paused = false;
   private closed = false;
   /** Commits go out one at a time, so an older commit never lands after a newer one. */
@@ -93,6 +96,11 @@ export class KafkaTopicSource implements TopicSource {
     });
     this.bufferSize = options.bufferSize ?? DEFAULT_TOPIC_BUFFER_SIZE;
     this.clock = options.clock ?? systemClock;
+    this.guard = new IntakeGuard('kafka', {
+      ...options,
+      clock: this.clock,
+      failures: options.failures ?? defaultIntakeFailures(),
+    });
   }
 
   /** Joins the group and starts reading; resolves once this member has its partitions. */
@@ -233,15 +241,16 @@ export class KafkaTopicSource implements TopicSource {
     const deadline = this.clock.now() + waitMs;
     for (;;) {
       if (this.closed) return null;
+      if (!(await this.guard.waitOut(deadline))) return null;
       const raw = await this.buffer.take(Math.max(0, deadline - this.clock.now()));
       this.maybeResume();
       if (!raw) return null;
       const offsets = this.tracker.partition(raw.from.partition!);
       if (!offsets) continue; // its partition was revoked while it waited
       offsets.deliver(raw.from.offset!);
-      let admission: Admission;
+      let admission: GuardedAdmission;
       try {
-        admission = await admit(raw, this.options);
+        admission = await this.guard.admit(raw);
       } catch (error) {
         this.giveBack(raw);
         throw error;

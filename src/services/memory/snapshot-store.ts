@@ -31,6 +31,8 @@ interface Entry {
   activeScore?: number;
   /** When the record stops being readable; set once the conversation finished. */
   expiresAt?: number;
+  /** Crashes of the conversation's actor so far. */
+  crashes?: number;
 }
 
 /**
@@ -140,6 +142,13 @@ export class MemorySnapshotStore implements SnapshotStore {
       if (entry.status) counts[entry.status] += 1;
     }
     return counts;
+  }
+
+  async countCrash(conversationId: string): Promise<number> {
+    this.assertOpen();
+    const entry = this.entry(conversationId, this.clock.now(), true);
+    entry.crashes = (entry.crashes ?? 0) + 1;
+    return entry.crashes;
   }
 
   async readOutbox(limit: number): Promise<OutboxEntry[]> {

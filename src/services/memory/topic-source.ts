@@ -1,8 +1,10 @@
 import type { TopicMessage } from '../../events.js';
-import { type Admission, admit, type IntakeOptions, type RawTopicMessage } from '../../intake/admit.js';
+import type { IntakeOptions, RawTopicMessage } from '../../intake/admit.js';
 import { settleOnce } from '../../intake/delivery.js';
+import { type GuardedAdmission, IntakeGuard } from '../../intake/intake-guard.js';
 import { PullBuffer } from '../../intake/pull-buffer.js';
 import { type Clock, systemClock, type TopicDelivery, type TopicSource } from '../ports.js';
+import { defaultIntakeFailures } from './parked-messages.js';
 
 export interface InMemoryTopicSourceOptions extends IntakeOptions {
   /** @default systemClock */
@@ -22,12 +24,18 @@ export class InMemoryTopicSource implements TopicSource {
   private readonly buffer = new PullBuffer<RawTopicMessage>();
   private readonly clock: Clock;
   private readonly name: string;
+  private readonly guard: IntakeGuard;
   private offset = 0;
   private closed = false;
 
   constructor(private readonly options: InMemoryTopicSourceOptions) {
     this.clock = options.clock ?? systemClock;
     this.name = options.name ?? 'memory';
+    this.guard = new IntakeGuard(this.name, {
+      ...options,
+      clock: this.clock,
+      failures: options.failures ?? defaultIntakeFailures(),
+    });
   }
 
   /** Queues a topic message: an object is JSON-encoded, a string or bytes are taken as they are. */
@@ -49,11 +57,12 @@ export class InMemoryTopicSource implements TopicSource {
     const deadline = this.clock.now() + waitMs;
     for (;;) {
       if (this.closed) return null;
+      if (!(await this.guard.waitOut(deadline))) return null;
       const raw = await this.buffer.take(Math.max(0, deadline - this.clock.now()));
       if (!raw) return null;
-      let admission: Admission;
+      let admission: GuardedAdmission;
       try {
-        admission = await admit(raw, this.options);
+        admission = await this.guard.admit(raw);
       } catch (error) {
         this.buffer.unshift(raw);
         throw error;

@@ -103,6 +103,15 @@ export function toAnthropicRequest(request: GenerateRequest): {
   return system ? { system, messages } : { messages };
 }
 
+/** The forced tool call's input, as JSON text ('' when the model answered without calling the tool). */
+function structuredText(content: readonly { type: string }[], tool: string): string {
+  const call = content.find(
+    (block): block is { type: 'tool_use'; name: string; input: unknown } =>
+      block.type === 'tool_use' && (block as { name?: unknown }).name === tool,
+  );
+  return call === undefined ? '' : JSON.stringify(call.input);
+}
+
 export interface AnthropicProviderOptions extends ProviderAdapterOptions {
   /**
    * Send `temperature`: only models that still accept sampling parameters take it; newer ones answer 400.
@@ -150,11 +159,23 @@ export class AnthropicProvider implements LlmProvider {
     const client = this.sdk();
     const { system, messages } = toAnthropicRequest(request);
     const body: MessageCreateParamsNonStreaming = {
-      model: this.model,
+      model: request.model ?? this.model,
       max_tokens: request.maxTokens,
       messages,
     };
     if (system) body.system = system;
+    // Structured output: one tool whose input schema is the answer's, and the model made to call it.
+    const structured = request.structured;
+    if (structured) {
+      body.tools = [
+        {
+          name: structured.name,
+          description: structured.description,
+          input_schema: { ...structured.schema, type: 'object' },
+        },
+      ];
+      body.tool_choice = { type: 'tool', name: structured.name };
+    }
     // Current Claude models refuse sampling parameters (a 400 on every call), so temperature is opt-in.
     if (this.options.sendTemperature) Object.assign(body, { temperature: request.temperature });
     const { value: message, latencyMs } = await guardedCall(
@@ -180,17 +201,19 @@ export class AnthropicProvider implements LlmProvider {
     if (!message || typeof message !== 'object' || !Array.isArray(message.content) || !message.usage) {
       throw providerError('bad_response', 'the response is not a Messages API message', details);
     }
-    const text = message.content
-      .map((block) => (block.type === 'text' ? block.text : ''))
-      .join('')
-      .trim();
+    const text = structured
+      ? structuredText(message.content, structured.name)
+      : message.content
+          .map((block) => (block.type === 'text' ? block.text : ''))
+          .join('')
+          .trim();
     if (text === '') {
       throw providerError('bad_response', `empty text (stop_reason ${message.stop_reason})`, details);
     }
     const usage = message.usage;
     return {
       text,
-      model: message.model ?? this.model,
+      model: message.model ?? body.model,
       stopReason: normalizeStopReason(message.stop_reason),
       usage: {
         inputTokens: usage.input_tokens ?? 0,

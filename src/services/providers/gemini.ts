@@ -1,4 +1,11 @@
-import { ApiError, type Content, type GenerateContentResponse, GoogleGenAI } from '@google/genai';
+import {
+  ApiError,
+  type Content,
+  type GenerateContentResponse,
+  GoogleGenAI,
+  type Schema,
+  type Type,
+} from '@google/genai';
 import type { ProviderConfig } from '../../config.js';
 import { ConfigError, type ProviderError } from '../../errors.js';
 import {
@@ -6,6 +13,7 @@ import {
   type GenerateRequest,
   type GenerateResult,
   type HealthStatus,
+  type JsonSchema,
   type LlmProvider,
   systemClock,
 } from '../ports.js';
@@ -134,6 +142,44 @@ function textOf(response: GenerateContentResponse): string {
   return text.trim();
 }
 
+/** Keywords of a JSON Schema that Gemini's `Schema` (an OpenAPI 3.0 subset) knows as they are. */
+const GEMINI_SCHEMA_KEYS = new Set([
+  'description',
+  'enum',
+  'format',
+  'maxItems',
+  'maxLength',
+  'maximum',
+  'minItems',
+  'minLength',
+  'minimum',
+  'nullable',
+  'required',
+]);
+
+/**
+ * A JSON Schema as Gemini's `responseSchema`: upper-case type names, `properties` and `items` converted in
+ * turn, keywords Gemini refuses (`$schema`, `additionalProperties`) left out.
+ */
+export function toGeminiSchema(schema: JsonSchema): Schema {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'type' && typeof value === 'string') out.type = value.toUpperCase() as Type;
+    else if (key === 'properties' && value && typeof value === 'object') {
+      out.properties = Object.fromEntries(
+        Object.entries(value as Record<string, JsonSchema>).map(([name, inner]) => [
+          name,
+          toGeminiSchema(inner),
+        ]),
+      );
+      out.propertyOrdering = Object.keys(value);
+    } else if (key === 'items' && value && typeof value === 'object')
+      out.items = toGeminiSchema(value as JsonSchema);
+    else if (GEMINI_SCHEMA_KEYS.has(key)) out[key] = value;
+  }
+  return out as Schema;
+}
+
 export interface GeminiProviderOptions extends ProviderAdapterOptions {
   /**
    * Thinking budget in tokens for 2.5-series models; 0 turns thinking off where the model allows it, so
@@ -213,10 +259,16 @@ export class GeminiProvider implements LlmProvider {
       },
       (signal) =>
         client.models.generateContent({
-          model: this.model,
+          model: request.model ?? this.model,
           contents: toGeminiContents(request),
           config: {
             ...(request.system ? { systemInstruction: request.system } : {}),
+            ...(request.structured
+              ? {
+                  responseMimeType: 'application/json',
+                  responseSchema: toGeminiSchema(request.structured.schema),
+                }
+              : {}),
             maxOutputTokens: request.maxTokens,
             temperature: request.temperature,
             ...(this.options.thinkingBudget !== undefined
@@ -245,7 +297,7 @@ export class GeminiProvider implements LlmProvider {
     const cached = usage?.cachedContentTokenCount ?? 0;
     return {
       text,
-      model: response.modelVersion || this.model,
+      model: response.modelVersion || request.model || this.model,
       stopReason: normalizeStopReason(candidate?.finishReason),
       usage: {
         inputTokens: Math.max(0, (usage?.promptTokenCount ?? 0) - cached),

@@ -146,10 +146,23 @@ export class OpenAiProvider implements LlmProvider {
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     const client = this.sdk();
     const body: ChatCompletionCreateParamsNonStreaming = {
-      model: this.model,
+      model: request.model ?? this.model,
       messages: toOpenAiMessages(request),
       temperature: request.temperature,
       ...(this.hosted ? { max_completion_tokens: request.maxTokens } : { max_tokens: request.maxTokens }),
+      ...(request.structured
+        ? {
+            response_format: {
+              type: 'json_schema',
+              json_schema: {
+                name: request.structured.name,
+                description: request.structured.description,
+                schema: request.structured.schema,
+                strict: true,
+              },
+            },
+          }
+        : {}),
     };
     const { value, latencyMs } = await guardedCall(
       {
@@ -196,7 +209,7 @@ export class OpenAiProvider implements LlmProvider {
     const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
     return {
       text,
-      model: completion.model || this.model,
+      model: completion.model || body.model,
       stopReason: normalizeStopReason(choice.finish_reason),
       usage: {
         inputTokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached),

@@ -21,6 +21,8 @@ export interface SnapshotKeys {
   finished(status: FinishedIndexStatus): string;
   /** Stream of events waiting for delivery to the event bus. */
   readonly outbox: string;
+  /** Counter per conversation of its actor's crashes, expiring with the retention period. */
+  crashes(conversationId: string): string;
 }
 
 export function snapshotKeys(prefix: string): SnapshotKeys {
@@ -30,7 +32,13 @@ export function snapshotKeys(prefix: string): SnapshotKeys {
     active: `${prefix}:conversations:active`,
     finished: (status) => `${prefix}:conversations:${status}`,
     outbox: `${prefix}:outbox`,
+    crashes: (id) => `${prefix}:crashes:${id}`,
   };
+}
+
+/** Stream of parked messages (topic messages whose intake kept failing, events the bus refused). */
+export function parkedKey(prefix: string): string {
+  return `${prefix}:parked`;
 }
 
 /** The plain JSON state of one conversation kept by `ConversationStateStore` (separate from snapshots). */

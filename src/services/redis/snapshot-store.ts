@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Histogram } from 'prom-client';
 import { z } from 'zod';
 import { DEFAULTS } from '../../defaults.js';
 import { ChimeraError, InvalidSnapshotError, StaleLeaseError } from '../../errors.js';
@@ -32,6 +33,8 @@ export interface RedisSnapshotStoreOptions {
   keyPrefix?: string;
   /** How long a finished conversation stays readable (`FINISHED_TTL_SECONDS`). @default DEFAULT_FINISHED_TTL_MS (a week) */
   finishedTtlMs?: number;
+  /** Where the duration of each `save` and `load` is observed (`chimera_store_operation_seconds`). @default none */
+  operationSeconds?: Pick<Histogram<'operation'>, 'startTimer'>;
 }
 
 const leaseReply = z.tuple([z.number().int().positive(), z.number()]);
@@ -63,7 +66,7 @@ export class RedisSnapshotStore implements SnapshotStore {
   private readonly finishedTtlMs: number;
   private closed = false;
 
-  constructor(options: RedisSnapshotStoreOptions) {
+  constructor(private readonly options: RedisSnapshotStoreOptions) {
     if (options.redis) {
       this.redis = options.redis;
       this.ownsClient = false;
@@ -118,6 +121,15 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   async save(lease: Lease, record: SnapshotRecord, events: OutboxEvent[]): Promise<void> {
     this.assertOpen();
+    const end = this.options.operationSeconds?.startTimer({ operation: 'save' });
+    try {
+      await this.write(lease, record, events);
+    } finally {
+      end?.();
+    }
+  }
+
+  private async write(lease: Lease, record: SnapshotRecord, events: OutboxEvent[]): Promise<void> {
     const id = lease.conversationId;
     const text = encodeSnapshot(id, record, lease.token);
     const eventArgs: string[] = [];
@@ -144,8 +156,26 @@ export class RedisSnapshotStore implements SnapshotStore {
     if (written !== 1) throw new StaleLeaseError(id, lease.token);
   }
 
+  async countCrash(conversationId: string): Promise<number> {
+    this.assertOpen();
+    const key = this.keys.crashes(conversationId);
+    const replies = await this.redis.multi().incr(key).pexpire(key, this.finishedTtlMs).exec();
+    const [error, count] = replies?.[0] ?? [new Error('crash count: transaction discarded'), null];
+    if (error) throw error;
+    return z.number().int().parse(count);
+  }
+
   async load(conversationId: string): Promise<StoredSnapshot | null> {
     this.assertOpen();
+    const end = this.options.operationSeconds?.startTimer({ operation: 'load' });
+    try {
+      return await this.read(conversationId);
+    } finally {
+      end?.();
+    }
+  }
+
+  private async read(conversationId: string): Promise<StoredSnapshot | null> {
     // A missing record (expired or deleted) is pruned from every index by the same script.
     const text = await runScript(
       this.redis,

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { TopicMessage } from '../../events.js';
-import { type Admission, admit, type IntakeOptions, type RawTopicMessage } from '../../intake/admit.js';
+import type { IntakeOptions, RawTopicMessage } from '../../intake/admit.js';
 import { settleOnce } from '../../intake/delivery.js';
 import { encodeEvent } from '../../intake/event-codec.js';
+import { type GuardedAdmission, IntakeGuard } from '../../intake/intake-guard.js';
+import { defaultIntakeFailures } from '../memory/parked-messages.js';
 import { type Clock, systemClock, type TopicDelivery, type TopicSource } from '../ports.js';
 
 /** A daemon silent this long is presumed dead and its topics in flight go back to the queue. */
@@ -88,6 +90,7 @@ export class RedisTopicQueue implements TopicSource {
   private readonly keys: ReturnType<typeof topicQueueKeys>;
   private readonly heartbeatTtlMs: number;
   private readonly clock: Clock;
+  private readonly guard: IntakeGuard;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
@@ -98,6 +101,11 @@ export class RedisTopicQueue implements TopicSource {
     this.keys = topicQueueKeys(options.keyPrefix, options.instanceId);
     this.heartbeatTtlMs = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
     this.clock = options.clock ?? systemClock;
+    this.guard = new IntakeGuard('redis', {
+      ...options,
+      clock: this.clock,
+      failures: options.failures ?? defaultIntakeFailures(),
+    });
   }
 
   /** Publishes the heartbeat and registers this instance; idempotent, and done by the first `next()`. */
@@ -167,12 +175,13 @@ export class RedisTopicQueue implements TopicSource {
     const deadline = this.clock.now() + waitMs;
     for (;;) {
       if (this.closed) return null;
+      if (!(await this.guard.waitOut(deadline))) return null;
       const entry = await this.pop(Math.max(0, deadline - this.clock.now()));
       if (!entry) return null;
       const raw = this.rawFrom(entry);
-      let admission: Admission;
+      let admission: GuardedAdmission;
       try {
-        admission = await admit(raw, this.options);
+        admission = await this.guard.admit(raw);
       } catch (error) {
         await this.giveBack(entry);
         throw error;

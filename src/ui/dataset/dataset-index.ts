@@ -94,6 +94,8 @@ function histogram(values: number[], bins: number[]): Histogram {
 }
 
 const SCORE_BINS = Array.from({ length: 10 }, (_, i) => i / 10);
+/** The judge scores 1-5 (`quality.judge.overall`), a mean of whole scores: half-point bins. */
+const JUDGE_BINS = Array.from({ length: 9 }, (_, i) => 1 + i / 2);
 const TURN_BINS = [0, 2, 4, 6, 8, 10, 12, 15, 20, 30, 50];
 
 function within(value: number | undefined, min?: number, max?: number): boolean {
@@ -232,7 +234,7 @@ export class DatasetIndex {
       styles,
       formats,
       ...(quality.length ? { quality: histogram(quality, SCORE_BINS), meanQuality: mean(quality) } : {}),
-      ...(judge.length ? { judge: histogram(judge, SCORE_BINS) } : {}),
+      ...(judge.length ? { judge: histogram(judge, JUDGE_BINS) } : {}),
       turns: histogram(turns, TURN_BINS),
       meanTurns: mean(turns) ?? 0,
       ...(costed ? { totalCostMicros: cost } : {}),

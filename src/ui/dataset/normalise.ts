@@ -68,7 +68,11 @@ function label(...values: unknown[]): string | undefined {
 function judgeOf(row: Json): number | undefined {
   const judge = row.judge;
   const quality = isObject(row.quality) ? row.quality : {};
-  return num(isObject(judge) ? judge.score : judge) ?? num(row.judgeScore) ?? num(quality.judgeScore);
+  // A chimera record's judge: `quality.judge.overall` (1-5); absent when it was left unjudged.
+  const verdict = isObject(quality.judge) ? num(quality.judge.overall) : undefined;
+  return (
+    verdict ?? num(isObject(judge) ? judge.score : judge) ?? num(row.judgeScore) ?? num(quality.judgeScore)
+  );
 }
 
 function chimeraTurn(raw: unknown, position: number): TurnView {

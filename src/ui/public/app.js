@@ -32,4 +32,4 @@ async function main() {
   }
 }
 
-main();
+main().catch((error) => console.error('chimera: the page failed to start', error));

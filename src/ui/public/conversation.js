@@ -223,7 +223,7 @@ export async function renderConversation(app, id, mode) {
     if (changed !== id || timer) return;
     timer = setTimeout(() => {
       timer = undefined;
-      load();
+      load().catch((error) => console.warn('chimera: could not reload the conversation', error));
     }, 250);
   });
 }

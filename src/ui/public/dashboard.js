@@ -277,10 +277,12 @@ export function renderDashboard(app) {
     replace(providers, providerTable(s.providers));
   }
 
-  getJson('/api/conversations').then((list) => {
-    for (const c of list ?? []) if (!conversations.has(c.id)) conversations.set(c.id, c);
-    renderLists();
-  });
+  getJson('/api/conversations')
+    .then((list) => {
+      for (const c of list ?? []) if (!conversations.has(c.id)) conversations.set(c.id, c);
+      renderLists();
+    })
+    .catch((error) => console.warn('chimera: could not load the conversations', error));
   const live = document.getElementById('live');
   const events = new EventSource('/api/stream');
   events.addEventListener('open', () => {

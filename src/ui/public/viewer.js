@@ -272,7 +272,7 @@ export async function renderViewer(app) {
           disabled: offset === 0,
           onclick: () => {
             offset = Math.max(0, offset - PAGE);
-            refresh();
+            refresh().catch((error) => console.warn('chimera: could not load the page', error));
           },
         },
         '← previous',
@@ -289,7 +289,7 @@ export async function renderViewer(app) {
           disabled: offset + PAGE >= page.matched,
           onclick: () => {
             offset += PAGE;
-            refresh();
+            refresh().catch((error) => console.warn('chimera: could not load the page', error));
           },
         },
         'next →',

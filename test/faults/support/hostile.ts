@@ -117,8 +117,9 @@ export function hostileMessages(count: number, runId: string): HostileMessage[] 
       reason: 'invalid_payload',
     }),
     (n) => ({
-      label: '100 KB title',
-      value: json({ id: `big-${runId}-${n}`, title: `${n} ${'lorem ipsum '.repeat(8_600)}` }),
+      // Under MAX_TOPIC_MESSAGE_BYTES (64 KiB), so it reaches the title check; larger is dead-lettered by size.
+      label: '48 KB title',
+      value: json({ id: `big-${runId}-${n}`, title: `${n} ${'lorem ipsum '.repeat(4_000)}` }),
       reason: 'invalid_title',
     }),
     (n) => ({

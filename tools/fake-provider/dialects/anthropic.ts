@@ -41,8 +41,30 @@ function blocks(content: unknown): Block[] {
   return content as Block[];
 }
 
+/** A forced tool call (`tool_choice: { type: 'tool', name }` naming one of `tools`): Chimera's structured output. */
+function forcedTool(request: { tools?: unknown; tool_choice?: unknown }): ParsedCall['structured'] {
+  const choice = request.tool_choice as { type?: unknown; name?: unknown } | undefined;
+  if (choice === undefined) return undefined;
+  if (choice?.type !== 'tool') return undefined;
+  const tools = Array.isArray(request.tools) ? (request.tools as Array<Record<string, unknown>>) : [];
+  const tool = tools.find((t) => t?.name === choice.name);
+  if (!tool) throw new WireBadRequest(`tool_choice: tool ${String(choice.name)} is not in tools`);
+  const schema = tool.input_schema as Record<string, unknown> | undefined;
+  if (schema?.type !== 'object') {
+    throw new WireBadRequest("tools.0.custom.input_schema.type: Input should be 'object'");
+  }
+  return { name: String(choice.name), schema };
+}
+
 function parse(body: unknown): ParsedCall {
-  const request = body as { model?: unknown; system?: unknown; messages?: unknown; max_tokens?: unknown };
+  const request = body as {
+    model?: unknown;
+    system?: unknown;
+    messages?: unknown;
+    max_tokens?: unknown;
+    tools?: unknown;
+    tool_choice?: unknown;
+  };
   if (!request || typeof request.model !== 'string') throw new WireBadRequest('model: Field required');
   if (typeof request.max_tokens !== 'number') throw new WireBadRequest('max_tokens: Field required');
   if (!Array.isArray(request.messages) || request.messages.length === 0) {
@@ -67,6 +89,7 @@ function parse(body: unknown): ParsedCall {
     messages,
     maxTokens: positiveInt(request.max_tokens, 1024),
     cacheSegments: segments,
+    structured: forcedTool(request),
   };
 }
 
@@ -99,8 +122,12 @@ export const anthropicWire: DialectWire = {
         type: 'message',
         role: 'assistant',
         model: input.model,
-        content: input.text === '' ? [] : [{ type: 'text', text: input.text }],
-        stop_reason: input.stopReason,
+        content: input.toolCall
+          ? [{ type: 'tool_use', id: `toolu_${input.requestId}`, ...input.toolCall }]
+          : input.text === ''
+            ? []
+            : [{ type: 'text', text: input.text }],
+        stop_reason: input.toolCall ? 'tool_use' : input.stopReason,
         stop_sequence: null,
         usage: {
           input_tokens: input.inputTokens,

@@ -37,11 +37,24 @@ function partsText(content: unknown): string {
   return parts.map((part: { text?: unknown }) => (typeof part?.text === 'string' ? part.text : '')).join('');
 }
 
+/** `responseSchema` with `responseMimeType: application/json`: Chimera's structured output. */
+function responseSchema(
+  config: { responseMimeType?: unknown; responseSchema?: unknown } | undefined,
+): ParsedCall['structured'] {
+  if (config?.responseSchema === undefined) return undefined;
+  if (config.responseMimeType !== 'application/json') {
+    throw new WireBadRequest(
+      '* GenerationConfig.response_mime_type: response_schema requires response_mime_type application/json',
+    );
+  }
+  return { name: 'response', schema: config.responseSchema as Record<string, unknown> };
+}
+
 function parse(body: unknown, pathModel: string | undefined): ParsedCall {
   const request = body as {
     contents?: unknown;
     systemInstruction?: unknown;
-    generationConfig?: { maxOutputTokens?: unknown };
+    generationConfig?: { maxOutputTokens?: unknown; responseMimeType?: unknown; responseSchema?: unknown };
   };
   if (!request || !Array.isArray(request.contents) || request.contents.length === 0) {
     throw new WireBadRequest('* GenerateContentRequest.contents: contents is not specified');
@@ -57,6 +70,7 @@ function parse(body: unknown, pathModel: string | undefined): ParsedCall {
     system: request.systemInstruction === undefined ? '' : partsText(request.systemInstruction),
     messages,
     maxTokens: positiveInt(request.generationConfig?.maxOutputTokens, 8192),
+    structured: responseSchema(request.generationConfig),
   };
 }
 

@@ -14,12 +14,25 @@ import {
 
 /** OpenAI Chat Completions: `POST /v1/chat/completions`, errors as `{ error: { message, type, param, code } }`. */
 
+/** `response_format: { type: 'json_schema', json_schema: { name, schema } }`: Chimera's structured output. */
+function jsonSchemaFormat(
+  format: { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } } | undefined,
+): ParsedCall['structured'] {
+  if (format?.type !== 'json_schema') return undefined;
+  const { name, schema } = format.json_schema ?? {};
+  if (typeof name !== 'string' || !schema || typeof schema !== 'object') {
+    throw new WireBadRequest("Missing required parameter: 'response_format.json_schema.name' or 'schema'.");
+  }
+  return { name, schema: schema as Record<string, unknown> };
+}
+
 function parse(body: unknown): ParsedCall {
   const request = body as {
     model?: unknown;
     messages?: unknown;
     max_tokens?: unknown;
     max_completion_tokens?: unknown;
+    response_format?: { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } };
   };
   if (!request || typeof request.model !== 'string')
     throw new WireBadRequest('you must provide a model parameter');
@@ -40,6 +53,7 @@ function parse(body: unknown): ParsedCall {
     system: system.join('\n'),
     messages,
     maxTokens: positiveInt(request.max_completion_tokens ?? request.max_tokens, 4096),
+    structured: jsonSchemaFormat(request.response_format),
   };
 }
 

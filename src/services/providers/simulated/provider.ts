@@ -9,6 +9,7 @@ import {
 import { abortReason } from '../map-error.js';
 import { type DialogueOptions, estimateTokens, generateDialogue } from './dialogue.js';
 import { hashNumber, hashString } from './random.js';
+import { sampleJson } from './structured.js';
 
 export interface SimulatedProviderOptions {
   /**
@@ -82,14 +83,20 @@ export class SimulatedProvider implements LlmProvider {
 
     // Each conversation gets its own stream of replies: copies of one topic must not be word-for-word equal.
     const conversation = request.idempotencyKey?.split(':')[0] ?? '';
-    const reply = generateDialogue(request, hashString(conversation, hashNumber(this.seed)), this.dialogue);
+    const streamSeed = hashString(conversation, hashNumber(this.seed));
+    const reply = request.structured
+      ? {
+          text: JSON.stringify(sampleJson(request.structured.schema, streamSeed)),
+          stopReason: 'end_turn' as const,
+        }
+      : generateDialogue(request, streamSeed, this.dialogue);
     let inputChars = request.system.length;
     for (const message of request.messages) inputChars += message.content.length;
     this.calls += 1;
     const id = hashString(request.idempotencyKey ?? '', hashNumber(this.calls, hashNumber(this.seed)));
     return {
       text: reply.text,
-      model: this.model,
+      model: request.model ?? this.model,
       stopReason: reply.stopReason,
       usage: { inputTokens: Math.ceil(inputChars / 4), outputTokens: estimateTokens(reply.text) },
       latencyMs: Math.max(this.latencyMs, this.clock.now() - startedAt),
