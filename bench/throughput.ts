@@ -20,6 +20,7 @@ import { cleanup, infra, runNames, topicMessageCount } from './support/infra.js'
 import { buildPeerGraph, postgresCheckpointer, runPeer } from './support/langgraph-peer.js';
 import { intOption, listOption, option } from './support/options.js';
 import { emit, type Figure, note, printTable } from './support/report.js';
+import { type ServerName, serverCpu, serverPids } from './support/server-cpu.js';
 
 const BENCH = 'throughput';
 const VARIANTS = ['chimera-redis-kafka', 'chimera-embedded', 'langgraph', 'langgraph-postgres'] as const;
@@ -42,6 +43,8 @@ interface Round {
   turns: number;
   wallMs: number;
   cpuMs: number;
+  /** CPU milliseconds of the Redis server and the Kafka broker over the round (Redis + Kafka variant). */
+  serverCpuMs?: Partial<Record<ServerName, number>>;
 }
 
 function median<R extends Round>(rounds: R[]): R {
@@ -72,6 +75,16 @@ function emitRounds(variant: Variant, rounds: Round[], extra: Record<string, unk
     value: chosen.cpuMs / chosen.turns,
     unit: 'ms',
   });
+  // The servers' share of the cost of a turn: what the whole machine spends is the sum.
+  for (const [server, ms] of Object.entries(chosen.serverCpuMs ?? {}))
+    emit({
+      bench: BENCH,
+      variant,
+      metric: 'cpu_ms_per_turn',
+      process: server === 'redis' ? 'redis-server' : 'kafka-broker',
+      value: ms / chosen.turns,
+      unit: 'ms',
+    });
   emit({
     bench: BENCH,
     variant,
@@ -97,8 +110,11 @@ async function runChimera(variant: 'chimera-redis-kafka' | 'chimera-embedded'): 
     note(`${variant}: warm-up with ${sizes.warmup} conversations`);
     await bench.batch(sizes.warmup, 'warmup');
     const rounds: Array<Round & BatchResult> = [];
+    const pids = services ? serverPids(services.redisUrl) : {};
     for (let i = 1; i <= sizes.rounds; i++) {
-      const result = await bench.batch(sizes.conversations, `round${i}`);
+      const servers = serverCpu(pids);
+      const result: Round & BatchResult = await bench.batch(sizes.conversations, `round${i}`);
+      if (services) result.serverCpuMs = servers.stop();
       note(
         `${variant}: round ${i}: ${result.turns} turns in ${Math.round(result.wallMs)} ms (${Math.round((result.turns / result.wallMs) * 1000)} turns/s)`,
       );

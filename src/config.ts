@@ -221,7 +221,7 @@ export const envSchema = z.object({
   ),
   REDIS_SENTINEL_PASSWORD: str(),
 
-  // Kafka: no KAFKA_BOOTSTRAP_SERVERS means in-process events and JSONL output.
+  // Kafka: no KAFKA_BOOTSTRAP_SERVERS means events in Redis streams (with Redis) or in-process, and JSONL output.
   KAFKA_BOOTSTRAP_SERVERS: hostPortList,
   KAFKA_CONSUMER_GROUP_ID: str(),
   KAFKA_CLIENT_ID: str(),
@@ -294,6 +294,7 @@ export const envSchema = z.object({
   MAX_CONVERSATION_CRASHES: int(1, 100),
   INTAKE_MAX_ATTEMPTS: int(1, 100),
   PARKED_MAX_LENGTH: int(100, 10_000_000),
+  REDIS_STREAM_MAX_LENGTH: int(100, 100_000_000),
   FINISHED_TTL_SECONDS: int(60, 365 * 86_400),
 
   // Service.
@@ -435,6 +436,11 @@ export interface Config {
   intakeMaxAttempts: number;
   /** Parked messages kept in Redis, about (`PARKED_MAX_LENGTH`; the stream is trimmed with `MAXLEN ~`). */
   parkedMaxLength: number;
+  /**
+   * Entries kept, about, in each event stream when Redis carries the events (Redis without Kafka;
+   * `REDIS_STREAM_MAX_LENGTH`; trimmed with `XADD MAXLEN ~`, the oldest go first).
+   */
+  redisStreamMaxLength: number;
   finishedTtlMs: number;
   /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
   cost: CostConfig;
@@ -783,6 +789,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxConversationCrashes: raw.MAX_CONVERSATION_CRASHES ?? DEFAULTS.MAX_CONVERSATION_CRASHES,
     intakeMaxAttempts: raw.INTAKE_MAX_ATTEMPTS ?? DEFAULTS.INTAKE_MAX_ATTEMPTS,
     parkedMaxLength: raw.PARKED_MAX_LENGTH ?? DEFAULTS.PARKED_MAX_LENGTH,
+    redisStreamMaxLength: raw.REDIS_STREAM_MAX_LENGTH ?? DEFAULTS.REDIS_STREAM_MAX_LENGTH,
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
     ...(judge ? { judge } : {}),

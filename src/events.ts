@@ -121,6 +121,8 @@ export const judgeSchema = z.object({
   /** Why it is unjudged. */
   reason: z.string().optional(),
   usage: usageSchema,
+  /** What the judge's calls cost, summed exactly (in the record's `cost` too). Absent before costs existed. */
+  cost: turnCostSchema.optional(),
   /** Model calls made, retries included. */
   attempts: z.number().int().nonnegative(),
   /** Epoch ms of the judgement (absent when the judge never answered). */

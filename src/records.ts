@@ -76,7 +76,13 @@ export function toRecord(context: ConversationContext, now: number): Conversatio
     ...(context.provenance ? { provenance: context.provenance } : {}),
     ...(context.discarded && context.discarded.length > 0 ? { discarded: context.discarded } : {}),
     // Every call was paid for, the discarded turns' included.
-    cost: conversationCost([...context.turns, ...(context.discarded ?? [])]),
+    cost: conversationCost([
+      ...context.turns,
+      ...(context.discarded ?? []),
+      ...(context.judge?.cost && context.judge.provider && context.judge.model
+        ? [{ provider: context.judge.provider, model: context.judge.model, cost: context.judge.cost }]
+        : []),
+    ]),
   };
 }
 

@@ -69,7 +69,8 @@ export function renderTable(list: readonly Figure[]): string {
   const rows = list.map((f) => [
     f.bench,
     f.variant ?? '',
-    f.metric,
+    // A figure of another process than the variant's own (the Redis server, the Kafka broker) says which.
+    typeof f.process === 'string' ? `${f.metric} (${f.process})` : f.metric,
     String(f.value),
     f.unit,
     f.goal ?? '',

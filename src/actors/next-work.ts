@@ -185,6 +185,11 @@ export function nextWorkActor(options: NextWorkOptions) {
       });
       return null;
     }
+    // Back-pressure: while timers run late, one more conversation would make the lease renewals later
+    // still, and past the TTL every conversation of this process would be fenced out and lost. Wait until
+    // the work in flight has caught up; conversations ending make room.
+    await options.leases.untilCapacity(signal);
+    if (signal.aborted) return null;
     return (await adopt(signal)) ?? (await fresh(signal));
   });
 }

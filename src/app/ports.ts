@@ -38,6 +38,7 @@ import type {
 } from '../services/ports.js';
 import { RedisBreakerStateStore } from '../services/redis/breaker-state-store.js';
 import { createRedis } from '../services/redis/client.js';
+import { RedisEventBus } from '../services/redis/event-bus.js';
 import { parkedKey } from '../services/redis/keys.js';
 import { RedisLeaderLock } from '../services/redis/leader-lock.js';
 import { RedisParkedMessages } from '../services/redis/parked-messages.js';
@@ -140,6 +141,9 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
       await admin.disconnect();
     }
     bus = new KafkaEventBus({ kafka, topics: config.kafka.topics, logger });
+  } else if (redis) {
+    // Redis without Kafka: events and dead letters in bounded Redis streams, kept across restarts.
+    bus = new RedisEventBus({ redis, keyPrefix: prefix, maxLength: config.redisStreamMaxLength, logger });
   } else {
     bus = new InMemoryEventBus({ logger });
   }

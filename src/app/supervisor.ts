@@ -60,7 +60,18 @@ export function boundConversationMachine(options: {
       }),
       assessTurn: assessTurnActor(),
       deadline: deadlineActor(clock),
-      ...(judge ? { judge: judgeActor({ provider: judge.provider, config: judge.config, clock }) } : {}),
+      ...(judge
+        ? {
+            judge: judgeActor({
+              provider: judge.provider,
+              config: judge.config,
+              clock,
+              budget: spending.callBudget,
+              baseUrl: options.baseUrl?.(judge.config.provider),
+              onCharge: (charge) => spending.charged(charge),
+            }),
+          }
+        : {}),
     },
     actions: {
       stampEnd: assign({ endedAt: () => clock.now() }),

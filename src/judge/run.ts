@@ -7,7 +7,7 @@
  */
 import { JUDGE_DEFAULTS } from '../config.js';
 import { ChimeraError, isChimeraError } from '../errors.js';
-import type { JudgeVerdict, Speaker, Usage } from '../events.js';
+import type { JudgeVerdict, Speaker, TurnCost, Usage } from '../events.js';
 import type { Clock, LlmProvider } from '../services/ports.js';
 import { JUDGE_SYSTEM_PROMPT, judgeUserMessage } from './prompt.js';
 import { JUDGEMENT_OUTPUT, type JudgementAnswer, judgementAnswerSchema, overallScore } from './rubric.js';
@@ -70,6 +70,30 @@ export interface JudgeOptions {
   /** @default JUDGE_DEFAULTS.MAX_TRANSCRIPT_CHARS */
   maxTranscriptChars?: number;
   clock: Clock;
+  /**
+   * Reserves each judge call against the spending cap before it is sent and prices it after (the
+   * conversation calls' `CallBudget`, bound to the judge's provider). @default the calls are not priced
+   */
+  budget?: JudgeBudget;
+}
+
+/** The spending cap as the judge sees it: a reservation per call, settled with the usage reported. */
+export interface JudgeBudget {
+  reserve(call: { id: string; system: string; content: string; maxTokens: number }): Promise<{
+    settle(usage: Usage, model?: string): Promise<TurnCost>;
+    release(): Promise<void>;
+  }>;
+}
+
+function addCost(total: TurnCost | undefined, cost: TurnCost): TurnCost {
+  if (!total) return cost;
+  const status =
+    total.status === 'unpriced' || cost.status === 'unpriced'
+      ? 'unpriced'
+      : total.status === 'priced' || cost.status === 'priced'
+        ? 'priced'
+        : 'free';
+  return { micros: total.micros + cost.micros, status };
 }
 
 function addUsage(total: Usage, usage: Usage): Usage {
@@ -95,7 +119,9 @@ export async function judgeConversation(request: JudgeRequest, options: JudgeOpt
     maxChars: options.maxTranscriptChars,
   });
   let usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  let cost: TurnCost | undefined;
   let attempts = 0;
+  const maxTokens = options.maxTokens ?? JUDGE_DEFAULTS.MAX_TOKENS;
   let model = options.model ?? options.provider.model;
   const unjudged = (reason: string, cause?: unknown) =>
     new JudgeFailedError(
@@ -105,6 +131,7 @@ export async function judgeConversation(request: JudgeRequest, options: JudgeOpt
         model,
         reason,
         usage,
+        ...(cost ? { cost } : {}),
         attempts,
         at: options.clock.now(),
       },
@@ -113,18 +140,22 @@ export async function judgeConversation(request: JudgeRequest, options: JudgeOpt
   let lastError: unknown;
   for (let round = 1; round <= maxAttempts; round++) {
     let result: Awaited<ReturnType<LlmProvider['generate']>> & { attempts?: number };
+    const idempotencyKey = `${request.conversationId}:judge:${round}`;
+    let reservation: Awaited<ReturnType<JudgeBudget['reserve']>> | undefined;
     try {
+      reservation = await options.budget?.reserve({ id: idempotencyKey, system, content, maxTokens });
       result = await options.provider.generate({
         system,
         messages: [{ role: 'user', content }],
-        maxTokens: options.maxTokens ?? JUDGE_DEFAULTS.MAX_TOKENS,
+        maxTokens,
         temperature: 0,
         signal: request.signal,
-        idempotencyKey: `${request.conversationId}:judge:${round}`,
+        idempotencyKey,
         structured: JUDGEMENT_OUTPUT,
         ...(options.model ? { model: options.model } : {}),
       });
     } catch (error) {
+      await reservation?.release().catch(() => {});
       if (request.signal?.aborted) throw error;
       attempts += (error as { attempts?: number }).attempts ?? 1;
       const code = isChimeraError(error) ? error.code : 'unknown';
@@ -133,6 +164,7 @@ export async function judgeConversation(request: JudgeRequest, options: JudgeOpt
     attempts += result.attempts ?? 1;
     usage = addUsage(usage, result.usage);
     model = result.model;
+    if (reservation) cost = addCost(cost, await reservation.settle(result.usage, result.model));
     try {
       const answer = parseJudgement(result.text);
       const { rationale, ...scores } = answer;
@@ -144,6 +176,7 @@ export async function judgeConversation(request: JudgeRequest, options: JudgeOpt
         overall: overallScore(scores),
         rationale,
         usage,
+        ...(cost ? { cost } : {}),
         attempts,
         at: options.clock.now(),
       };

@@ -5,7 +5,25 @@ export interface LeaseKeeperOptions {
   store: Pick<SnapshotStore, 'renewLease' | 'releaseLease'>;
   leaseTtlMs: number;
   logger: Logger;
+  /**
+   * How late the event loop may run before the process counts as overloaded (`overloaded`), and intake
+   * holds off. A renewal is due every third of the TTL and the lease lapses when it comes two thirds late.
+   * @default a sixth of the TTL
+   */
+  maxLoopDelayMs?: number;
 }
+
+/** How often the event loop's delay is sampled while leases are renewed. */
+export const LOOP_PROBE_MS = 50;
+
+/**
+ * Leases taken between two probes: at most half as many as are held already, and at least this many.
+ * Intake is clocked by the probe, so a process that is late already admits later, and what a burst of
+ * new conversations costs shows in the loop's delay before the next, larger burst. On an idle loop the
+ * number in flight can grow by half every probe: from nothing to 10,000 in about a second, and 100 in
+ * flight are replaced at up to 1,000 a second. (Doubling instead overshot past the lease TTL in tests.)
+ */
+export const MIN_ADMISSIONS_PER_PROBE = 10;
 
 /** Called when a held lease could not be renewed: another owner may have it now. */
 export type LostHandler = (error: Error) => void;
@@ -31,11 +49,58 @@ export function giveBack(ownership: Ownership, logger: Logger): void {
 export class LeaseKeeper {
   private readonly held = new Map<Ownership, LostHandler>();
   private renewTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** When the probe is due next (`performance.now()`), and how late its last tick ran. */
+  private probeDue = 0;
+  private probeLateMs = 0;
+  private admittedSinceProbe = 0;
+  private probeWaiters: Array<() => void> = [];
+  private readonly maxLoopDelayMs: number;
 
-  constructor(private readonly options: LeaseKeeperOptions) {}
+  constructor(private readonly options: LeaseKeeperOptions) {
+    this.maxLoopDelayMs = options.maxLoopDelayMs ?? Math.floor(options.leaseTtlMs / 6);
+  }
+
+  /**
+   * How late timers run now: the last probe's delay, or, while the probe is overdue, how overdue. A
+   * renewal is a timer like the others, so this is how late the next renewal will be.
+   */
+  get loopDelayMs(): number {
+    if (!this.probeTimer) return 0;
+    return Math.max(this.probeLateMs, performance.now() - this.probeDue);
+  }
+
+  /**
+   * Whether the event loop runs so late that taking more work could make renewals come after the leases
+   * lapse. Intake waits while it is (a busy process slows down; it never gives conversations up).
+   */
+  get overloaded(): boolean {
+    return (
+      this.loopDelayMs > this.maxLoopDelayMs ||
+      this.admittedSinceProbe >= Math.max(MIN_ADMISSIONS_PER_PROBE, Math.ceil(this.held.size / 2))
+    );
+  }
+
+  /**
+   * Resolves once the process may take another lease: at once when it is not overloaded, otherwise
+   * after the probe ticks with the loop on time again. Resolves too when the signal aborts.
+   */
+  async untilCapacity(signal: AbortSignal): Promise<void> {
+    while (this.probeTimer && this.overloaded && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.probeWaiters.push(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
 
   /** A lease the intake just took. Until someone follows the conversation, losing it gives its topic back. */
   hold(ownership: Ownership): void {
+    this.admittedSinceProbe += 1;
     this.held.set(ownership, () => {
       this.held.delete(ownership);
       giveBack(ownership, this.options.logger);
@@ -62,12 +127,29 @@ export class LeaseKeeper {
     const every = Math.max(100, Math.floor(this.options.leaseTtlMs / 3));
     this.renewTimer = setInterval(() => void this.renewAll(), every);
     this.renewTimer.unref();
+    this.probeDue = performance.now() + LOOP_PROBE_MS;
+    this.probeTimer = setInterval(() => {
+      const now = performance.now();
+      this.probeLateMs = Math.max(0, now - this.probeDue);
+      this.probeDue = now + LOOP_PROBE_MS;
+      this.admittedSinceProbe = 0;
+      const waiters = this.probeWaiters;
+      this.probeWaiters = [];
+      for (const wake of waiters) wake();
+    }, LOOP_PROBE_MS);
+    this.probeTimer.unref();
   }
 
   /** Stops renewing leases (a process frozen past its TTL looks like this); writes go on and get fenced. */
   stopRenewal(): void {
     if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
     this.renewTimer = undefined;
+    this.probeTimer = undefined;
+    this.probeLateMs = 0;
+    const waiters = this.probeWaiters;
+    this.probeWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   async renewAll(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { QualityMetrics, TerminationReason, Turn } from '../events.js';
 import { distinctNOfTokens } from './distinct-n.js';
-import { assessRepetitionOfTokens } from './repetition.js';
+import { countRepetitiveTurns } from './repetition.js';
 import { tokenize } from './tokenize.js';
 
 /**
@@ -95,9 +95,7 @@ export function computeQuality(turns: readonly ScoredTurn[], options: QualityOpt
   const tokenised = turns.map((turn) => tokenize(turn.text));
   const distinct1 = distinctNOfTokens(tokenised, 1);
   const distinct2 = distinctNOfTokens(tokenised, 2);
-  const repetitive = tokenised.filter(
-    (tokens, i) => assessRepetitionOfTokens(tokens, tokenised.slice(0, i)).repetitive,
-  ).length;
+  const repetitive = countRepetitiveTurns(tokenised);
   const repetitionRatio = repetitive / count;
   const meanTurnLength = tokenised.reduce((sum, tokens) => sum + tokens.length, 0) / count;
   const totalTokens = turns.reduce((sum, turn) => sum + turn.usage.inputTokens + turn.usage.outputTokens, 0);

@@ -31,3 +31,52 @@ function levenshtein(a: readonly string[], b: readonly string[]): number {
   }
   return previous[b.length]!;
 }
+
+/**
+ * {@link editSimilarity} when it is at least `min`, otherwise undefined, for callers that only care above a
+ * threshold: the distance is computed in the diagonal band it may reach (at most `(1 - min) × longer`
+ * edits) and given up as soon as a whole row exceeds it, so dissimilar turns cost a few rows, not the
+ * whole quadratic table. Where it returns a number, it is exactly `editSimilarity(a, b)`.
+ */
+export function editSimilarityAtLeast(
+  a: readonly string[],
+  b: readonly string[],
+  min: number,
+): number | undefined {
+  const longer = Math.max(a.length, b.length);
+  if (longer === 0) return 1 >= min ? 1 : undefined;
+  // The most edits that still reach `min`, found with the same arithmetic as the similarity itself.
+  let maxEdits = Math.min(longer, Math.ceil((1 - min) * longer) + 1);
+  while (maxEdits >= 0 && 1 - maxEdits / longer < min) maxEdits--;
+  if (maxEdits < 0) return undefined;
+  const distance = boundedLevenshtein(a, b, maxEdits);
+  return distance === undefined ? undefined : 1 - distance / longer;
+}
+
+/** The word-level Levenshtein distance when it is at most `k`, otherwise undefined. */
+function boundedLevenshtein(a: readonly string[], b: readonly string[], k: number): number | undefined {
+  if (Math.abs(a.length - b.length) > k) return undefined;
+  const beyond = k + 1;
+  let previous = new Array<number>(b.length + 1);
+  let current = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) previous[j] = j <= k ? j : beyond;
+  for (let i = 1; i <= a.length; i++) {
+    const lo = Math.max(1, i - k);
+    const hi = Math.min(b.length, i + k);
+    current[0] = i <= k ? i : beyond;
+    let rowMin = lo === 1 ? current[0]! : beyond;
+    if (lo > 1) current[lo - 1] = beyond;
+    for (let j = lo; j <= hi; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      const cell = Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution, beyond);
+      current[j] = cell;
+      if (cell < rowMin) rowMin = cell;
+    }
+    if (hi < b.length) current[hi + 1] = beyond;
+    // Every alignment passes through this row: once all of it is beyond k, so is the distance.
+    if (rowMin > k) return undefined;
+    [previous, current] = [current, previous];
+  }
+  const distance = previous[b.length]!;
+  return distance <= k ? distance : undefined;
+}

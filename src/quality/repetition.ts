@@ -1,4 +1,4 @@
-import { editSimilarity, similarityUpperBound } from './edit-similarity.js';
+import { editSimilarityAtLeast, similarityUpperBound } from './edit-similarity.js';
 import { isStopword } from './stopwords.js';
 import { tokenize } from './tokenize.js';
 
@@ -51,9 +51,33 @@ export function assessRepetitionOfTokens(
   tokens: readonly string[],
   previous: readonly (readonly string[])[],
 ): RepetitionAssessment {
-  const own = contentNgrams(tokens);
   const earlier = new Set<string>();
   for (const p of previous) for (const gram of contentNgrams(p)) earlier.add(gram);
+  return judge(tokens, earlier, previous);
+}
+
+/**
+ * How many of the turns {@link assessRepetitionOfTokens} flags against the turns before them: the same
+ * verdicts, with the n-grams of the earlier turns gathered once as it goes instead of again for each turn.
+ */
+export function countRepetitiveTurns(tokenised: readonly (readonly string[])[]): number {
+  const earlier = new Set<string>();
+  let repetitive = 0;
+  for (let i = 0; i < tokenised.length; i++) {
+    const tokens = tokenised[i]!;
+    if (judge(tokens, earlier, tokenised.slice(0, i)).repetitive) repetitive++;
+    for (const gram of contentNgrams(tokens)) earlier.add(gram);
+  }
+  return repetitive;
+}
+
+/** The verdict on `tokens` given the content n-grams of every earlier turn and their word lists. */
+function judge(
+  tokens: readonly string[],
+  earlier: ReadonlySet<string>,
+  previous: readonly (readonly string[])[],
+): RepetitionAssessment {
+  const own = contentNgrams(tokens);
   let seen = 0;
   for (const gram of own) if (earlier.has(gram)) seen++;
   const overlap = own.size === 0 ? 0 : seen / own.size;
@@ -67,10 +91,6 @@ export function assessRepetitionOfTokens(
     : { overlap, nearDuplicateOf: nearDuplicate.index, similarity: nearDuplicate.similarity, repetitive };
 }
 
-/**
- * Trigram sets of token lists already seen. `tokenize` hands out one shared list per text, so the earlier
- * turns of a conversation are cut into trigrams once rather than again for every later turn.
- */
 const gramCache = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 /** Distinct trigrams with at least one word that is not a function word. */
@@ -79,8 +99,11 @@ function contentNgrams(tokens: readonly string[]): ReadonlySet<string> {
   if (cached) return cached;
   const grams = new Set<string>();
   for (let i = 0; i + REPETITION_NGRAM_SIZE <= tokens.length; i++) {
-    const words = tokens.slice(i, i + REPETITION_NGRAM_SIZE);
-    if (words.some((word) => !isStopword(word))) grams.add(words.join(' '));
+    // REPETITION_NGRAM_SIZE words, without the slice and join of a general n.
+    const a = tokens[i]!;
+    const b = tokens[i + 1]!;
+    const c = tokens[i + 2]!;
+    if (!isStopword(a) || !isStopword(b) || !isStopword(c)) grams.add(`${a} ${b} ${c}`);
   }
   // Only frozen lists can be keys: a list the caller may still change would leave a stale entry.
   if (Object.isFrozen(tokens)) gramCache.set(tokens, grams);
@@ -95,8 +118,8 @@ function closestNearDuplicate(
   let best: { index: number; similarity: number } | undefined;
   previous.forEach((other, index) => {
     if (similarityUpperBound(tokens.length, other.length) < NEAR_DUPLICATE_SIMILARITY) return;
-    const similarity = editSimilarity(tokens, other);
-    if (similarity >= NEAR_DUPLICATE_SIMILARITY && (best === undefined || similarity > best.similarity)) {
+    const similarity = editSimilarityAtLeast(tokens, other, NEAR_DUPLICATE_SIMILARITY);
+    if (similarity !== undefined && (best === undefined || similarity > best.similarity)) {
       best = { index, similarity };
     }
   });

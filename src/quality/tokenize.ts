@@ -45,7 +45,11 @@ export function ngrams(tokens: readonly string[], n: number): string[] {
   if (!Number.isInteger(n) || n < 1)
     throw new RangeError(`n-gram size must be a whole number >= 1 (got ${n})`);
   const grams: string[] = [];
-  for (let i = 0; i + n <= tokens.length; i++) grams.push(tokens.slice(i, i + n).join(' '));
+  for (let i = 0; i + n <= tokens.length; i++) {
+    let gram = tokens[i]!;
+    for (let j = 1; j < n; j++) gram += ` ${tokens[i + j]!}`;
+    grams.push(gram);
+  }
   return grams;
 }
 

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { type ConversationEvent, conversationEventSchema } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import type { InMemoryEventBus } from '../../src/services/memory/event-bus.js';
+import type { GenerateRequest, GenerateResult, LlmProvider } from '../../src/services/ports.js';
 import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -17,14 +18,21 @@ afterEach(async () => {
 /** The embedded mode (no Redis, no Kafka): the in-process topic queue, store and event bus. */
 async function embedded(
   env: Record<string, string> = {},
-  options: { latencyMs?: number; drainTimeoutMs?: number; shardCapacity?: number } = {},
+  options: {
+    latencyMs?: number;
+    drainTimeoutMs?: number;
+    shardCapacity?: number;
+    provider?: LlmProvider;
+  } = {},
 ) {
   const config = loadConfig({ MAX_CONVERSATION_TURNS: '6', MIN_CONVERSATION_TURNS: '2', ...env });
   const chimera = await Chimera.create(config, {
     logger,
     owner: 'test-owner',
     intake: 'none',
-    providerOverrides: { simulated: new SimulatedProvider({ latencyMs: options.latencyMs ?? 1 }) },
+    providerOverrides: {
+      simulated: options.provider ?? new SimulatedProvider({ latencyMs: options.latencyMs ?? 1 }),
+    },
     pollMs: 20,
     drainTimeoutMs: options.drainTimeoutMs,
     shardCapacity: options.shardCapacity,
@@ -36,6 +44,40 @@ async function embedded(
 
 function events(bus: InMemoryEventBus): ConversationEvent[] {
   return bus.read('events').map((m) => conversationEventSchema.parse(JSON.parse(m.value.toString('utf8'))));
+}
+
+/**
+ * A simulated provider whose every reply then keeps the CPU busy for `busyMs`, as the work of a turn does
+ * in a saturated process: with many conversations in flight, timers (lease renewals among them) run late.
+ */
+class BusyProvider implements LlmProvider {
+  private readonly inner: SimulatedProvider;
+  constructor(
+    latencyMs: number,
+    private readonly busyMs: number,
+  ) {
+    this.inner = new SimulatedProvider({ latencyMs });
+  }
+  get name() {
+    return this.inner.name;
+  }
+  get model() {
+    return this.inner.model;
+  }
+  start() {
+    return this.inner.start();
+  }
+  healthCheck() {
+    return this.inner.healthCheck();
+  }
+  async generate(request: GenerateRequest): Promise<GenerateResult> {
+    const result = await this.inner.generate(request);
+    const until = performance.now() + this.busyMs;
+    while (performance.now() < until) {
+      // busy, as a turn's own work would be
+    }
+    return result;
+  }
 }
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -78,6 +120,31 @@ describe('the embedded mode', () => {
     expect((await store.counts()).ended).toBe(20);
     expect(await store.outboxSize()).toBe(0);
   });
+
+  it('an overloaded process slows its intake down and loses no lease', async () => {
+    // 300 conversations in flight at 8 ms of CPU per reply would make every timer wait about 2.4 s: past
+    // the two thirds of a 2-second lease a renewal may come late. Intake must hold off instead.
+    const { chimera, source, store } = await embedded(
+      {
+        LEASE_TTL_SECONDS: '2',
+        MAX_CONCURRENT_CONVERSATIONS: '300',
+        MIN_CONVERSATION_TURNS: '2',
+        MAX_CONVERSATION_TURNS: '2',
+      },
+      { provider: new BusyProvider(20, 8) },
+    );
+    const count = 300;
+    for (let i = 0; i < count; i++)
+      source.push({ id: `busy-${i}`, title: `Topic number ${i}: soil carbon markets` });
+    let peak = 0;
+    await until(async () => {
+      peak = Math.max(peak, chimera.supervision.active);
+      return (await store.counts()).ended === count;
+    }, 60_000);
+    expect(chimera.supervision.lost).toBe(0);
+    // It did slow down: never all of them in flight at once.
+    expect(peak).toBeLessThan(count);
+  }, 90_000);
 
   it('never runs more conversations at once than MAX_CONCURRENT_CONVERSATIONS', async () => {
     const { chimera, bus, source } = await embedded({ MAX_CONCURRENT_CONVERSATIONS: '3' });

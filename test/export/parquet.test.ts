@@ -48,6 +48,17 @@ beforeAll(async () => {
     ],
   });
   (withExtras as unknown as { cost: unknown }).cost = { totalMicros: 12_345 };
+  withExtras.quality = {
+    ...withExtras.quality,
+    judge: {
+      status: 'judged',
+      provider: 'gemini',
+      model: 'gemini-2.5-flash',
+      overall: 3.8,
+      usage: { inputTokens: 300, outputTokens: 80 },
+      attempts: 1,
+    },
+  };
   records = [withExtras, ...simulated];
   const dataset = await ParquetDataset.create({ dir, maxShardBytes: 8 * 1024 });
   const writer = new DatasetWriter(dataset, { format: 'parquet', includeFailed: true });
@@ -101,6 +112,7 @@ describe('parquet export', () => {
       started_at: 'Timestamp<MILLISECOND, UTC>',
       style: 'Utf8',
       cost_micros: 'Int64',
+      judge_score: 'Float64',
     });
     const byId = new Map(rows().map((r) => [r.id, r]));
     for (const r of records.slice(1)) {
@@ -117,11 +129,13 @@ describe('parquet export', () => {
       expect(row.simulated).toBe(true);
       expect(Number(row.started_at)).toBe(r.startedAt);
       expect(row.cost_micros).toBeNull();
+      expect(row.judge_score).toBeNull();
     }
     const extras = byId.get('c-extras')!;
     expect(JSON.parse(String(extras.topic_metadata))).toEqual({ lang: 'en', tags: ['sea', 'moon'] });
     expect(extras.truncated_turns).toBe(1);
     expect(Number(extras.cost_micros)).toBe(12_345);
+    expect(extras.judge_score).toBe(3.8);
     expect(extras.style).toBeNull();
   });
 

@@ -105,6 +105,32 @@ describe('the judge in chimera generate', { timeout: 90_000 }, () => {
     }
   });
 
+  it('prices the judge’s calls into the record’s cost, to the micro-dollar of the provider’s own bill', async () => {
+    const result = await runCli(
+      ['generate', '--topic', 'Tidal power', '--conversations', '2', '--provider', 'simulated'],
+      {
+        env: {
+          ...judgeEnv(),
+          GOOGLE_API_KEY: KEY,
+          GOOGLE_GEMINI_BASE_URL: fake.urls.gemini,
+          JUDGE_PROVIDER: 'gemini',
+          JUDGE_MODEL: 'gemini-2.5-flash',
+        },
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const records = parseJsonl(result.stdout).map((line) => conversationRecordSchema.parse(line));
+    expect(records).toHaveLength(2);
+    // The simulated conversation is free: every dollar on the bill is the judge's.
+    const bill = fake.bill();
+    expect(bill.totalMicros).toBeGreaterThan(0);
+    for (const r of records) expect(r.quality.judge?.cost).toMatchObject({ status: 'priced' });
+    const judged = records.reduce((sum, r) => sum + (r.quality.judge?.cost?.micros ?? 0), 0);
+    const recorded = records.reduce((sum, r) => sum + (r.cost?.micros ?? 0), 0);
+    expect(judged).toBe(bill.totalMicros);
+    expect(recorded).toBe(bill.totalMicros);
+  });
+
   it('a judge that only answers malformed JSON leaves each conversation ended and unjudged, with the reason', async () => {
     fake.respond(() => ({ type: 'malformed_json' }));
     const result = await runCli(

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { editSimilarity } from '../../src/quality/edit-similarity.js';
+import { editSimilarity, editSimilarityAtLeast } from '../../src/quality/edit-similarity.js';
 import {
   assessRepetition,
+  countRepetitiveTurns,
   NEAR_DUPLICATE_SIMILARITY,
   REPETITION_OVERLAP_THRESHOLD,
 } from '../../src/quality/repetition.js';
@@ -77,5 +78,68 @@ describe('editSimilarity', () => {
     expect(editSimilarity(tokenize('a b c d e f g h i j'), tokenize('a b c d e f g h i j'))).toBe(1);
     expect(editSimilarity(tokenize('a b c d e f g h i j'), tokenize('a b c d e X g h i j'))).toBeCloseTo(0.9);
     expect(editSimilarity(tokenize('a b c d'), tokenize('w x y z'))).toBe(0);
+  });
+});
+
+describe('countRepetitiveTurns', () => {
+  it('flags exactly the turns that assessRepetition flags against the turns before them', () => {
+    // Mixed conversations: repeats of whole turns, of parts of turns, and varied text, in many orders.
+    const pool = [...RENEWABLE_ENERGY, ...HEALTHCARE_REPETITIVE, ...HEALTHCARE_VARIED];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    let flaggedSomewhere = 0;
+    for (let run = 0; run < 40; run++) {
+      const texts = Array.from({ length: 2 + (next() % 10) }, () => {
+        const text = pool[next() % pool.length]!;
+        // Sometimes only half a turn, so overlaps fall on both sides of the threshold.
+        return next() % 3 === 0 ? text.slice(0, Math.ceil(text.length / 2)) : text;
+      });
+      const expected = texts.filter((text, i) => assessRepetition(text, texts.slice(0, i)).repetitive).length;
+      flaggedSomewhere += expected;
+      expect(countRepetitiveTurns(texts.map((text) => tokenize(text)))).toBe(expected);
+    }
+    expect(flaggedSomewhere).toBeGreaterThan(0);
+  });
+});
+
+describe('editSimilarityAtLeast', () => {
+  it('is editSimilarity wherever that reaches the threshold, and undefined everywhere else', () => {
+    let seed = 11;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const words = ['grid', 'storage', 'battery', 'cost', 'the', 'of', 'wind', 'price'];
+    const sequence = (length: number) => Array.from({ length }, () => words[next() % words.length]!);
+    let reached = 0;
+    let missed = 0;
+    for (let run = 0; run < 3000; run++) {
+      const a = sequence(next() % 40);
+      // Half the pairs are near copies of each other (a few edits), half unrelated.
+      let b: string[];
+      if (next() % 2 === 0) {
+        b = [...a];
+        for (let edits = next() % 6; edits > 0; edits--) {
+          const at = b.length === 0 ? 0 : next() % b.length;
+          const kind = next() % 3;
+          if (kind === 0) b.splice(at, 1);
+          else if (kind === 1) b.splice(at, 0, words[next() % words.length]!);
+          else b[at] = words[next() % words.length]!;
+        }
+      } else {
+        b = sequence(next() % 40);
+      }
+      const min = [0, 0.5, 0.8, 0.9, 0.95, 1][next() % 6]!;
+      const full = editSimilarity(a, b);
+      const expected = full >= min ? full : undefined;
+      expect(editSimilarityAtLeast(a, b, min), `${a.join(' ')} | ${b.join(' ')} @ ${min}`).toBe(expected);
+      if (expected === undefined) missed++;
+      else reached++;
+    }
+    expect(reached).toBeGreaterThan(300);
+    expect(missed).toBeGreaterThan(300);
   });
 });

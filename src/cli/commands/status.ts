@@ -11,6 +11,7 @@ import type { BreakerReport } from '../../events.js';
 import type { ConversationStatus } from '../../services/ports.js';
 import { RedisBatchStore } from '../../services/redis/batch-store.js';
 import { RedisBreakerStateStore } from '../../services/redis/breaker-state-store.js';
+import { eventStreamKey } from '../../services/redis/keys.js';
 import { type RateLimitUse, readRateLimitUse } from '../../services/redis/rate-limit-use.js';
 import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
 import { closeRedis, connectRedis } from '../connect.js';
@@ -41,6 +42,11 @@ export interface StatusReport {
   batches: Partial<Record<ProviderName, BatchOutStatus[]>>;
   /** Events saved with their snapshot and not yet on Kafka. */
   outbox: number;
+  /**
+   * Entries in the Redis event streams (Redis without Kafka: `<prefix>:stream:events` and
+   * `<prefix>:stream:deadLetter`, each kept to about `REDIS_STREAM_MAX_LENGTH`); 0 when they are unused.
+   */
+  streams: { events: number; deadLetter: number };
   providers: Partial<Record<ProviderName, ProviderStatus>>;
   /** The spending cap and what was spent (in total, in the last hour, per provider and model). */
   budget: BudgetSnapshot;
@@ -74,9 +80,11 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
     finishedTtlMs: config.finishedTtlMs,
   });
   try {
-    const [conversations, outbox, breakers, budget] = await Promise.all([
+    const [conversations, outbox, events, deadLetter, breakers, budget] = await Promise.all([
       store.counts(),
       store.outboxSize(),
+      redis.xlen(eventStreamKey(redisConfig.keyPrefix, 'events')),
+      redis.xlen(eventStreamKey(redisConfig.keyPrefix, 'deadLetter')),
       new RedisBreakerStateStore(redis, redisConfig.keyPrefix).readAll(),
       new RedisBudgetStore({ redis, keyPrefix: redisConfig.keyPrefix }).snapshot(),
     ]);
@@ -109,6 +117,7 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
       conversations,
       batches,
       outbox,
+      streams: { events, deadLetter },
       providers,
       budget,
       capReached,
@@ -143,6 +152,11 @@ export function formatStatus(report: StatusReport): string {
     `conversations: ${c.active} active, ${c.ended} ended, ${c.failed} failed, ${c.timedOut} timed out`,
     `outbox: ${report.outbox} event${report.outbox === 1 ? '' : 's'} waiting for Kafka`,
   ];
+  const { events, deadLetter } = report.streams;
+  if (events > 0 || deadLetter > 0)
+    lines.push(
+      `redis streams: ${events} event${events === 1 ? '' : 's'}, ${deadLetter} dead letter${deadLetter === 1 ? '' : 's'}`,
+    );
   const entries = Object.entries(report.providers) as Array<[ProviderName, ProviderStatus]>;
   lines.push(entries.length === 0 ? 'providers: none configured or reported' : 'providers:');
   for (const [name, status] of entries) {

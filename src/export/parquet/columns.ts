@@ -187,6 +187,14 @@ export const COLUMNS: readonly Column[] = [
   },
   { name: 'quality_score', parquet: DOUBLE, dtype: 'float64', required: true, value: (r) => r.quality.score },
   {
+    name: 'judge_score',
+    parquet: DOUBLE,
+    dtype: 'float64',
+    required: false,
+    // The judge's overall score (1-5); null when no judge ran or it left the conversation unjudged.
+    value: (r) => (r.quality.judge?.status === 'judged' ? (r.quality.judge.overall ?? null) : null),
+  },
+  {
     name: 'distinct_1',
     parquet: DOUBLE,
     dtype: 'float64',

@@ -45,3 +45,11 @@ export function parkedKey(prefix: string): string {
 export function conversationStateKey(prefix: string, conversationId: string): string {
   return `${prefix}:state:${conversationId}`;
 }
+
+/**
+ * Stream of one event-bus topic when Redis carries the events (no Kafka): `<prefix>:stream:events`,
+ * `<prefix>:stream:deadLetter`, `<prefix>:stream:topics`.
+ */
+export function eventStreamKey(prefix: string, topic: string): string {
+  return `${prefix}:stream:${topic}`;
+}
