@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { ConversationEvent } from '../../src/events.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
-import { startDaemon, type DaemonProcess } from '../cli/run-process.js';
+import { type DaemonProcess, startDaemon } from '../cli/run-process.js';
 import { produce } from '../faults/support/kafka-io.js';
 import { collectEvents, deleteKeys, fakeProviderEnv, uniqueNames, until } from '../support/infra.js';
 
@@ -23,8 +23,7 @@ function batchCreates(server: FakeProviderServer): number {
     .requests()
     .filter(
       (r) =>
-        r.method === 'POST' &&
-        (r.path === '/v1/messages/batches' || /:batchGenerateContent$/.test(r.path)),
+        r.method === 'POST' && (r.path === '/v1/messages/batches' || /:batchGenerateContent$/.test(r.path)),
     ).length;
 }
 
@@ -66,7 +65,10 @@ describe('a daemon in batch mode killed with batches out', () => {
     await produce(
       inject('kafkaBrokers'),
       names.env.KAFKA_TOPIC_INPUT,
-      ids.map((id, i) => ({ key: id, value: JSON.stringify({ id, title: `Restart topic ${i}: tidal energy` }) })),
+      ids.map((id, i) => ({
+        key: id,
+        value: JSON.stringify({ id, title: `Restart topic ${i}: tidal energy` }),
+      })),
     );
 
     await until(() => batchCreates(server) >= 3, 60_000, 'three batches out');

@@ -61,8 +61,7 @@ function batchCreates(server: FakeProviderServer): number {
     .requests()
     .filter(
       (r) =>
-        r.method === 'POST' &&
-        (r.path === '/v1/messages/batches' || /:batchGenerateContent$/.test(r.path)),
+        r.method === 'POST' && (r.path === '/v1/messages/batches' || /:batchGenerateContent$/.test(r.path)),
     ).length;
 }
 
@@ -103,7 +102,12 @@ describe('batch mode over the real SDKs against the fake server', () => {
     expect(server.requests().filter((r) => r.operation === 'generate')).toHaveLength(0);
     const customIds = server.batchCustomIds();
     expect(customIds).toHaveLength(CONVERSATIONS * TURNS);
-    for (const id of customIds) expect({ id: id.customId, submitted: id.submitted, succeeded: id.succeeded }).toEqual({ id: id.customId, submitted: 1, succeeded: 1 });
+    for (const id of customIds)
+      expect({ id: id.customId, submitted: id.submitted, succeeded: id.succeeded }).toEqual({
+        id: id.customId,
+        submitted: 1,
+        succeeded: 1,
+      });
 
     // docs/batch.md: six turn rounds, three per side; a round is one batch, a straggler at most one more.
     const batches = batchCreates(server);
@@ -148,7 +152,12 @@ describe('batch mode over the real SDKs against the fake server', () => {
       const server = await fakeServer();
       // Only the first batch has failures, so what each request went through is known exactly: the side
       // in batch mode speaks first, then the other side answers online and the conversation ends.
-      server.setBatchBehaviour({ delayMs: 1_500, errorRate: 0.1, expiredRate: 0.05, errorKind: 'server_error' });
+      server.setBatchBehaviour({
+        delayMs: 1_500,
+        errorRate: 0.1,
+        expiredRate: 0.05,
+        errorKind: 'server_error',
+      });
       const env = {
         ...runEnv(server, names, 'online'),
         CONVERSATION_PROVIDERS: `${side},${other}`,
