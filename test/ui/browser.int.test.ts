@@ -64,8 +64,8 @@ describe('the dashboard of a running daemon, in Chromium', () => {
       REDIS_KEY_PREFIX: names.env.REDIS_KEY_PREFIX,
       REDIS_TOPIC_QUEUE: names.env.REDIS_TOPIC_QUEUE,
       LOG_LEVEL: 'info',
-      // Slow enough that a conversation is seen in flight, turn by turn.
-      SIMULATED_LATENCY_MS: '300',
+      // Slow enough that a conversation is seen in flight, turn by turn, on a loaded machine too.
+      SIMULATED_LATENCY_MS: '1000',
       MAX_CONVERSATION_TURNS: '6',
       MIN_CONVERSATION_TURNS: '4',
     };

@@ -207,6 +207,23 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
           ...(budget.capMicros === null ? {} : { capMicros: budget.capMicros }),
         };
       },
+      // Batches this daemon's batchers have out (batch mode only).
+      ...(service.parts.batchers.size > 0
+        ? {
+            batches: async () => {
+              const batchers = [...service.parts.batchers.values()];
+              const out = batchers.flatMap((batcher) => batcher.batchesOut());
+              return {
+                outstanding: out.length,
+                requestsOutstanding: out.reduce((sum, batch) => sum + batch.requests, 0),
+                completed: Math.max(
+                  0,
+                  batchers.reduce((sum, batcher) => sum + batcher.batchesSubmitted, 0) - out.length,
+                ),
+              };
+            },
+          }
+        : {}),
     });
     // Nothing takes work once the supervisor stops other than by a drain: exit so another daemon can.
     service.onUnexpectedStop((err) =>
