@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { InvalidEventError } from '../errors.js';
 import { type EventTopics, eventTopicSchemas } from '../events.js';
 import { MAX_QUOTED_INPUT } from '../provenance/topic-metadata.js';
+import type { SubscribeOptions } from '../services/ports.js';
 
 /**
  * Bytes <-> typed payloads for every event bus adapter, so the in-memory bus and the Kafka bus accept
@@ -88,4 +89,41 @@ export function decodeEvent<K extends keyof EventTopics>(
   if (!parsed.success)
     return { ok: false, reason: invalidReason('invalid_payload', describeIssues(parsed.error)) };
   return { ok: true, value: parsed.data };
+}
+
+/** One stored message as an event bus read it back, before it is decoded. */
+export interface StoredEvent {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/**
+ * Decodes a stored message and hands it to the subscriber: `onMessage` with the validated value, or
+ * `onInvalid` with the raw bytes and the reason (the in-memory and Redis-stream buses share this).
+ */
+export async function deliverStoredEvent<K extends keyof EventTopics>(
+  topic: K,
+  stored: StoredEvent,
+  options: Pick<SubscribeOptions<EventTopics[K]>, 'onMessage' | 'onInvalid'>,
+): Promise<void> {
+  const common = { topic, partition: stored.partition, offset: stored.offset };
+  const decoded = decodeEvent(topic, stored.value);
+  if (decoded.ok) {
+    await options.onMessage({
+      ...common,
+      key: stored.key ?? '',
+      value: decoded.value,
+      headers: { ...stored.headers },
+    });
+  } else {
+    await options.onInvalid({
+      ...common,
+      key: stored.key,
+      raw: Buffer.from(stored.value),
+      reason: decoded.reason,
+    });
+  }
 }

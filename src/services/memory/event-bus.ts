@@ -1,8 +1,8 @@
 import { ChimeraError } from '../../errors.js';
 import type { EventTopics, RawTopic } from '../../events.js';
-import { decodeEvent, encodeEvent } from '../../intake/event-codec.js';
+import { deliverStoredEvent, encodeEvent } from '../../intake/event-codec.js';
 import { createLogger, type Logger } from '../../logger.js';
-import type { BusMessage, EventBus, ReceivedMessage, SubscribeOptions, Subscription } from '../ports.js';
+import type { BusMessage, EventBus, SubscribeOptions, Subscription } from '../ports.js';
 
 /** Enough partitions that per-key ordering and group sharing behave as they do on Kafka. */
 export const DEFAULT_MEMORY_PARTITIONS = 3;
@@ -210,24 +210,7 @@ export class InMemoryEventBus implements EventBus {
     const logger = this.logger.child({ topic, groupId: options.groupId });
 
     const handle = async (record: StoredMessage): Promise<void> => {
-      const common = { topic, partition: record.partition, offset: String(record.offset) };
-      const decoded = decodeEvent(topic, record.value);
-      if (decoded.ok) {
-        const received: ReceivedMessage<EventTopics[K]> = {
-          ...common,
-          key: record.key ?? '',
-          value: decoded.value,
-          headers: { ...record.headers },
-        };
-        await options.onMessage(received);
-      } else {
-        await options.onInvalid({
-          ...common,
-          key: record.key,
-          raw: Buffer.from(record.value),
-          reason: decoded.reason,
-        });
-      }
+      await deliverStoredEvent(topic, { ...record, offset: String(record.offset) }, options);
     };
 
     const member = new Member(async (record, stillOwner) => {

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ChimeraError } from '../../errors.js';
 import type { EventTopics, RawTopic } from '../../events.js';
-import { decodeEvent, encodeEvent } from '../../intake/event-codec.js';
+import { deliverStoredEvent, encodeEvent } from '../../intake/event-codec.js';
 import { createLogger, type Logger } from '../../logger.js';
-import type { BusMessage, EventBus, ReceivedMessage, SubscribeOptions, Subscription } from '../ports.js';
+import type { BusMessage, EventBus, SubscribeOptions, Subscription } from '../ports.js';
 import { eventStreamKey } from './keys.js';
 
 /** A failing handler is called again after this long; its consumer waits, so per-key order holds. */
@@ -200,24 +200,7 @@ export class RedisEventBus implements EventBus {
     let active = true;
 
     const handle = async (entry: StreamMessage): Promise<void> => {
-      const common = { topic, partition: 0, offset: offsetOf(entry.id) };
-      const decoded = decodeEvent(topic, entry.value);
-      if (decoded.ok) {
-        const received: ReceivedMessage<EventTopics[K]> = {
-          ...common,
-          key: entry.key ?? '',
-          value: decoded.value,
-          headers: { ...entry.headers },
-        };
-        await options.onMessage(received);
-      } else {
-        await options.onInvalid({
-          ...common,
-          key: entry.key,
-          raw: Buffer.from(entry.value),
-          reason: decoded.reason,
-        });
-      }
+      await deliverStoredEvent(topic, { ...entry, partition: 0, offset: offsetOf(entry.id) }, options);
     };
 
     /** Handles one entry until it succeeds (then acknowledges it) or the member stops. */
