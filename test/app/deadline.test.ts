@@ -51,7 +51,9 @@ describe('conversation deadlines through the service', () => {
       startedAt: Date.now() - timeoutMs + 1_500,
       turns: [turnFor(0, { provider: 'simulated' }), turnFor(1, { provider: 'simulated' })],
     });
-    const lease = (await store.acquireLease(context.conversationId, 'dead-daemon', 1))!;
+    // The dead daemon's lease is short enough to lapse before the new daemon looks, long enough to save under load.
+    const leaseTtlMs = 200;
+    const lease = (await store.acquireLease(context.conversationId, 'dead-daemon', leaseTtlMs))!;
     await store.save(
       lease,
       {
@@ -63,7 +65,7 @@ describe('conversation deadlines through the service', () => {
       },
       [],
     );
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, leaseTtlMs + 20));
 
     running = (
       await Chimera.create(loadConfig({}), {
