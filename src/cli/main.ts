@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerBatches } from './commands/batches.js';
 import { registerBudget } from './commands/budget.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
@@ -35,6 +36,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   // Cost: the shared spending cap (src/cli/commands/budget.ts).
   registerBudget(program);
+  // Batch mode: the batches out, and cancelling them (src/cli/commands/batches.ts).
+  registerBatches(program);
   registerView(program);
   return program;
 }

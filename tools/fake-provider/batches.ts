@@ -95,6 +95,16 @@ export interface BatchIdCount {
   succeeded: number;
 }
 
+/** A batch as the server's own witness reports it. */
+export interface FakeBatchState {
+  dialect: Dialect;
+  id: string;
+  requests: number;
+  /** `in_progress` until it ends (a cancel asked for shows as `cancelling` until the next read settles it). */
+  state: FakeBatchEnd | 'in_progress' | 'cancelling';
+  cancelRequested: boolean;
+}
+
 export interface BatchStoreDeps {
   now(): number;
   seed: number;
@@ -205,6 +215,21 @@ export class BatchStore {
   /** Ends a batch as failed at once (input that did not validate). */
   fail(batch: FakeBatch): void {
     if (!batch.end) batch.end = { state: 'failed', at: this.deps.now(), outcomes: [] };
+  }
+
+  /** Every batch held, oldest first, each settled as a read would settle it. */
+  states(): FakeBatchState[] {
+    return [...this.batches.values()].map((batch) => {
+      this.settle(batch);
+      const cancelRequested = batch.cancelRequestedAt !== undefined;
+      return {
+        dialect: batch.dialect,
+        id: batch.id,
+        requests: batch.items.length,
+        state: batch.end?.state ?? (cancelRequested ? 'cancelling' : 'in_progress'),
+        cancelRequested,
+      };
+    });
   }
 
   /** Every custom id submitted, with how often, in order of first submission. */

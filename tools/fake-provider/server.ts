@@ -7,7 +7,7 @@ import { anthropicBatchRoutes } from './batch-dialects/anthropic.js';
 import { geminiBatchRoutes } from './batch-dialects/gemini.js';
 import { openaiBatchRoutes } from './batch-dialects/openai.js';
 import type { BatchRoutes } from './batch-dialects/types.js';
-import { type BatchBehaviour, type BatchIdCount, BatchStore } from './batches.js';
+import { type BatchBehaviour, type BatchIdCount, BatchStore, type FakeBatchState } from './batches.js';
 import type { Dialect, FakeBehaviour, Operation, ReceivedRequest, Responder } from './behaviours.js';
 import { BillKeeper, type FakeBill, type KeyCount } from './bill.js';
 import { anthropicWire } from './dialects/anthropic.js';
@@ -104,6 +104,8 @@ export interface FakeProviderServer {
    * the witness that no request went out twice. Also served over HTTP at `GET /_fake/batch-ids`.
    */
   batchCustomIds(): BatchIdCount[];
+  /** Every batch the server holds, per dialect, with where it stands now (settled as a read would). */
+  batchStates(): FakeBatchState[];
   /** The log of received requests, oldest first (a copy). */
   requests(): ReceivedRequest[];
   /** Forgets the script, log, counters, quota window and prompt cache; keeps options. */
@@ -665,6 +667,7 @@ export async function startFakeProviderServer(
     requestKeys: () => billing.keyCounts(),
     setBatchBehaviour: (behaviour) => batches.setBehaviour(behaviour),
     batchCustomIds: () => batches.customIds(),
+    batchStates: () => batches.states(),
     requests: () => log.map((entry) => ({ ...entry })),
     reset: () => {
       queue.length = 0;

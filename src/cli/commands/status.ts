@@ -17,6 +17,7 @@ import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
 import { closeRedis, connectRedis } from '../connect.js';
 import { loadCliConfig } from '../context.js';
 import { EXIT_OK, usageError } from '../errors.js';
+import { type BatchesOut, formatBatchesOut, readBatchesOut } from './batches.js';
 import { formatBudget } from './budget.js';
 
 export interface ProviderStatus {
@@ -25,21 +26,10 @@ export interface ProviderStatus {
   rateLimit: RateLimitUse;
 }
 
-/** One batch out as the batch store records it (docs/batch.md). */
-export interface BatchOutStatus {
-  /** The provider's batch id; the intent id while its submission has not come back. */
-  id: string;
-  requests: number;
-  ageMs: number;
-  /** `submitting`: recorded, not yet accepted; `out`: the provider has it. */
-  state: 'submitting' | 'out';
-  owner: string;
-}
-
 export interface StatusReport {
   conversations: Record<ConversationStatus, number>;
   /** Batches out per provider, oldest first; providers without any are left out. */
-  batches: Partial<Record<ProviderName, BatchOutStatus[]>>;
+  batches: BatchesOut;
   /** Events saved with their snapshot and not yet on Kafka. */
   outbox: number;
   /**
@@ -100,19 +90,7 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
       };
     }
     const at = Date.now();
-    const batchStore = new RedisBatchStore(redis, redisConfig.keyPrefix);
-    const batches: StatusReport['batches'] = {};
-    for (const name of PROVIDER_NAMES) {
-      const stored = await batchStore.list(name);
-      if (stored.length === 0) continue;
-      batches[name] = stored.map((batch) => ({
-        id: batch.batchId ?? batch.intentId,
-        requests: batch.requests.length,
-        ageMs: Math.max(0, at - (batch.submittedAt ?? batch.createdAt)),
-        state: batch.batchId === null ? 'submitting' : 'out',
-        owner: batch.owner,
-      }));
-    }
+    const batches = await readBatchesOut(new RedisBatchStore(redis, redisConfig.keyPrefix), at);
     return {
       conversations,
       batches,
@@ -178,14 +156,8 @@ export function formatStatus(report: StatusReport): string {
       .split('\n')
       .map((line, i) => (i === 0 ? `spend: ${line}` : `  ${line}`)),
   );
-  const batches = Object.entries(report.batches) as Array<[ProviderName, BatchOutStatus[]]>;
-  if (batches.length > 0) lines.push('batches out:');
-  for (const [name, list] of batches)
-    for (const batch of list)
-      lines.push(
-        `  ${name.padEnd(10)} ${batch.id} ${number(batch.requests)} request${batch.requests === 1 ? '' : 's'}, ` +
-          `${seconds(batch.ageMs)} old, ${batch.state} (${batch.owner})`,
-      );
+  const batches = formatBatchesOut(report.batches);
+  if (batches.length > 0) lines.push('batches out:', ...batches);
   return `${lines.join('\n')}\n`;
 }
 
