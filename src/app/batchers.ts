@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { InspectionEvent } from 'xstate';
-import { ProviderBatcher } from '../batch/provider-batcher.js';
+import { type BatchBreaker, ProviderBatcher } from '../batch/provider-batcher.js';
 import { type Config, PROVIDER_NAMES, type ProviderName } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -26,6 +26,8 @@ export interface BatchersOptions {
   factory?: { batchApi(name: ProviderName): BatchApi };
   /** The online call paths, for `BATCH_FALLBACK=online`. */
   online: ReadonlyMap<string, LlmProvider>;
+  /** The providers' breakers (those their online calls go through), which count whole batches too. */
+  breakers?: ReadonlyMap<string, BatchBreaker>;
   inspect?: (event: InspectionEvent) => void;
 }
 
@@ -61,6 +63,7 @@ export async function buildBatchers(
         fallback: config.batch.fallback,
       },
       online: options.online.get(name),
+      breaker: options.breakers?.get(name),
       logger: options.logger,
       inspect: options.inspect,
     });

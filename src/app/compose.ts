@@ -142,6 +142,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     apis: options.batchApis,
     factory: providers.factory,
     online: providers.providers,
+    breakers: providers.breakers,
     inspect: options.inspect,
   }).catch(async (error: unknown) => {
     for (const breaker of providers.breakers.values()) breaker.stop();

@@ -15,13 +15,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
-import { ChimeraError } from '../errors.js';
+import { ChimeraError, CircuitOpenError } from '../errors.js';
 import type { Turn } from '../events.js';
 import type { Logger } from '../logger.js';
 import {
   type BatcherInput,
   type BatchItem,
   batcherMachine,
+  batchFailure,
   type CancelInput,
   type OutBatch,
   type ReadInput,
@@ -56,6 +57,17 @@ export interface BatcherSettings
   leaseMs?: number;
 }
 
+/**
+ * The provider's circuit breaker as the batcher uses it (`ProviderBreaker` fits): the same breaker its
+ * online calls go through, so a provider failing in either mode holds both.
+ */
+export interface BatchBreaker {
+  /** @throws {CircuitOpenError} while open (or while another call probes a half-open breaker). */
+  admit(): { readonly probe: boolean };
+  onSuccess(ticket?: { readonly probe: boolean }): void;
+  onFailure(error: unknown, ticket?: { readonly probe: boolean }): void;
+}
+
 export interface ProviderBatcherOptions {
   api: BatchApi;
   store: BatchStore;
@@ -66,6 +78,12 @@ export interface ProviderBatcherOptions {
   settings?: BatcherSettings;
   /** The provider's online call path, for `fallback: 'online'`. */
   online?: LlmProvider;
+  /**
+   * Counts whole batches: a submission that fails, or a batch that fails or expires, is a failure; a batch
+   * whose results were read is a success. While it is open no batch is submitted (the requests wait).
+   * @default none
+   */
+  breaker?: BatchBreaker;
   logger?: Logger;
   inspect?: (event: InspectionEvent) => void;
 }
@@ -83,6 +101,26 @@ interface Waiter {
   request: BatchRequest['request'];
   resolve: (turn: Turn) => void;
   reject: (error: unknown) => void;
+}
+
+/** Re-asks an open breaker at least this often (a half-open one frees its probe slot at no set time)... */
+const MIN_ADMISSION_WAIT_MS = 250;
+/** ...and at most this long apart, so a cancel or a restored breaker is seen soon. */
+const MAX_ADMISSION_WAIT_MS = 5_000;
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 export const DEFAULT_BATCH_LEASE_MS = 30_000; // three renewals a lease; a dead daemon's batches are picked up within half a minute
@@ -130,6 +168,8 @@ export class ProviderBatcher {
   /** Requests this batcher submitted, and in how many batches. */
   submitted = 0;
   batchesSubmitted = 0;
+  /** True while an open breaker holds the next submission. */
+  heldByBreaker = false;
 
   constructor(private readonly options: ProviderBatcherOptions) {
     this.provider = options.api.provider;
@@ -142,7 +182,7 @@ export class ProviderBatcher {
     const { api, store, turnCache, clock, owner } = this.options;
     const machine = batcherMachine.provide({
       actors: {
-        submitBatch: fromPromise<SubmitOutput, SubmitInput>(async ({ input }) => {
+        submitBatch: fromPromise<SubmitOutput, SubmitInput>(async ({ input, signal }) => {
           const intentId = randomUUID();
           const at = clock.now();
           const requests = input.requests.map((item) => ({ customId: item.customId, request: item.request }));
@@ -157,12 +197,17 @@ export class ProviderBatcher {
           const toSend = requests.filter((request) => !refused.includes(request.customId));
           if (toSend.length === 0) return { intentId, batchId: '', submittedAt: at, refused };
           let status: Awaited<ReturnType<BatchApi['submit']>>;
+          let ticket: { readonly probe: boolean } | undefined;
           try {
+            ticket = await this.admission(signal);
             status = await api.submit(toSend);
           } catch (error) {
             await store.release(intentId, this.provider);
+            if (ticket) this.options.breaker?.onFailure(error, ticket);
             throw error;
           }
+          // A half-open breaker's probe is the submission itself: the provider took the batch.
+          if (ticket?.probe) this.options.breaker?.onSuccess(ticket);
           const submittedAt = clock.now();
           await store.recordSubmitted(intentId, this.provider, status.id, submittedAt);
           this.intents.set(status.id, intentId);
@@ -172,9 +217,15 @@ export class ProviderBatcher {
         }),
         pollBatches: fromPromise<BatchStatus[], { batchIds: string[] }>(async ({ input }) => {
           const statuses = await Promise.all(input.batchIds.map((id) => api.retrieve(id)));
-          // A batch lost whole gives its ids back before the machine sends them round again.
+          // A batch lost whole gives its ids back before the machine sends them round again, and counts
+          // against the provider (each status is seen finished by one poll only: the machine settles it).
           for (const status of statuses)
-            if (status.state === 'failed' || status.state === 'expired') await this.releaseBatch(status.id);
+            if (status.state === 'failed' || status.state === 'expired') {
+              await this.releaseBatch(status.id);
+              this.options.breaker?.onFailure(
+                batchFailure(this.provider, 'server_error', `batch ${status.id} ${status.state}`),
+              );
+            }
           return statuses;
         }),
         readResults: fromPromise<BatchItemResult[], ReadInput>(async ({ input }) => {
@@ -190,6 +241,8 @@ export class ProviderBatcher {
           }
           await this.releaseBatch(input.batch.batchId, input.batch.intentId);
           this.latenciesMs.push(clock.now() - input.batch.submittedAt);
+          // The provider processed the batch (a cancelled one says nothing about its health).
+          if (input.batch.state !== 'cancelled') this.options.breaker?.onSuccess();
           return results;
         }),
         settleBatch: fromPromise<void, SettleInput>(async ({ input }) => {
@@ -302,6 +355,44 @@ export class ProviderBatcher {
     const error = new ChimeraError('closed', `batcher for ${this.provider} stopped`);
     for (const list of this.waiters.values()) for (const waiter of list) waiter.reject(error);
     this.waiters.clear();
+  }
+
+  /**
+   * Waits until the breaker lets a batch go, and takes the admission. While it is open the submission is
+   * held (the machine stays in `submitting`, new requests queue behind it); it ends early when the
+   * batcher is stopped (the signal) or cancelled.
+   */
+  private async admission(signal: AbortSignal): Promise<{ readonly probe: boolean } | undefined> {
+    const breaker = this.options.breaker;
+    if (!breaker) return undefined;
+    let held = false;
+    while (true) {
+      try {
+        const ticket = breaker.admit();
+        if (held) this.options.logger?.info({ provider: this.provider }, 'breaker admits batches again');
+        return ticket;
+      } catch (error) {
+        if (!(error instanceof CircuitOpenError)) throw error;
+        if (this.actor?.getSnapshot().context.cancelled)
+          throw batchFailure(this.provider, 'invalid_request', 'batches were cancelled');
+        if (!held)
+          this.options.logger?.warn(
+            { provider: this.provider, retryAt: error.retryAt },
+            'breaker open: batch submission held',
+          );
+        held = true;
+        this.heldByBreaker = true;
+        const waitMs = Math.min(
+          MAX_ADMISSION_WAIT_MS,
+          Math.max(MIN_ADMISSION_WAIT_MS, error.retryAt - this.options.clock.now()),
+        );
+        try {
+          await abortableSleep(waitMs, signal);
+        } finally {
+          this.heldByBreaker = false;
+        }
+      }
+    }
   }
 
   private settle(customId: string, action: (waiter: Waiter) => void): void {
