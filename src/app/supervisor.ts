@@ -16,6 +16,7 @@ import {
   CONVERSATION_MACHINE_VERSION,
   type ConversationInput,
   conversationMachine,
+  turnWindowAt,
 } from '../machines/conversation.js';
 import { supervisorMachine } from '../machines/supervisor.js';
 import { supervisorShardMachine } from '../machines/supervisor-shard.js';
@@ -76,6 +77,7 @@ export function boundConversationMachine(options: {
     actions: {
       stampEnd: assign({ endedAt: () => clock.now() }),
       pause: assign({ paused: () => ({ reason: 'budget' as const, at: clock.now() }) }),
+      stampTurn: assign({ turnWindow: ({ context }) => turnWindowAt(context, clock.now()) }),
     },
     guards: { judgeEnabled: () => judge !== undefined },
   });
@@ -86,11 +88,9 @@ export function newConversationInput(config: Readonly<Config>, sides: readonly [
   // Personas, style and temperature drawn per conversation from the seed and the topic id.
   const sample = samplerFor(config, CONVERSATION_MACHINE_VERSION);
   const [questioner, answerer] = sides;
-  // In batch mode each turn may wait a whole batch window: the deadline is the sum of the turn windows.
+  // In batch mode each turn may wait a whole batch window: each has a window of its own
+  // (BATCH_MAX_WAIT_HOURS from when it asked) instead of a deadline on the whole conversation.
   const batched = sides.some((side) => config.batch.modes[side] === 'batch');
-  const timeoutMs = batched
-    ? Math.max(config.conversation.timeoutMs, config.conversation.maxTurns * config.batch.maxWaitMs)
-    : config.conversation.timeoutMs;
   return (topic: Topic, conversationId: string, startedAt: number): ConversationInput => {
     const drawn = sample(topic.id);
     return {
@@ -101,7 +101,12 @@ export function newConversationInput(config: Readonly<Config>, sides: readonly [
       settings: {
         maxTurns: config.conversation.maxTurns,
         minTurns: config.conversation.minTurns,
-        timeoutMs,
+        // In batch mode still the sum of the windows, the bound a daemon of an earlier version (which knows
+        // no turn windows) applies if it adopts this conversation during a rolling upgrade.
+        timeoutMs: batched
+          ? Math.max(config.conversation.timeoutMs, config.conversation.maxTurns * config.batch.maxWaitMs)
+          : config.conversation.timeoutMs,
+        ...(batched ? { turnWindowMs: config.batch.maxWaitMs } : {}),
         maxTokensPerTurn: config.conversation.maxTokensPerTurn,
         temperature: drawn.temperature,
       },

@@ -49,7 +49,13 @@ export const CONVERSATION_MACHINE_VERSION = 'conversation@1';
 export interface ConversationSettings {
   maxTurns: number;
   minTurns: number;
+  /** The whole conversation's deadline, from `startedAt` (ignored when `turnWindowMs` is set). */
   timeoutMs: number;
+  /**
+   * Batch mode: each turn gets its own window of this long from when it first asked for its answer, and the
+   * conversation times out when one turn waits longer; there is no deadline on the total. Absent online.
+   */
+  turnWindowMs?: number;
   maxTokensPerTurn: number;
   temperature: number;
 }
@@ -103,6 +109,11 @@ export interface ConversationContext extends ConversationInput {
   paused?: { reason: 'budget'; at: number };
   /** Time spent paused, added to the deadline. Absent until the conversation is first resumed. */
   pausedMs?: number;
+  /**
+   * With `settings.turnWindowMs`: the call whose window runs (turn index and generation) and since when
+   * (epoch ms), saved with each step so a restored conversation keeps the window its turn already used.
+   */
+  turnWindow?: { turnIndex: number; generation: number; since: number };
   /** The judge's verdict (`judging`), when a judge is configured. */
   judge?: JudgeVerdict;
 }
@@ -200,10 +211,45 @@ export function speakerFor(turnIndex: number): Speaker {
   return turnIndex % 2 === 0 ? 'questioner' : 'answerer';
 }
 
+/**
+ * The whole conversation's deadline (its start, plus the timeout, plus time paused); null when each turn
+ * has a window of its own instead (batch mode, `settings.turnWindowMs`).
+ */
 export function deadlineOf(
   context: Pick<ConversationContext, 'startedAt' | 'settings' | 'pausedMs'>,
-): number {
+): number | null {
+  if (context.settings.turnWindowMs !== undefined) return null;
   return context.startedAt + context.settings.timeoutMs + (context.pausedMs ?? 0);
+}
+
+/** The call now due: its turn index and generation (a nudged regeneration is a call of its own). */
+function dueCall(context: Pick<ConversationContext, 'turns' | 'nudge' | 'nudges'>) {
+  return { turnIndex: context.turns.length, generation: context.nudge ? context.nudges : 0 };
+}
+
+/** The current call's deadline: its turn window's end in batch mode, else the conversation's deadline. */
+export function callDeadlineOf(
+  context: Pick<ConversationContext, 'startedAt' | 'settings' | 'pausedMs' | 'turnWindow'>,
+): number {
+  const window = context.settings.turnWindowMs;
+  if (window === undefined) return deadlineOf(context)!;
+  return (context.turnWindow?.since ?? context.startedAt) + window;
+}
+
+/**
+ * The turn window once the due call asks at `now`: unchanged when it is the call whose window already
+ * runs (a restored conversation asking again keeps its window), a new one from `now` otherwise. Nothing
+ * without `settings.turnWindowMs`.
+ */
+export function turnWindowAt(
+  context: Pick<ConversationContext, 'settings' | 'turns' | 'nudge' | 'nudges' | 'turnWindow'>,
+  now: number,
+): ConversationContext['turnWindow'] {
+  if (context.settings.turnWindowMs === undefined) return context.turnWindow;
+  const due = dueCall(context);
+  const current = context.turnWindow;
+  if (current && current.turnIndex === due.turnIndex && current.generation === due.generation) return current;
+  return { ...due, since: now };
 }
 
 /** The error of a call the spending cap refused (`BudgetExhaustedError`): not a provider failure. */
@@ -245,8 +291,11 @@ export const conversationMachine = setup({
   actors: {
     callModel: fromPromise<Turn, CallModelInput>(unbound('callModel')),
     assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(unbound('assessTurn')),
-    /** Sends TIMEOUT at `at` (epoch ms). Re-armed from `startedAt` whenever the actor is restored. */
-    deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number }>(unbound('deadline')),
+    /**
+     * Sends TIMEOUT at `at` (epoch ms; never when null). Re-armed from the stored start (or the stored turn
+     * window) whenever the actor is restored.
+     */
+    deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number | null }>(unbound('deadline')),
     /** Scores the finished conversation; rejects with the unjudged verdict when it cannot. */
     judge: fromPromise<JudgeVerdict, JudgeInput>(unbound('judge')),
   },
@@ -255,6 +304,8 @@ export const conversationMachine = setup({
     stampEnd: assign({ endedAt: ({ context }) => context.startedAt }),
     /** Marks the conversation paused for budget; bound at the composition root to stamp the clock's time. */
     pause: assign({ paused: ({ context }) => ({ reason: 'budget' as const, at: context.startedAt }) }),
+    /** Starts the due call's turn window (batch mode); bound at the composition root to the clock's time. */
+    stampTurn: assign({ turnWindow: ({ context }) => turnWindowAt(context, context.startedAt) }),
     score: assign({
       quality: ({ context }) => ({
         ...computeQuality(context.turns, { terminationReason: context.terminationReason }),
@@ -330,43 +381,58 @@ export const conversationMachine = setup({
           ],
         },
         callingModel: {
-          invoke: {
-            id: 'callModel',
-            src: 'callModel',
-            input: ({ context }) => {
-              const turnIndex = context.turns.length;
-              const speaker = speakerFor(turnIndex);
-              return {
-                conversationId: context.conversationId,
-                turnIndex,
-                generation: context.nudge ? context.nudges : 0,
-                speaker,
-                provider: context.providers[speaker],
-                topic: context.topic,
-                systemPrompt: context.personas[speaker],
-                turns: context.turns,
-                nudge: context.nudge,
-                maxTokens: context.settings.maxTokensPerTurn,
-                temperature: context.settings.temperature,
-                deadlineAt: deadlineOf(context),
-              };
+          entry: 'stampTurn',
+          invoke: [
+            {
+              // Batch mode: the turn's own window (null, never firing, online).
+              src: 'deadline',
+              input: ({ context }) => ({
+                at: context.settings.turnWindowMs === undefined ? null : callDeadlineOf(context),
+              }),
             },
-            onDone: {
-              target: 'assessingQuality',
-              actions: assign({ pending: ({ event }) => event.output }),
-            },
-            onError: [
-              // The cap refused the call before it was sent: wait at the last completed turn.
-              { guard: 'budgetRefused', target: '#conversation.paused', actions: 'pause' },
-              {
-                target: '#conversation.failed',
-                actions: assign({
-                  terminationReason: 'provider_failed',
-                  error: ({ event }) => errorOf(event.error),
-                }),
+            {
+              id: 'callModel',
+              src: 'callModel',
+              input: ({ context }) => {
+                const turnIndex = context.turns.length;
+                const speaker = speakerFor(turnIndex);
+                return {
+                  conversationId: context.conversationId,
+                  turnIndex,
+                  generation: context.nudge ? context.nudges : 0,
+                  speaker,
+                  provider: context.providers[speaker],
+                  topic: context.topic,
+                  systemPrompt: context.personas[speaker],
+                  turns: context.turns,
+                  nudge: context.nudge,
+                  maxTokens: context.settings.maxTokensPerTurn,
+                  temperature: context.settings.temperature,
+                  deadlineAt: callDeadlineOf(context),
+                };
               },
-            ],
-          },
+              onDone: {
+                target: 'assessingQuality',
+                actions: assign({ pending: ({ event }) => event.output }),
+              },
+              onError: [
+                // The cap refused the call before it was sent: wait at the last completed turn (the turn's
+                // window starts again when it asks after the pause).
+                {
+                  guard: 'budgetRefused',
+                  target: '#conversation.paused',
+                  actions: ['pause', assign({ turnWindow: undefined })],
+                },
+                {
+                  target: '#conversation.failed',
+                  actions: assign({
+                    terminationReason: 'provider_failed',
+                    error: ({ event }) => errorOf(event.error),
+                  }),
+                },
+              ],
+            },
+          ],
         },
         assessingQuality: {
           invoke: {

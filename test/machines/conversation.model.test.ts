@@ -12,9 +12,11 @@ import {
   conversationMachine,
   type JudgeInput,
   type TurnVerdict,
+  turnWindowAt,
 } from '../../src/machines/conversation.js';
 import { turnFor } from '../support/conversation-fixtures.js';
 import {
+  deadlineRuns,
   type ExpectedConversation,
   expectedCall,
   type OracleOptions,
@@ -34,6 +36,8 @@ import {
  */
 
 const MAX_TURNS = 3;
+/** A turn's window in batch mode. */
+const WINDOW_MS = 50_000;
 
 const input: ConversationInput = {
   conversationId: 'conv-model',
@@ -95,36 +99,43 @@ type ModelEvent = Parameters<typeof conversationMachine.transition>[1];
 const VERDICTS: TurnVerdict[] = ['continue', 'retry_with_nudge', 'natural_end', 'refusal', 'repetition'];
 
 /** The events the world can send in each state: model answers and failures, verdicts, the deadline, cancel. */
-function eventsFor(snapshot: Snapshot): ModelEvent[] {
-  const events: ModelEvent[] = [{ type: 'TIMEOUT' }, { type: 'CANCEL' }];
-  if (snapshot.matches({ running: 'callingModel' })) {
-    events.push({
-      type: 'xstate.done.actor.callModel',
-      output: turnFor(snapshot.context.turns.length),
-    } as ModelEvent);
-    events.push({
-      type: 'xstate.error.actor.callModel',
-      error: { code: 'overloaded', message: 'x' },
-    } as never);
-    events.push({
-      type: 'xstate.error.actor.callModel',
-      error: { code: 'budget_exhausted', message: 'spending cap reached' },
-    } as never);
-  }
-  if (snapshot.matches('paused')) events.push({ type: 'RESUME', at: 5_000 });
-  if (snapshot.matches({ running: 'assessingQuality' })) {
-    // The assessor grants one nudged regeneration per conversation (MAX_REPETITION_NUDGES).
-    for (const verdict of VERDICTS.filter((v) => v !== 'retry_with_nudge' || snapshot.context.nudges < 1)) {
-      events.push({ type: 'xstate.done.actor.assessTurn', output: { verdict } } as ModelEvent);
+const eventsFor =
+  (turnWindows: boolean) =>
+  (snapshot: Snapshot): ModelEvent[] => {
+    // In batch mode a deadline fires only where one runs: while a call waits.
+    const timeout = !turnWindows || deadlineRuns(phaseOf(snapshot), true);
+    const events: ModelEvent[] = timeout ? [{ type: 'TIMEOUT' }, { type: 'CANCEL' }] : [{ type: 'CANCEL' }];
+    if (snapshot.matches({ running: 'callingModel' })) {
+      events.push({
+        type: 'xstate.done.actor.callModel',
+        output: turnFor(snapshot.context.turns.length),
+      } as ModelEvent);
+      events.push({
+        type: 'xstate.error.actor.callModel',
+        error: { code: 'overloaded', message: 'x' },
+      } as never);
+      events.push({
+        type: 'xstate.error.actor.callModel',
+        error: { code: 'budget_exhausted', message: 'spending cap reached' },
+      } as never);
     }
-    events.push({ type: 'xstate.error.actor.assessTurn', error: { code: 'bug', message: 'x' } } as never);
-  }
-  if (snapshot.matches('judging')) {
-    events.push({ type: 'xstate.done.actor.judge', output: VERDICT } as ModelEvent);
-    events.push({ type: 'xstate.error.actor.judge', error: { code: 'judge_failed', message: 'x' } } as never);
-  }
-  return events;
-}
+    if (snapshot.matches('paused')) events.push({ type: 'RESUME', at: 5_000 });
+    if (snapshot.matches({ running: 'assessingQuality' })) {
+      // The assessor grants one nudged regeneration per conversation (MAX_REPETITION_NUDGES).
+      for (const verdict of VERDICTS.filter((v) => v !== 'retry_with_nudge' || snapshot.context.nudges < 1)) {
+        events.push({ type: 'xstate.done.actor.assessTurn', output: { verdict } } as ModelEvent);
+      }
+      events.push({ type: 'xstate.error.actor.assessTurn', error: { code: 'bug', message: 'x' } } as never);
+    }
+    if (snapshot.matches('judging')) {
+      events.push({ type: 'xstate.done.actor.judge', output: VERDICT } as ModelEvent);
+      events.push({
+        type: 'xstate.error.actor.judge',
+        error: { code: 'judge_failed', message: 'x' },
+      } as never);
+    }
+    return events;
+  };
 
 /** The world event a machine event stands for, in the oracle's terms. */
 function worldEvent(event: ModelEvent): WorldEvent | null {
@@ -171,12 +182,13 @@ const serialize = (s: Snapshot) => JSON.stringify(observed(s));
 interface Controls {
   call?: { input: CallModelInput; resolve: (t: Turn) => void; reject: (e: unknown) => void };
   assess?: { resolve: (o: AssessTurnOutput) => void; reject: (e: unknown) => void };
-  timeout?: () => void;
+  /** The deadlines running now (those with a time), in the order they started. */
+  armed: Set<{ at: number; fire: () => void }>;
   judge?: { input: JudgeInput; resolve: (v: JudgeVerdict) => void; reject: (e: unknown) => void };
 }
 
-function liveActor(start: ConversationStart, options: OracleOptions) {
-  const controls: Controls = {};
+function liveActor(start: ConversationStart, options: OracleOptions, clock: { now: number }) {
+  const controls: Controls = { armed: new Set() };
   const machine = conversationMachine.provide({
     actors: {
       callModel: fromPromise<Turn, CallModelInput>(
@@ -185,13 +197,17 @@ function liveActor(start: ConversationStart, options: OracleOptions) {
       assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(
         () => new Promise((resolve, reject) => (controls.assess = { resolve, reject })),
       ),
-      deadline: fromCallback(({ sendBack }) => {
-        controls.timeout = () => sendBack({ type: 'TIMEOUT' });
+      deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number | null }>(({ sendBack, input }) => {
+        if (input.at === null) return;
+        const deadline = { at: input.at, fire: () => sendBack({ type: 'TIMEOUT' }) };
+        controls.armed.add(deadline);
+        return () => controls.armed.delete(deadline);
       }),
       judge: fromPromise<JudgeVerdict, JudgeInput>(
         ({ input }) => new Promise((resolve, reject) => (controls.judge = { input, resolve, reject })),
       ),
     },
+    actions: { stampTurn: assign({ turnWindow: ({ context }) => turnWindowAt(context, clock.now) }) },
     guards: { judgeEnabled: () => options.judge },
   });
   const actor = createActor(machine, { input: start });
@@ -212,13 +228,20 @@ async function apply(actor: AnyActorRef, controls: Controls, event: ModelEvent):
     controls.judge!.resolve((event as { output: JudgeVerdict }).output);
   else if (type === 'xstate.error.actor.judge')
     controls.judge!.reject((event as never as { error: unknown }).error);
-  else if (type === 'TIMEOUT') controls.timeout!();
-  else actor.send(event);
+  else if (type === 'TIMEOUT') {
+    // The deadline that runs fires; where none runs the event reaches the machine all the same (ignored).
+    const running = [...controls.armed].at(-1);
+    if (running) running.fire();
+    else actor.send(event);
+  } else actor.send(event);
   // Promise actors settle on the microtask queue.
   await new Promise((resolve) => setImmediate(resolve));
 }
 
-function startsFor(options: OracleOptions): Array<{
+function startsFor(
+  options: OracleOptions,
+  turnWindows: boolean,
+): Array<{
   name: string;
   input: ConversationStart;
   expected: ExpectedConversation;
@@ -226,11 +249,12 @@ function startsFor(options: OracleOptions): Array<{
   const restores = options.judge
     ? { ...RESTORES, 'restored while awaiting its judgement': AWAITING_JUDGEMENT }
     : RESTORES;
+  const settings = turnWindows ? { ...input.settings, turnWindowMs: WINDOW_MS } : input.settings;
   return [
-    { name: 'a new conversation', input, expected: start(MAX_TURNS, options) },
+    { name: 'a new conversation', input: { ...input, settings }, expected: start(MAX_TURNS, options) },
     ...Object.entries(restores).map(([name, context]) => ({
       name,
-      input: { restore: context },
+      input: { restore: { ...context, settings } },
       expected: restore(
         {
           turns: context.turns.length,
@@ -248,83 +272,105 @@ function startsFor(options: OracleOptions): Array<{
   ];
 }
 
-const MODES: Array<{ name: string; options: OracleOptions }> = [
-  { name: 'without a judge', options: { judge: false } },
-  { name: 'with a judge', options: { judge: true } },
+const MODES: Array<{ name: string; options: OracleOptions; turnWindows: boolean }> = [
+  { name: 'without a judge', options: { judge: false }, turnWindows: false },
+  { name: 'with a judge', options: { judge: true }, turnWindows: false },
+  { name: 'in batch mode (a deadline per turn window)', options: { judge: false }, turnWindows: true },
 ];
 
-describe.each(MODES)('conversation machine $name, model-based against a reference model', ({ options }) => {
-  const machine = conversationMachine.provide({ guards: { judgeEnabled: () => options.judge } });
-  for (const origin of startsFor(options)) {
-    describe(origin.name, () => {
-      const paths = getShortestPaths(machine, {
-        input: origin.input,
-        events: eventsFor,
-        serializeState: serialize,
-      });
-
-      it('the generated paths reach every ending, the timeout and the cancel', () => {
-        if (origin.name === 'restored while awaiting its judgement') {
-          // Only the judgement was outstanding: it ends, judged or not, whatever happens.
-          expect(new Set(paths.map((p) => phaseOf(p.state)))).toEqual(new Set(['judging', 'ended']));
-          return;
-        }
-        const reasons = new Set(paths.map((p) => p.state.context.terminationReason).filter(Boolean));
-        for (const reason of [
-          'cancelled',
-          'natural_end',
-          'provider_failed',
-          'refusal',
-          'repetition',
-          'timeout',
-        ])
-          expect(reasons).toContain(reason);
-        const phases = new Set(paths.map((p) => phaseOf(p.state)));
-        for (const phase of ['calling', 'assessing', 'paused', 'ended', 'failed', 'timedOut'])
-          expect(phases).toContain(phase);
-        if (options.judge) {
-          expect(phases).toContain('judging');
-          const outcomes = new Set(paths.map((p) => p.state.context.judge?.status));
-          expect(outcomes).toContain('judged');
-          expect(outcomes).toContain('unjudged');
-        } else {
-          expect(paths.every((p) => p.state.context.judge === undefined)).toBe(true);
-        }
-      });
-
-      for (const path of paths) {
-        const steps = path.steps.filter((s) => worldEvent(s.event) !== null);
-        const name = steps.map((s) => s.event.type.replace('xstate.', '')).join(' > ') || '(start)';
-        it(`follows the reference model: ${name}`, async () => {
-          const { actor, controls } = liveActor(origin.input, options);
-          let expected = origin.expected;
-          expect(observed(actor.getSnapshot())).toEqual(expected);
-          for (const { event, state } of steps) {
-            expected = step(expected, worldEvent(event)!, MAX_TURNS, options);
-            await apply(actor, controls, event);
-            expect(observed(actor.getSnapshot())).toEqual(expected);
-            // The graph's own state is the machine's transition function: it must agree with the model too.
-            expect(observed(state)).toEqual(expected);
-            // Each model call is for the turn the reference model expects, by the side whose turn it is.
-            if (expected.phase === 'calling')
-              expect(controls.call!.input).toMatchObject(expectedCall(expected));
-            // The judge is given the kept turns of the finished conversation.
-            if (expected.phase === 'judging')
-              expect(controls.judge!.input.turns).toHaveLength(expected.turns);
-          }
-          const end = actor.getSnapshot();
-          if (end.status === 'done') {
-            expect(end.context.status).toBe(expected.phase);
-            expect(end.context.quality).toBeDefined();
-            expect(end.context.quality?.judge?.status).toBe(expected.judged);
-            expect(end.output).toMatchObject({ conversationId: 'conv-model', status: expected.phase });
-          }
-          actor.stop();
+describe.each(MODES)(
+  'conversation machine $name, model-based against a reference model',
+  ({ options, turnWindows }) => {
+    const machine = conversationMachine.provide({ guards: { judgeEnabled: () => options.judge } });
+    for (const origin of startsFor(options, turnWindows)) {
+      describe(origin.name, () => {
+        const paths = getShortestPaths(machine, {
+          input: origin.input,
+          events: eventsFor(turnWindows),
+          serializeState: serialize,
         });
-      }
-    });
-  }
-});
+
+        it('the generated paths reach every ending, the timeout and the cancel', () => {
+          if (origin.name === 'restored while awaiting its judgement') {
+            // Only the judgement was outstanding: it ends, judged or not, whatever happens.
+            expect(new Set(paths.map((p) => phaseOf(p.state)))).toEqual(new Set(['judging', 'ended']));
+            return;
+          }
+          const reasons = new Set(paths.map((p) => p.state.context.terminationReason).filter(Boolean));
+          for (const reason of [
+            'cancelled',
+            'natural_end',
+            'provider_failed',
+            'refusal',
+            'repetition',
+            'timeout',
+          ])
+            expect(reasons).toContain(reason);
+          const phases = new Set(paths.map((p) => phaseOf(p.state)));
+          for (const phase of ['calling', 'assessing', 'paused', 'ended', 'failed', 'timedOut'])
+            expect(phases).toContain(phase);
+          if (options.judge) {
+            expect(phases).toContain('judging');
+            const outcomes = new Set(paths.map((p) => p.state.context.judge?.status));
+            expect(outcomes).toContain('judged');
+            expect(outcomes).toContain('unjudged');
+          } else {
+            expect(paths.every((p) => p.state.context.judge === undefined)).toBe(true);
+          }
+        });
+
+        for (const path of paths) {
+          const steps = path.steps.filter((s) => worldEvent(s.event) !== null);
+          const name = steps.map((s) => s.event.type.replace('xstate.', '')).join(' > ') || '(start)';
+          it(`follows the reference model: ${name}`, async () => {
+            const clock = { now: 100_000 };
+            const { actor, controls } = liveActor(origin.input, options, clock);
+            let expected = origin.expected;
+            // The window of the call that waits, by the rule of the reference model: from when it first asked.
+            let window: { key: string; since: number } | undefined;
+            let previous: Phase | undefined;
+            const checkDeadlines = () => {
+              expect(controls.armed.size).toBe(deadlineRuns(expected.phase, turnWindows) ? 1 : 0);
+              if (!turnWindows || expected.phase !== 'calling') return;
+              const call = expectedCall(expected);
+              const key = `${call.turnIndex}/${call.generation}`;
+              if (window?.key !== key || previous === 'paused') window = { key, since: clock.now };
+              const [running] = [...controls.armed];
+              expect(running!.at).toBe(window.since + WINDOW_MS);
+              expect(controls.call!.input.deadlineAt).toBe(window.since + WINDOW_MS);
+            };
+            expect(observed(actor.getSnapshot())).toEqual(expected);
+            checkDeadlines();
+            for (const { event, state } of steps) {
+              previous = expected.phase;
+              expected = step(expected, worldEvent(event)!, MAX_TURNS, options);
+              clock.now += 1_000;
+              await apply(actor, controls, event);
+              expect(observed(actor.getSnapshot())).toEqual(expected);
+              checkDeadlines();
+              // The graph's own state is the machine's transition function: it must agree with the model too.
+              expect(observed(state)).toEqual(expected);
+              // Each model call is for the turn the reference model expects, by the side whose turn it is.
+              if (expected.phase === 'calling')
+                expect(controls.call!.input).toMatchObject(expectedCall(expected));
+              // The judge is given the kept turns of the finished conversation.
+              if (expected.phase === 'judging')
+                expect(controls.judge!.input.turns).toHaveLength(expected.turns);
+            }
+            const end = actor.getSnapshot();
+            if (end.status === 'done') {
+              expect(end.context.status).toBe(expected.phase);
+              expect(end.context.quality).toBeDefined();
+              expect(end.context.quality?.judge?.status).toBe(expected.judged);
+              expect(end.output).toMatchObject({ conversationId: 'conv-model', status: expected.phase });
+            }
+            actor.stop();
+          });
+        }
+      });
+    }
+  },
+);
 
 describe('conversation machine, paused for budget', () => {
   it('keeps its last completed turn, and resumes with the time paused added to its deadline', async () => {
@@ -340,8 +386,9 @@ describe('conversation machine, paused for budget', () => {
               reject = rej;
             }),
         ),
-        deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number }>(({ input }) => {
-          deadlines.push(input.at);
+        // Online there is no per-turn deadline: the calls' deadline actors get null and never fire.
+        deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number | null }>(({ input }) => {
+          if (input.at !== null) deadlines.push(input.at);
         }),
       },
       actions: { pause: assign({ paused: { reason: 'budget' as const, at: 10_000 } }) },

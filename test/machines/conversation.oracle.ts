@@ -25,6 +25,10 @@
  *     failure ends it all the same, unjudged; a cancel while judging ends it unjudged, its reason kept. The
  *     deadline no longer applies while judging. Cancelled, timed-out and failed conversations are not judged.
  *   - A conversation restored after its ending was decided but before the judge answered is judged again.
+ *   - Online one deadline covers the whole conversation while it runs (asking for a turn or waiting for its
+ *     verdict). In batch mode each call has a window of its own instead (docs/batch.md): a deadline runs
+ *     only while a call waits for its answer, from when that call first asked (a call asked again after a
+ *     pause for budget, or by a restored conversation that had not recorded its window, starts a new one).
  */
 
 export type Phase = 'calling' | 'assessing' | 'paused' | 'judging' | 'ended' | 'failed' | 'timedOut';
@@ -154,6 +158,11 @@ export function step(
     default:
       return finish({ ...state, pending: false, discarded: state.discarded + 1 }, event.verdict, options);
   }
+}
+
+/** Whether a deadline runs in `phase`: online while the conversation runs, in batch mode only while a call waits. */
+export function deadlineRuns(phase: Phase, turnWindows: boolean): boolean {
+  return turnWindows ? phase === 'calling' : phase === 'calling' || phase === 'assessing';
 }
 
 /** What the next model call must be for: the turn index, the side whose turn it is, and the generation. */

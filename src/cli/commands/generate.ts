@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import { chooseSides, type ProviderName } from '../../config.js';
+import { type Config, chooseSides, type ProviderName } from '../../config.js';
 import { formatUsd } from '../../cost/money.js';
 import { DatasetWriter } from '../../export/dataset-writer.js';
 import { DATASET_FORMATS, type DatasetFormat } from '../../export/formats.js';
@@ -50,7 +50,16 @@ const INTERRUPT_DRAIN_MS = 5_000;
 
 /** A conversation that never starts must not hang the run: allow a full conversation timeout per round. */
 function waitBudgetMs(total: number, maxConcurrent: number, timeoutMs: number): number {
-  return timeoutMs * Math.ceil(total / maxConcurrent) + 60_000;
+  // Kept within what one timer can wait (a longer delay would fire at once).
+  return Math.min(2_147_483_647, timeoutMs * Math.ceil(total / maxConcurrent) + 60_000);
+}
+
+/** How long one conversation may take: in batch mode every turn may use its whole window. */
+function conversationBoundMs(config: Readonly<Config>): number {
+  const batched = Object.values(config.batch.modes).includes('batch');
+  return batched
+    ? Math.max(config.conversation.timeoutMs, config.conversation.maxTurns * config.batch.maxWaitMs)
+    : config.conversation.timeoutMs;
 }
 
 /** Said on stderr, loudly, whenever a side is the simulated provider: this is not model output. */
@@ -154,7 +163,7 @@ async function generate(flags: GenerateFlags): Promise<number> {
   let failed = 0;
   try {
     await batch.start(
-      waitBudgetMs(messages.length, config.conversation.maxConcurrent, config.conversation.timeoutMs),
+      waitBudgetMs(messages.length, config.conversation.maxConcurrent, conversationBoundMs(config)),
     );
     progress.start();
     for await (const record of batch.records()) {
