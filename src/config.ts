@@ -288,6 +288,7 @@ export const envSchema = z.object({
   BATCH_MAX_WAIT_HOURS: int(1, 168),
   BATCH_POLL_SECONDS: int(1, 3600),
   BATCH_FALLBACK: oneOf(['batch', 'online'] as const),
+  BATCH_LEASE_SECONDS: int(3, 3600),
 
   // Ownership and retention.
   LEASE_TTL_SECONDS: int(2, 3600),
@@ -383,8 +384,14 @@ export interface BatchConfig {
   maxWaitMs: number;
   /** Where a retryable per-request error goes. @default 'batch' */
   fallback: 'batch' | 'online';
+  /**
+   * How long a daemon's hold on its batches out lasts without a renewal (renewed every third of it); a
+   * dead daemon's batches are adopted by another once it lapses. @default DEFAULT_BATCH_LEASE_SECONDS, in ms
+   */
+  leaseMs: number;
 }
 
+export const DEFAULT_BATCH_LEASE_SECONDS = 30; // renewed every 10 s; a dead daemon's batches are adopted within half a minute
 export const DEFAULT_BATCH_MAX_WAIT_HOURS = 24; // the providers' own batch window: a batch not done in a day expires
 
 export interface Config {
@@ -805,6 +812,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       pollMinMs: (raw.BATCH_POLL_SECONDS ?? BATCHER_DEFAULTS.BATCH_POLL_MIN_SECONDS) * 1000,
       maxWaitMs: (raw.BATCH_MAX_WAIT_HOURS ?? DEFAULT_BATCH_MAX_WAIT_HOURS) * 3_600_000,
       fallback: raw.BATCH_FALLBACK ?? 'batch',
+      leaseMs: (raw.BATCH_LEASE_SECONDS ?? DEFAULT_BATCH_LEASE_SECONDS) * 1000,
     },
     ui: {
       host: raw.UI_HOST ?? DEFAULTS.UI_HOST,

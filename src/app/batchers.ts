@@ -61,6 +61,7 @@ export async function buildBatchers(
         collectMs: config.batch.collectMs,
         pollMinMs: config.batch.pollMinMs,
         fallback: config.batch.fallback,
+        leaseMs: config.batch.leaseMs,
       },
       online: options.online.get(name),
       breaker: options.breakers?.get(name),

@@ -23,6 +23,17 @@ describe('batch mode configuration', () => {
     });
     expect(batch.maxWaitMs).toBe(24 * 3_600_000);
     expect(batch.fallback).toBe('batch');
+    expect(batch.leaseMs).toBe(30_000);
+  });
+
+  it('BATCH_LEASE_SECONDS sets the batch lease, from 3 s to an hour', () => {
+    expect(loadConfig({ BATCH_LEASE_SECONDS: '5' }).batch.leaseMs).toBe(5_000);
+    expect(loadConfig({ BATCH_LEASE_SECONDS: '3600' }).batch.leaseMs).toBe(3_600_000);
+    for (const bad of ['2', '3601', '1.5', 'soon']) {
+      const error = configError({ BATCH_LEASE_SECONDS: bad });
+      expect(error.variable).toBe('BATCH_LEASE_SECONDS');
+      expect(error.message).toMatch(/BATCH_LEASE_SECONDS.*expected a whole number from 3 to 3600/);
+    }
   });
 
   it('PROVIDER_MODE sets every provider, a provider’s own variable overrides it', () => {
