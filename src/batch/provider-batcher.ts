@@ -5,9 +5,11 @@
  *
  * Durability, in the order things happen:
  *   1. the intent (custom ids and requests) is recorded, refusing ids another intent holds;
- *   2. the batch is submitted; its id is recorded (a crash between the provider's answer and this write is
- *      the one window in which a replacement daemon cannot know the batch: it releases the intent and the
- *      conversations ask again, see docs/batch.md);
+ *   2. the batch is submitted, tagged with the intent's id where the API keeps a tag; its id is recorded (a
+ *      crash between the provider's answer and this write leaves an intent without a batch id: the
+ *      daemon that adopts it looks for the batch in the provider's list, by its tag or, for Anthropic, by
+ *      its size, age and custom ids, and releases the intent only when the provider has none; see
+ *      docs/batch.md);
  *   3. answers are written to the turn cache (first answer wins), then the intent is released.
  * A daemon renews the leases on its intents every third of `leaseMs`; a replacement adopts intents whose
  * lease lapsed and polls them on. A call whose custom id another intent holds waits for the answer to
@@ -41,6 +43,7 @@ import type {
   BatchStore,
   Clock,
   GenerateResult,
+  ListedBatch,
   LlmProvider,
   StoredBatch,
   TurnCache,
@@ -123,6 +126,16 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** How far a provider's clock may be behind ours when its creation times are compared with our intents'. */
+const CLOCK_SKEW_MS = 60_000;
+/** Untagged batches of the right size looked at, at most, when recognising one (Anthropic). */
+const MAX_CANDIDATES = 20;
+
+/** The tag a submission carries where the API keeps one (batch metadata, display name): its intent's id. */
+export function submissionTag(intentId: string): string {
+  return `chimera-${intentId}`;
+}
+
 export const DEFAULT_BATCH_LEASE_MS = 30_000; // three renewals a lease; a dead daemon's batches are picked up within half a minute
 
 /** The turn a batch answer makes, the same whichever daemon reads it. */
@@ -160,6 +173,8 @@ export class ProviderBatcher {
   /** Answers read and kept in the turn cache, waiting for the machine's `deliver`. */
   private readonly answers = new Map<string, Turn>();
   private readonly intents = new Map<string, string>();
+  /** Adopted intents without a batch id, until the provider's list says whether it took their batch. */
+  private readonly recovering = new Map<string, StoredBatch>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private readonly leaseMs: number;
@@ -200,7 +215,7 @@ export class ProviderBatcher {
           let ticket: { readonly probe: boolean } | undefined;
           try {
             ticket = await this.admission(signal);
-            status = await api.submit(toSend);
+            status = await api.submit(toSend, { tag: submissionTag(intentId) });
           } catch (error) {
             await store.release(intentId, this.provider);
             if (ticket) this.options.breaker?.onFailure(error, ticket);
@@ -395,6 +410,62 @@ export class ProviderBatcher {
     }
   }
 
+  /**
+   * The batch an intent's submission made, if the provider took it: found in the provider's list by the
+   * tag the submission carried (OpenAI, Gemini), or, where the API keeps no tag (Anthropic), among the
+   * batches no recorded intent claims, created since the intent, of its size: a finished one is confirmed
+   * by the custom ids in its results, one still running is taken only when it is the one candidate.
+   * @returns null when the provider has no such batch (or none can be told apart), undefined when the
+   *   provider could not be asked now.
+   */
+  private async findSubmitted(stored: StoredBatch, now: number): Promise<ListedBatch | null | undefined> {
+    const { api, store } = this.options;
+    if (!api.list) return null;
+    try {
+      const tag = submissionTag(stored.intentId);
+      const since = stored.createdAt - CLOCK_SKEW_MS;
+      const claimed = new Set((await store.list(this.provider)).map((batch) => batch.batchId));
+      const candidates: ListedBatch[] = [];
+      for await (const listed of api.list(since)) {
+        if (claimed.has(listed.id)) continue;
+        if (listed.tag === tag) return listed;
+        if (api.keepsTags || listed.createdAt === undefined) continue;
+        if (listed.createdAt < since || listed.createdAt > now + CLOCK_SKEW_MS) continue;
+        if (listed.requests !== undefined && listed.requests !== stored.requests.length) continue;
+        if (listed.state === 'failed' || listed.state === 'expired') continue;
+        candidates.push(listed);
+        if (candidates.length >= MAX_CANDIDATES) break;
+      }
+      const ids = new Set(stored.requests.map((request) => request.customId));
+      const running = candidates.filter((batch) => batch.state === 'in_progress');
+      const confirmed: ListedBatch[] = [];
+      for (const candidate of candidates) {
+        if (candidate.state === 'in_progress' || candidate.state === 'cancelling') continue;
+        const carried = new Set<string>();
+        for await (const result of api.results(candidate.id)) carried.add(result.customId);
+        if (carried.size === ids.size && [...ids].every((id) => carried.has(id))) confirmed.push(candidate);
+      }
+      if (confirmed.length === 1) return confirmed[0]!;
+      if (confirmed.length === 0 && running.length === 1) return running[0]!;
+      if (confirmed.length + running.length > 1)
+        this.options.logger?.warn(
+          {
+            provider: this.provider,
+            intentId: stored.intentId,
+            candidates: confirmed.length + running.length,
+          },
+          'several batches could be the one a lost submission made; none is taken',
+        );
+      return null;
+    } catch (error) {
+      this.options.logger?.warn(
+        { err: error, provider: this.provider, intentId: stored.intentId },
+        'could not list the provider batches to recover a submission',
+      );
+      return undefined;
+    }
+  }
+
   private settle(customId: string, action: (waiter: Waiter) => void): void {
     const list = this.waiters.get(customId);
     this.waiters.delete(customId);
@@ -434,12 +505,30 @@ export class ProviderBatcher {
       const batches: OutBatch[] = [];
       for (const stored of adopted) {
         if (stored.batchId === null) {
-          // Its submission never came back: the ids go free and their conversations ask again.
-          await store.release(stored.intentId, this.provider);
+          this.recovering.set(stored.intentId, stored);
           continue;
         }
         this.intents.set(stored.batchId, stored.intentId);
         batches.push(outBatchOf(stored));
+      }
+      // Submissions whose answer was never recorded: the provider may have taken the batch all the same.
+      for (const stored of [...this.recovering.values()]) {
+        const found = await this.findSubmitted(stored, now);
+        if (found === undefined) continue; // the provider could not be asked: again at the next round
+        this.recovering.delete(stored.intentId);
+        if (found === null) {
+          // Never reached the provider: the ids go free and their conversations ask again.
+          await store.release(stored.intentId, this.provider);
+          continue;
+        }
+        const submittedAt = found.createdAt ?? now;
+        await store.recordSubmitted(stored.intentId, this.provider, found.id, submittedAt);
+        this.options.logger?.info(
+          { provider: this.provider, batchId: found.id, intentId: stored.intentId },
+          'found a batch the provider took before its id was recorded',
+        );
+        this.intents.set(found.id, stored.intentId);
+        batches.push(outBatchOf({ ...stored, batchId: found.id, submittedAt }));
       }
       if (batches.length > 0) {
         this.options.logger?.info(

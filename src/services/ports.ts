@@ -317,6 +317,23 @@ export interface BatchStatus {
   createdAt?: number;
 }
 
+/** A batch as the provider lists it. */
+export interface ListedBatch extends BatchStatus {
+  /** The tag given at submission (`submit(requests, { tag })`), where the API keeps one. */
+  tag?: string;
+  /** The requests it carries, when the listing says. */
+  requests?: number;
+}
+
+/** What `submit` may attach to a batch beside its requests. */
+export interface SubmitOptions {
+  /**
+   * Kept with the batch where the API allows it (OpenAI's metadata, Gemini's display name) and given back
+   * by `list`, so a batch whose id was never recorded can be recognised without downloading anything.
+   */
+  tag?: string;
+}
+
 /** The answer to one request of a batch: a result, or a typed provider error (expired/cancelled included). */
 export type BatchItemResult =
   | { customId: string; ok: true; result: GenerateResult }
@@ -331,10 +348,18 @@ export interface BatchApi {
   readonly model: string;
   /** The provider's limits per batch, checked by the batcher before it submits. */
   readonly limits: { maxRequests: number; maxBytes: number };
-  submit(requests: readonly BatchRequest[]): Promise<BatchStatus>;
+  /** True when `submit`'s tag comes back from `list`, so a tag that does not match rules a batch out. */
+  readonly keepsTags?: boolean;
+  submit(requests: readonly BatchRequest[], options?: SubmitOptions): Promise<BatchStatus>;
   retrieve(batchId: string): Promise<BatchStatus>;
   results(batchId: string): AsyncIterable<BatchItemResult>;
   cancel(batchId: string): Promise<BatchStatus>;
+  /**
+   * The provider's batches, newest first where the API orders them, at least all those created at or after
+   * `since` (epoch ms); an adapter may stop once they are older. Optional: without it, a batch whose id was
+   * never recorded cannot be found again.
+   */
+  list?(since: number): AsyncIterable<ListedBatch>;
 }
 
 /**

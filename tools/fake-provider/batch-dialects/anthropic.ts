@@ -129,12 +129,15 @@ export const anthropicBatchRoutes: BatchRoutes = {
     const { method, path, store, baseUrl } = request;
     if (path === BATCHES) {
       if (method === 'GET') {
+        // Newest first; `after_id` pages on towards older batches, as the SDK's auto-pagination asks.
         const data = store.list('anthropic').map((batch) => view(batch, baseUrl));
         const limit = Math.min(1000, Math.max(1, Number(request.query.limit ?? 20) || 20));
-        const page = data.slice(0, limit);
+        const after = request.query.after_id;
+        const start = after ? data.findIndex((batch) => batch.id === after) + 1 : 0;
+        const page = start === 0 && after ? [] : data.slice(start, start + limit);
         return json(200, {
           data: page,
-          has_more: data.length > page.length,
+          has_more: start + page.length < data.length && page.length > 0,
           first_id: page[0]?.id ?? null,
           last_id: page.at(-1)?.id ?? null,
         });

@@ -196,7 +196,7 @@ function view(batch: FakeBatch, request: BatchHttpRequest): Record<string, unkno
       // Requests that expired or were cancelled are neither completed nor failed.
       failed: end?.state === 'failed' ? 0 : counts.errored,
     },
-    metadata: null,
+    metadata: batch.extra.metadata ? JSON.parse(batch.extra.metadata) : null,
   };
 }
 
@@ -219,7 +219,27 @@ async function upload(request: BatchHttpRequest): Promise<WireResponse> {
 }
 
 function createBatch(request: BatchHttpRequest): WireResponse {
-  const body = request.body as { input_file_id?: unknown; endpoint?: unknown; completion_window?: unknown };
+  const body = request.body as {
+    input_file_id?: unknown;
+    endpoint?: unknown;
+    completion_window?: unknown;
+    metadata?: unknown;
+  };
+  const metadata = body?.metadata;
+  if (metadata !== undefined && metadata !== null) {
+    // The API's rule: at most 16 pairs, keys up to 64 characters, string values up to 512.
+    const entries = typeof metadata === 'object' ? Object.entries(metadata as object) : [];
+    if (
+      typeof metadata !== 'object' ||
+      entries.length > 16 ||
+      entries.some(([key, value]) => key.length > 64 || typeof value !== 'string' || value.length > 512)
+    )
+      return invalid(
+        'metadata: at most 16 string pairs, keys up to 64 and values up to 512 characters.',
+        400,
+        'metadata',
+      );
+  }
   if (typeof body?.input_file_id !== 'string') return invalid("Missing required parameter: 'input_file_id'.");
   if (body.endpoint !== ENDPOINT) return invalid(`endpoint must be ${ENDPOINT} here.`, 400, 'endpoint');
   if (body.completion_window !== '24h')
@@ -238,7 +258,10 @@ function createBatch(request: BatchHttpRequest): WireResponse {
     failure = error.message;
   }
   const model = items.find((item) => item.call)?.call?.model ?? '';
-  const batch = request.store.create('openai', model, items, { inputFileId: file.id });
+  const batch = request.store.create('openai', model, items, {
+    inputFileId: file.id,
+    ...(metadata ? { metadata: JSON.stringify(metadata) } : {}),
+  });
   if (failure !== undefined) {
     batch.extra.failure = failure;
     batch.extra.failureCode = 'invalid_request';

@@ -14,6 +14,7 @@ import {
   type BatchStatus,
   type Clock,
   type GenerateResult,
+  type ListedBatch,
   systemClock,
 } from '../../ports.js';
 import { mapAnthropicError, toAnthropicRequest } from '../anthropic.js';
@@ -181,6 +182,31 @@ export class AnthropicBatchApi implements BatchApi {
 
   async retrieve(batchId: string): Promise<BatchStatus> {
     return status(await this.call((client) => client.messages.batches.retrieve(batchId)));
+  }
+
+  /**
+   * `messages.batches.list`, newest first, until the batches are older than `since`. Message Batches keep
+   * no metadata of the caller's, so a listed batch has no tag: it is known by its size and creation time.
+   */
+  async *list(since: number): AsyncIterable<ListedBatch> {
+    const page = await this.call((client) => client.messages.batches.list({ limit: 100 }));
+    const iterator = page[Symbol.asyncIterator]();
+    while (true) {
+      let next: IteratorResult<MessageBatch>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        throw this.mapError(error);
+      }
+      if (next.done) return;
+      const listed = status(next.value);
+      if (listed.createdAt !== undefined && listed.createdAt < since) return;
+      const counts = next.value.request_counts;
+      yield {
+        ...listed,
+        requests: counts.processing + counts.succeeded + counts.errored + counts.expired + counts.canceled,
+      };
+    }
   }
 
   async cancel(batchId: string): Promise<BatchStatus> {

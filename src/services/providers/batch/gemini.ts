@@ -16,6 +16,8 @@ import {
   type BatchStatus,
   type Clock,
   type GenerateResult,
+  type ListedBatch,
+  type SubmitOptions,
   systemClock,
 } from '../../ports.js';
 import { GEMINI_API_VERSION, mapGeminiError, toGeminiContents } from '../gemini.js';
@@ -124,6 +126,7 @@ export class GeminiBatchApi implements BatchApi {
   readonly provider = PROVIDER;
   readonly model: string;
   readonly limits = GEMINI_BATCH_LIMITS;
+  readonly keepsTags = true;
   private client?: GoogleGenAI;
   private readonly clock: Clock;
 
@@ -207,7 +210,7 @@ export class GeminiBatchApi implements BatchApi {
     return { id, state, counts, createdAt: parseTime(job.createTime) };
   }
 
-  async submit(requests: readonly BatchRequest[]): Promise<BatchStatus> {
+  async submit(requests: readonly BatchRequest[], options: SubmitOptions = {}): Promise<BatchStatus> {
     checkBatch(PROVIDER, requests, this.limits);
     const src: InlinedRequest[] = requests.map(({ customId, request }) => ({
       contents: toGeminiContents({ ...request }),
@@ -227,7 +230,11 @@ export class GeminiBatchApi implements BatchApi {
       client.batches.create({
         model: this.model,
         src,
-        config: { displayName: `chimera-${requests.length}`, httpOptions: { fetch: fetchImpl } },
+        // The display name carries the submission's tag, which `list` gives back.
+        config: {
+          displayName: options.tag ?? `chimera-${requests.length}`,
+          httpOptions: { fetch: fetchImpl },
+        },
       }),
     );
     return this.status(value, stats);
@@ -242,6 +249,30 @@ export class GeminiBatchApi implements BatchApi {
   async retrieve(batchId: string): Promise<BatchStatus> {
     const { value, stats } = await this.job(batchId);
     return this.status(value, stats);
+  }
+
+  /**
+   * `batches.list`: every job the key can see (the API documents no order, so the scan does not stop
+   * early), each with its display name as the tag.
+   */
+  async *list(since: number): AsyncIterable<ListedBatch> {
+    const { value: pager } = await this.call((client, fetchImpl) =>
+      client.batches.list({ config: { pageSize: 100, httpOptions: { fetch: fetchImpl } } }),
+    );
+    const iterator = pager[Symbol.asyncIterator]();
+    while (true) {
+      let next: IteratorResult<BatchJob>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        throw mapGeminiError(error, { apiKey: this.config.apiKey, clock: this.clock });
+      }
+      if (next.done) return;
+      if (!next.value.name) continue;
+      const listed = this.status(next.value, undefined);
+      if (listed.createdAt !== undefined && listed.createdAt < since) continue;
+      yield { ...listed, ...(next.value.displayName ? { tag: next.value.displayName } : {}) };
+    }
   }
 
   /** Gemini answers a cancel with an empty body; the batch is read again for its state. */

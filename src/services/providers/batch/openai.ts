@@ -11,6 +11,8 @@ import {
   type BatchStatus,
   type Clock,
   type GenerateResult,
+  type ListedBatch,
+  type SubmitOptions,
   systemClock,
 } from '../../ports.js';
 import { codeForStatus, providerError } from '../map-error.js';
@@ -29,6 +31,9 @@ import {
 const PROVIDER = 'openai';
 
 /** Batch API limits: 50,000 requests and 200 MB per input file. */
+/** The batch metadata key that carries the submission's tag. */
+export const OPENAI_TAG_KEY = 'chimera_submission';
+
 export const OPENAI_BATCH_LIMITS = { maxRequests: 50_000, maxBytes: 200 * 1024 * 1024 } as const;
 
 const ENDPOINT = '/v1/chat/completions';
@@ -92,6 +97,7 @@ export class OpenAiBatchApi implements BatchApi {
   readonly provider = PROVIDER;
   readonly model: string;
   readonly limits = OPENAI_BATCH_LIMITS;
+  readonly keepsTags = true;
   private client?: OpenAI;
   private readonly clock: Clock;
 
@@ -121,7 +127,7 @@ export class OpenAiBatchApi implements BatchApi {
     }
   }
 
-  async submit(requests: readonly BatchRequest[]): Promise<BatchStatus> {
+  async submit(requests: readonly BatchRequest[], options: SubmitOptions = {}): Promise<BatchStatus> {
     checkBatch(PROVIDER, requests, this.limits);
     const lines = requests.map(({ customId, request }) =>
       JSON.stringify({
@@ -142,9 +148,37 @@ export class OpenAiBatchApi implements BatchApi {
       client.files.create({ file: await toFile(content, 'chimera-batch.jsonl'), purpose: 'batch' }),
     );
     const batch = await this.call((client) =>
-      client.batches.create({ input_file_id: file.id, endpoint: ENDPOINT, completion_window: '24h' }),
+      client.batches.create({
+        input_file_id: file.id,
+        endpoint: ENDPOINT,
+        completion_window: '24h',
+        ...(options.tag ? { metadata: { [OPENAI_TAG_KEY]: options.tag } } : {}),
+      }),
     );
     return status(batch);
+  }
+
+  /** `batches.list`, newest first, until the batches are older than `since`; the tag is in the metadata. */
+  async *list(since: number): AsyncIterable<ListedBatch> {
+    const page = await this.call((client) => client.batches.list({ limit: 100 }));
+    const iterator = page[Symbol.asyncIterator]();
+    while (true) {
+      let next: IteratorResult<Batch>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        throw mapOpenAiError(error, { apiKey: this.config.apiKey, clock: this.clock });
+      }
+      if (next.done) return;
+      const listed = status(next.value);
+      if (listed.createdAt !== undefined && listed.createdAt < since) return;
+      const tag = next.value.metadata?.[OPENAI_TAG_KEY];
+      yield {
+        ...listed,
+        requests: next.value.request_counts?.total,
+        ...(typeof tag === 'string' ? { tag } : {}),
+      };
+    }
   }
 
   async retrieve(batchId: string): Promise<BatchStatus> {
