@@ -40,8 +40,10 @@ export interface StatusReport {
   conversations: Record<ConversationStatus, number>;
   /** Batches out per provider, oldest first; providers without any are left out. */
   batches: Partial<Record<ProviderName, BatchOutStatus[]>>;
-  /** Events saved with their snapshot and not yet on Kafka. */
+  /** Events saved with their snapshot and not yet published on the event bus. */
   outbox: number;
+  /** Where the outbox is relayed: Kafka when `KAFKA_BROKERS` is set, otherwise the Redis event streams. */
+  eventBus: 'kafka' | 'redis streams';
   /**
    * Entries in the Redis event streams (Redis without Kafka: `<prefix>:stream:events` and
    * `<prefix>:stream:deadLetter`, each kept to about `REDIS_STREAM_MAX_LENGTH`); 0 when they are unused.
@@ -117,6 +119,7 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
       conversations,
       batches,
       outbox,
+      eventBus: config.kafka ? 'kafka' : 'redis streams',
       streams: { events, deadLetter },
       providers,
       budget,
@@ -150,7 +153,7 @@ export function formatStatus(report: StatusReport): string {
   const c = report.conversations;
   const lines = [
     `conversations: ${c.active} active, ${c.ended} ended, ${c.failed} failed, ${c.timedOut} timed out`,
-    `outbox: ${report.outbox} event${report.outbox === 1 ? '' : 's'} waiting for Kafka`,
+    `outbox: ${report.outbox} event${report.outbox === 1 ? '' : 's'} waiting for ${report.eventBus === 'kafka' ? 'Kafka' : 'the Redis event streams'}`,
   ];
   const { events, deadLetter } = report.streams;
   if (events > 0 || deadLetter > 0)
