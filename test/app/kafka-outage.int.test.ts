@@ -3,9 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/services.js';
 import type { Chimera } from '../../src/chimera.js';
+import { cleanupsAfterAll } from '../support/cleanups.js';
 import {
   collectEvents,
   configFor,
@@ -37,17 +38,14 @@ async function ownBroker() {
   };
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterAll();
 
 describe('Kafka outage', () => {
   it('with the broker stopped mid-run, events wait in the outbox and all arrive after it restarts', async () => {
     const broker = await ownBroker();
-    cleanups.push(() => broker.reset());
+    cleanups.add(() => broker.reset());
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const env = infraEnv({
       ...names.env,
       KAFKA_BOOTSTRAP_SERVERS: broker.url,
@@ -57,7 +55,7 @@ describe('Kafka outage', () => {
       MIN_CONVERSATION_TURNS: '8',
     });
     const chimera: Chimera = await startChimera(configFor(env), { intake: 'none' });
-    cleanups.push(() => chimera.stop());
+    cleanups.add(() => chimera.stop());
     const ids = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         chimera.startNewConversation({ id: `outage-${i}`, title: `Outage ${i}` }),
@@ -84,7 +82,7 @@ describe('Kafka outage', () => {
     );
 
     const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS, broker.url);
-    cleanups.push(() => reader.stop());
+    cleanups.add(() => reader.stop());
     await until(() => reader.ended().length >= ids.length, 60_000, 'every ended record on the topic');
     for (const record of records) {
       const mine = reader.events.filter((e) => e.conversationId === record.conversationId);

@@ -1,9 +1,10 @@
 import kafkajs from 'kafkajs';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { Chimera } from '../../src/chimera.js';
 import { EVENT_HEADERS } from '../../src/events.js';
 import { RedisBreakerStateStore } from '../../src/services/redis/breaker-state-store.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import {
   collectEvents,
   configFor,
@@ -16,14 +17,11 @@ import {
   until,
 } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 async function fakeServer(latencyMs = 0): Promise<FakeProviderServer> {
   const server = await startFakeProviderServer({ latencyMs });
-  cleanups.push(() => server.close());
+  cleanups.add(() => server.close());
   return server;
 }
 
@@ -32,14 +30,14 @@ async function daemon(
   options: Parameters<typeof startChimera>[1] = {},
 ): Promise<Chimera> {
   const chimera = await startChimera(configFor(env), options);
-  cleanups.push(() => chimera.stop());
+  cleanups.add(() => chimera.stop());
   return chimera;
 }
 
 describe('orchestration on real Redis and Kafka', () => {
   it('50 conversations between Anthropic and Gemini (fake server, real SDKs) end as 50 conversation.ended records', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await fakeServer();
     const env = infraEnv({
       ...names.env,
@@ -58,7 +56,7 @@ describe('orchestration on real Redis and Kafka', () => {
       ),
     );
     const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
-    cleanups.push(() => reader.stop());
+    cleanups.add(() => reader.stop());
     await until(() => reader.ended().length >= 50, 60_000, '50 ended records on the events topic');
     // Everything written is on the topic and read: the outbox is empty and the reader has every message
     // the relay delivered, so a duplicate final record would be counted below.
@@ -96,7 +94,7 @@ describe('orchestration on real Redis and Kafka', () => {
 
   it('conversations of an owner that died without releasing its leases are finished by a second instance', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await fakeServer(60);
     const env = infraEnv({
       ...names.env,
@@ -112,7 +110,7 @@ describe('orchestration on real Redis and Kafka', () => {
       ),
     );
     const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
-    cleanups.push(() => reader.stop());
+    cleanups.add(() => reader.stop());
     await until(
       () => reader.events.filter((e) => e.type === 'turn.completed').length >= 20,
       30_000,
@@ -143,7 +141,7 @@ describe('orchestration on real Redis and Kafka', () => {
 
   it("a stale owner's writes are rejected by the fence and its copy stops, without forking any turn", async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await fakeServer(250);
     const env = infraEnv({
       ...names.env,
@@ -159,7 +157,7 @@ describe('orchestration on real Redis and Kafka', () => {
       ),
     );
     const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
-    cleanups.push(() => reader.stop());
+    cleanups.add(() => reader.stop());
     await until(() => reader.events.some((e) => e.type === 'turn.completed'), 30_000, 'first turns');
     // Frozen past its lease: it keeps working but stops renewing, so its leases lapse mid-conversation.
     stale.parts.leases.stopRenewal();
@@ -180,7 +178,7 @@ describe('orchestration on real Redis and Kafka', () => {
 
   it('a provider failing every call while its breaker flaps fails each conversation after RETRY_MAX_ATTEMPTS calls, instead of retrying until the deadline', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await fakeServer();
     server.respond((entry) =>
       entry.operation === 'generate' && entry.dialect === 'anthropic'
@@ -214,7 +212,7 @@ describe('orchestration on real Redis and Kafka', () => {
 
   it('a malformed message on the input topic lands in the dead-letter topic with its reason, and intake goes on', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await fakeServer();
     const env = infraEnv({
       ...names.env,
@@ -229,7 +227,7 @@ describe('orchestration on real Redis and Kafka', () => {
     });
     const producer = kafka.producer();
     await producer.connect();
-    cleanups.push(() => producer.disconnect());
+    cleanups.add(() => producer.disconnect());
     await producer.send({
       topic: names.env.KAFKA_TOPIC_INPUT,
       messages: [
@@ -239,7 +237,7 @@ describe('orchestration on real Redis and Kafka', () => {
     });
     const dead = await collectEvents(names.env.KAFKA_TOPIC_DEAD_LETTER);
     const events = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
-    cleanups.push(
+    cleanups.add(
       () => dead.stop(),
       () => events.stop(),
     );
@@ -256,7 +254,7 @@ describe('orchestration on real Redis and Kafka', () => {
 
   it('a running daemon reports its breaker states to Redis for chimera status', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await fakeServer();
     const chimera = await daemon(infraEnv({ ...names.env, ...fakeProviderEnv(server) }), { intake: 'none' });
     await until(
@@ -273,7 +271,7 @@ describe('orchestration on real Redis and Kafka', () => {
 
   it('a daemon with other sides adopts a conversation and goes on with the providers it started with', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await fakeServer();
     const base = {
       ...names.env,
@@ -289,7 +287,7 @@ describe('orchestration on real Redis and Kafka', () => {
     );
     const id = await first.startNewConversation({ id: 'cross-1', title: 'Grid-scale storage' });
     const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
-    cleanups.push(() => reader.stop());
+    cleanups.add(() => reader.stop());
     await until(() => reader.events.some((e) => e.type === 'turn.completed'), 20_000, 'a first turn');
     await first.kill();
     // The second daemon talks Anthropic <-> Gemini, but this conversation started simulated <-> simulated.

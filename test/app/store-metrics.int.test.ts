@@ -1,11 +1,9 @@
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { configFor, deleteKeys, infraEnv, startChimera, uniqueNames } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** `name{labels} value` samples of a histogram's `_count` series, by their `operation` label. */
 async function counts(registry: Registry, name: string): Promise<Record<string, number>> {
@@ -20,7 +18,7 @@ async function counts(registry: Registry, name: string): Promise<Record<string, 
 describe('store latency metric', () => {
   it('a daemon on Redis reports the duration of every snapshot save and load in chimera_store_operation_seconds', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const registry = new Registry();
     const env = infraEnv({ ...names.env, MAX_CONVERSATION_TURNS: '2', MIN_CONVERSATION_TURNS: '1' });
     const chimera = await startChimera(configFor(env), {
@@ -28,7 +26,7 @@ describe('store latency metric', () => {
       intake: 'none',
       sides: ['simulated', 'simulated'],
     });
-    cleanups.push(() => chimera.stop());
+    cleanups.add(() => chimera.stop());
 
     const id = await chimera.startNewConversation({ id: 'metric-topic', title: 'How tides are predicted' });
     await chimera.waitFor(id, 30_000);

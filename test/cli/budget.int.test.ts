@@ -1,20 +1,18 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { RedisBudgetStore } from '../../src/cost/redis-budget-store.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { runCli } from '../support/cli.js';
 import { deleteKeys, uniqueNames } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 describe('chimera budget', () => {
   it('set writes the shared cap to Redis, where a running daemon reads it, and show reports the spend', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: names.prefix };
     const daemon = new RedisBudgetStore({ url: inject('redisUrl'), keyPrefix: names.prefix });
-    cleanups.push(() => daemon.close());
+    cleanups.add(() => daemon.close());
     await daemon.reserve('call-1', 2_000_000);
     await daemon.settle('call-1', 1_234_567, { provider: 'anthropic', model: 'claude-sonnet-5-5' });
 

@@ -1,20 +1,18 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { parseJsonl, runCli } from '../support/cli.js';
 import { collectEvents, deleteKeys, infraEnv, uniqueNames, until } from '../support/infra.js';
 import { startDaemon } from './run-process.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 describe('the daily workflow, every step a real chimera process', () => {
   it('run, then topics add, then export from Kafka and from Redis yields the dataset', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const env = infraEnv({
       ...names.env,
       LOG_LEVEL: 'info',
@@ -22,7 +20,7 @@ describe('the daily workflow, every step a real chimera process', () => {
       MIN_CONVERSATION_TURNS: '2',
     });
     const daemon = startDaemon(['--provider', 'simulated', '--http-port', '0'], env);
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       daemon.child.kill('SIGTERM');
       await daemon.exitWithin(30_000);
     });
@@ -35,7 +33,7 @@ describe('the daily workflow, every step a real chimera process', () => {
     expect(added.code, added.stderr).toBe(0);
 
     const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
-    cleanups.push(() => reader.stop());
+    cleanups.add(() => reader.stop());
     await until(() => reader.ended().length >= titles.length, 60_000, 'every topic to end');
 
     const openai = join(dir, 'openai.jsonl');

@@ -1,15 +1,13 @@
 import { networkInterfaces } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { type DaemonProcess, startDaemon } from './run-process.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 function daemon(args: string[], env: Record<string, string>): DaemonProcess {
   const run = startDaemon(args, env);
-  cleanups.push(async () => run.child.kill('SIGKILL'));
+  cleanups.add(async () => run.child.kill('SIGKILL'));
   return run;
 }
 

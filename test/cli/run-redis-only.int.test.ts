@@ -1,22 +1,20 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { StatusReport } from '../../src/cli/commands/status.js';
 import { type ConversationEvent, conversationIdFor, EVENT_HEADERS } from '../../src/events.js';
 import { RedisEventBus } from '../../src/services/redis/event-bus.js';
 import { enqueueTopic } from '../../src/services/redis/topic-queue.js';
 import { startedEvent } from '../contracts/event-bus.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { runCli } from '../support/cli.js';
 import { deleteKeys, uniqueNames, until } from '../support/infra.js';
 import { type DaemonProcess, startDaemon } from './run-process.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 function daemon(env: Record<string, string>): DaemonProcess {
   const run = startDaemon(['--provider', 'simulated', '--http-port', '0', '--drain-timeout', '5'], env);
-  cleanups.push(async () => run.child.kill('SIGKILL'));
+  cleanups.add(async () => run.child.kill('SIGKILL'));
   return run;
 }
 
@@ -39,7 +37,7 @@ async function events(redis: Redis, key: string): Promise<ConversationEvent[]> {
 describe('chimera run with Redis and without Kafka', () => {
   it('keeps events and dead letters in bounded Redis streams that outlive the daemon', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const env = {
       REDIS_URL: inject('redisUrl'),
       REDIS_KEY_PREFIX: names.env.REDIS_KEY_PREFIX,
@@ -51,7 +49,7 @@ describe('chimera run with Redis and without Kafka', () => {
       MIN_CONVERSATION_TURNS: '2',
     };
     const redis = new Redis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
+    cleanups.add(() => redis.quit());
     const eventsKey = `${names.prefix}:stream:events`;
     const deadLetterKey = `${names.prefix}:stream:deadLetter`;
 

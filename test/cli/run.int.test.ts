@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { TopicMessage } from '../../src/events.js';
 import { conversationIdFor } from '../../src/events.js';
 import { publishTopics } from '../../src/intake/enqueue.js';
@@ -8,18 +8,16 @@ import { createKafkaClient } from '../../src/services/kafka/client.js';
 import { KafkaEventBus } from '../../src/services/kafka/event-bus.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { enqueueTopic } from '../../src/services/redis/topic-queue.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { collectEvents, configFor, deleteKeys, infraEnv, uniqueNames, until } from '../support/infra.js';
 import { type DaemonProcess, startDaemon } from './run-process.js';
 
 const logger = createLogger({ level: 'silent' });
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 function daemon(args: string[], env: Record<string, string>): DaemonProcess {
   const run = startDaemon(args, env);
-  cleanups.push(async () => run.child.kill('SIGKILL'));
+  cleanups.add(async () => run.child.kill('SIGKILL'));
   return run;
 }
 
@@ -35,7 +33,7 @@ async function readyz(port: number): Promise<{ status: number; body: Record<stri
 describe('chimera run on real Redis and Kafka', () => {
   it('takes topics from the Kafka input topic and the Redis queue, drains on SIGTERM, exits 0 and loses nothing', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const env = {
       ...infraEnv(names.env),
       LOG_LEVEL: 'info',
@@ -71,18 +69,18 @@ describe('chimera run on real Redis and Kafka', () => {
     }));
     const config = configFor(env);
     const redis = new Redis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
+    cleanups.add(() => redis.quit());
     for (const topic of topics.slice(0, 6)) await enqueueTopic(redis, config.redis!.topicQueue, topic);
     const bus = new KafkaEventBus({
       kafka: createKafkaClient(config.kafka!, { logger }),
       topics: config.kafka!.topics,
       logger,
     });
-    cleanups.push(() => bus.close());
+    cleanups.add(() => bus.close());
     await publishTopics(bus, topics.slice(6));
 
     const reader = await collectEvents(names.env.KAFKA_TOPIC_EVENTS);
-    cleanups.push(() => reader.stop());
+    cleanups.add(() => reader.stop());
     const endedIds = () => new Set(reader.ended().map((e) => e.conversationId));
     await until(() => endedIds().size >= 1, 60_000, 'a first conversation.ended on the events topic');
 
@@ -134,7 +132,7 @@ describe('chimera run on real Redis and Kafka', () => {
 
   it('a second signal during the drain exits 1 at once, and the cut-off conversations become adoptable once their leases lapse', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const env = {
       ...infraEnv(names.env),
       LOG_LEVEL: 'info',
@@ -150,7 +148,7 @@ describe('chimera run on real Redis and Kafka', () => {
 
     const config = configFor(env);
     const redis = new Redis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
+    cleanups.add(() => redis.quit());
     const topics: TopicMessage[] = [0, 1, 2].map((i) => ({
       id: `${names.id}-slow-${i}`,
       title: `Slow topic ${i}`,

@@ -200,8 +200,12 @@ describe('chimera status', () => {
     const result = await runCli(['status'], { env: redisOnlyEnv(names) });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('conversations: 0 active, 0 ended, 0 failed, 0 timed out');
-    expect(result.stdout).toContain('outbox: 0 events waiting for Kafka');
+    // Without Kafka the outbox is relayed to the Redis event streams, and status says so.
+    expect(result.stdout).toContain('outbox: 0 events waiting for the Redis event streams');
     expect(result.stdout).toMatch(/^ {2}gemini +breaker open, probe in \d+s \(daemon-9, /m);
+    const withKafka = await runCli(['status'], { env: infraEnv(names.env) });
+    expect(withKafka.code, withKafka.stderr).toBe(0);
+    expect(withKafka.stdout).toContain('outbox: 0 events waiting for Kafka');
   });
 
   it('lists the batches out per provider with their requests, age and state', async () => {

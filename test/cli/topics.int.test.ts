@@ -2,8 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { conversationIdFor, deriveTopicId, topicMessageSchema } from '../../src/events.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { runCli } from '../support/cli.js';
 import {
   collectEvents,
@@ -15,10 +16,7 @@ import {
   until,
 } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** Redis only: `topics add` then has the Redis queue as its one destination. */
 function redisOnlyEnv(names: ReturnType<typeof uniqueNames>): Record<string, string> {
@@ -28,20 +26,20 @@ function redisOnlyEnv(names: ReturnType<typeof uniqueNames>): Record<string, str
 
 async function redisClient(): Promise<Redis> {
   const redis = new Redis(inject('redisUrl'));
-  cleanups.push(() => redis.quit());
+  cleanups.add(() => redis.quit());
   return redis;
 }
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'chimera-topics-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  cleanups.add(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 
 describe('chimera topics add', () => {
   it('with only Redis configured, queues the topic on the Redis list with its source, url and id', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const result = await runCli(
       [
         'topics',
@@ -74,7 +72,7 @@ describe('chimera topics add', () => {
 
   it('a file with one invalid line queues nothing and names the line', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const dir = await tempDir();
     const file = join(dir, 'topics.txt');
     await writeFile(file, 'Good title one\nGood title two\nBad\u2066title\n');
@@ -89,7 +87,7 @@ describe('chimera topics add', () => {
 
   it('topics queued on Redis are taken by a daemon and become conversations under their ids', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const env = { ...redisOnlyEnv(names), MAX_CONVERSATION_TURNS: '2', MIN_CONVERSATION_TURNS: '1' };
     const dir = await tempDir();
     const file = join(dir, 'topics.txt');
@@ -99,7 +97,7 @@ describe('chimera topics add', () => {
     expect(result.stdout).toBe(`enqueued 2 topics on Redis list ${names.env.REDIS_TOPIC_QUEUE}\n`);
 
     const daemon = await startChimera(configFor(env));
-    cleanups.push(() => daemon.stop());
+    cleanups.add(() => daemon.stop());
     const ids = ['Why bridges sway', 'The history of the metric system'].map((title) =>
       conversationIdFor(deriveTopicId({ title })),
     );
@@ -112,7 +110,7 @@ describe('chimera topics add', () => {
 
   it('with Kafka configured, publishes to the Kafka input topic keyed by topic id', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const dir = await tempDir();
     const file = join(dir, 'topics.jsonl');
     await writeFile(
@@ -124,7 +122,7 @@ describe('chimera topics add', () => {
     expect(result.stdout).toBe(`enqueued 2 topics on Kafka topic ${names.env.KAFKA_TOPIC_INPUT}\n`);
 
     const reader = await collectEvents(names.env.KAFKA_TOPIC_INPUT);
-    cleanups.push(() => reader.stop());
+    cleanups.add(() => reader.stop());
     await until(() => reader.raw.length >= 2, 30_000, 'two topic messages on the input topic');
     const messages = reader.raw.map((m) => ({
       key: m.key,

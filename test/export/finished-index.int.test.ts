@@ -1,13 +1,11 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { finishedIds } from '../../src/export/redis-reader.js';
 import { snapshotKeys } from '../../src/services/redis/keys.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { deleteKeys, uniqueNames } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -18,9 +16,9 @@ async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
 describe('finished index reader', () => {
   it('pages through the index oldest first, and ties at a page boundary are neither skipped nor repeated', async () => {
     const { prefix } = uniqueNames();
-    cleanups.push(() => deleteKeys(prefix));
+    cleanups.add(() => deleteKeys(prefix));
     const redis = new Redis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
+    cleanups.add(() => redis.quit());
     const key = snapshotKeys(prefix).finished('ended');
     // Five conversations finishing in the same millisecond straddle pages of two.
     await redis.zadd(
@@ -49,7 +47,7 @@ describe('finished index reader', () => {
   it('an empty or missing index yields nothing', async () => {
     const { prefix } = uniqueNames();
     const redis = new Redis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
+    cleanups.add(() => redis.quit());
     expect(await collect(finishedIds(redis, prefix, 'failed', 2))).toEqual([]);
   });
 });

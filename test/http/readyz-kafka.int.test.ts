@@ -1,31 +1,29 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { kafkaCheck } from '../../src/http/checks/kafka.js';
 import { Readiness } from '../../src/http/readiness.js';
 import { createRoutes } from '../../src/http/routes.js';
 import { startHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
 const logger = createLogger({ level: 'silent' });
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** The daemon's /readyz with the daemon's Kafka check against `brokers`. */
 async function readyz(brokers: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const config = loadConfig({ KAFKA_BOOTSTRAP_SERVERS: brokers });
   const readiness = new Readiness({ checks: [kafkaCheck(config.kafka!, logger)] });
   readiness.phase = 'running';
-  cleanups.push(() => readiness.close());
+  cleanups.add(() => readiness.close());
   const server = await startHttpServer({
     port: 0,
     host: '127.0.0.1',
     handler: createRoutes({ readiness, registry: new Registry() }),
   });
-  cleanups.push(() => server.close());
+  cleanups.add(() => server.close());
   const response = await fetch(`http://127.0.0.1:${server.port}/readyz`);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
@@ -47,7 +45,7 @@ async function silentBroker(): Promise<number> {
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
+  cleanups.add(
     () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

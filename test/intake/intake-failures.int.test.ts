@@ -9,12 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { Chimera } from '../../src/chimera.js';
 import { conversationIdFor } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import { enqueueTopic } from '../../src/services/redis/topic-queue.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import {
   configFor,
   deleteKeys,
@@ -25,10 +26,7 @@ import {
   until,
 } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 interface LogLine {
   level: number;
@@ -40,7 +38,7 @@ interface LogLine {
 describe('a topic message whose dead-letter publish keeps failing', () => {
   it('is retried with pauses, counted, logged and parked in Redis, without holding up the rest', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const kafka = new kafkajs.Kafka({
       clientId: 'intake-failures-test',
       brokers: [inject('kafkaBrokers')],
@@ -48,7 +46,7 @@ describe('a topic message whose dead-letter publish keeps failing', () => {
     });
     const admin = kafka.admin();
     await admin.connect();
-    cleanups.push(() => admin.disconnect());
+    cleanups.add(() => admin.disconnect());
     const input = names.env.KAFKA_TOPIC_INPUT;
     const deadLetter = names.env.KAFKA_TOPIC_DEAD_LETTER;
     await admin.createTopics({
@@ -64,10 +62,10 @@ describe('a topic message whose dead-letter publish keeps failing', () => {
         },
       ],
     });
-    cleanups.push(() => admin.deleteTopics({ topics: [input, deadLetter, names.env.KAFKA_TOPIC_EVENTS] }));
+    cleanups.add(() => admin.deleteTopics({ topics: [input, deadLetter, names.env.KAFKA_TOPIC_EVENTS] }));
 
     const server: FakeProviderServer = await startFakeProviderServer({ latencyMs: 0 });
-    cleanups.push(() => server.close());
+    cleanups.add(() => server.close());
     const lines: LogLine[] = [];
     const registry = new Registry();
     const config = configFor(
@@ -86,7 +84,7 @@ describe('a topic message whose dead-letter publish keeps failing', () => {
         destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
       }),
     });
-    cleanups.push(() => chimera.stop());
+    cleanups.add(() => chimera.stop());
 
     // Invalid (no title) and larger than the dead-letter topic takes, compressed or not (random bytes);
     // then a valid topic behind it.
@@ -94,7 +92,7 @@ describe('a topic message whose dead-letter publish keeps failing', () => {
     const invalid = Buffer.from(JSON.stringify({ id: 'bad-1', padding }));
     const producer = kafka.producer();
     await producer.connect();
-    cleanups.push(() => producer.disconnect());
+    cleanups.add(() => producer.disconnect());
     await producer.send({ topic: input, messages: [{ key: 'k', value: invalid }] });
     await producer.send({
       topic: input,

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ConversationManager,
   ConversationStateStore,
@@ -6,21 +6,19 @@ import {
   loadConfig,
   ProviderFactory,
 } from '../../src/index.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { deleteKeys, infraEnv, uniqueNames } from '../support/infra.js';
 
 const logger = createLogger({ level: 'silent' });
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 describe('the package entry point on real Redis', () => {
   it('the state store saves a conversation state and loads it back', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const settings = loadConfig(infraEnv({ REDIS_KEY_PREFIX: names.prefix }));
     const stateStore = new ConversationStateStore(settings);
-    cleanups.push(() => stateStore.close());
+    cleanups.add(() => stateStore.close());
     await stateStore.start();
     const state = {
       conversation_id: 'conv-123',
@@ -35,7 +33,7 @@ describe('the package entry point on real Redis', () => {
 
   it('the conversation manager with a state store saves each finished record there', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     // Redis only: the conversation's snapshot and the state store share the Redis, events stay in-process.
     const { KAFKA_BOOTSTRAP_SERVERS: _kafka, ...env } = infraEnv({
       ...names.env,
@@ -45,10 +43,10 @@ describe('the package entry point on real Redis', () => {
     const settings = loadConfig(env);
     expect(settings.kafka).toBeUndefined();
     const stateStore = new ConversationStateStore(settings);
-    cleanups.push(() => stateStore.close());
+    cleanups.add(() => stateStore.close());
     await stateStore.start();
     const manager = new ConversationManager(new ProviderFactory(settings), stateStore, settings, { logger });
-    cleanups.push(() => manager.stop());
+    cleanups.add(() => manager.stop());
 
     const conversationId = await manager.startNewConversation({ title: 'The Future of AI in Healthcare' });
     const record = await manager.waitFor(conversationId, 30_000);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { CONVERSATION_MACHINE_VERSION } from '../../src/machines/conversation.js';
 import { OutboxRelay } from '../../src/outbox/relay.js';
@@ -9,16 +9,14 @@ import { createRedis } from '../../src/services/redis/client.js';
 import { RedisLeaderLock } from '../../src/services/redis/leader-lock.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { deleteKeys, uniquePrefix } from '../persistence/redis-support.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { activeContext, persistedConversation } from '../support/conversation-fixtures.js';
 
 const redisUrl = inject('redisUrl');
 const logger = createLogger({ level: 'silent' });
 const LOCK_TTL_MS = 2_000;
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** A lock that remembers each answer it gave, so the test knows when a relay has looked. */
 class WatchedLock implements LeaderLock {
@@ -46,7 +44,7 @@ describe('outbox relays of two daemons on one Redis', () => {
   it('only the lock holder publishes; a holder that loses the lock stops, and the next holder delivers the rest once', async () => {
     const keyPrefix = uniquePrefix('relay');
     const admin = createRedis(redisUrl);
-    cleanups.push(
+    cleanups.add(
       () => admin.quit(),
       () => deleteKeys(admin, keyPrefix),
     );
@@ -60,7 +58,7 @@ describe('outbox relays of two daemons on one Redis', () => {
       const bus = new InMemoryEventBus({ logger });
       const relay = new OutboxRelay({ store, bus, logger, lock, idleMs: 10 });
       relay.start();
-      cleanups.push(
+      cleanups.add(
         () => redis.quit(),
         () => relay.stop(0),
       );

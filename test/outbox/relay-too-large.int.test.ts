@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { CONVERSATION_MACHINE_VERSION } from '../../src/machines/conversation.js';
 import { OutboxRelay } from '../../src/outbox/relay.js';
@@ -19,12 +19,10 @@ import { RedisParkedMessages } from '../../src/services/redis/parked-messages.js
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { deleteTopics, FAST_CONSUMER, testKafka, uniqueKafkaConfig } from '../events/kafka-support.js';
 import { deleteKeys, uniquePrefix } from '../persistence/redis-support.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { activeContext, persistedConversation, turnFor } from '../support/conversation-fixtures.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** The topic refuses any record batch above this, compressed. */
 const TOPIC_MAX_BYTES = 16_384;
@@ -50,7 +48,7 @@ async function setUp() {
   const kafka = testKafka(config);
   const admin = kafka.admin();
   await admin.connect();
-  cleanups.push(async () => {
+  cleanups.add(async () => {
     await deleteTopics(admin, config);
     await admin.disconnect();
   });
@@ -71,10 +69,10 @@ async function setUp() {
     destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
   });
   const bus = new KafkaEventBus({ kafka, topics: config.topics, logger, consumer: FAST_CONSUMER });
-  cleanups.push(() => bus.close());
+  cleanups.add(() => bus.close());
   const redis = createRedis(inject('redisUrl'));
   const prefix = uniquePrefix('relay-large');
-  cleanups.push(async () => {
+  cleanups.add(async () => {
     await deleteKeys(redis, prefix);
     await redis.quit();
   });
@@ -105,7 +103,7 @@ async function setUp() {
     logLevel: kafkajs.logLevel.NOTHING,
   }).consumer({ groupId: `g-${prefix}`, ...FAST_CONSUMER });
   await reader.connect();
-  cleanups.push(() => reader.disconnect());
+  cleanups.add(() => reader.disconnect());
   await reader.subscribe({ topics: [config.topics.events], fromBeginning: true });
   await reader.run({
     eachMessage: async ({ message }) => {
@@ -146,7 +144,7 @@ describe('the outbox relay and events larger than Kafka takes', () => {
       },
     });
     relay.start();
-    cleanups.push(() => relay.stop(1_000));
+    cleanups.add(() => relay.stop(1_000));
 
     await until(async () => (await store.outboxSize()) === 0, 'an empty outbox');
     await until(() => received.length >= 2, 'the two events that fit on the topic');
@@ -178,7 +176,7 @@ describe('the outbox relay and events larger than Kafka takes', () => {
       maxBatchBytes: 11_000,
     });
     relay.start();
-    cleanups.push(() => relay.stop(1_000));
+    cleanups.add(() => relay.stop(1_000));
 
     await until(async () => (await store.outboxSize()) === 0, 'an empty outbox');
     await until(() => received.length >= 5, 'all five events');

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { conversationCrashCounter } from '../../src/app/service-metrics.js';
 import { Spending } from '../../src/app/spending.js';
 import { boundConversationMachine, createSupervisor } from '../../src/app/supervisor.js';
@@ -21,14 +21,12 @@ import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
 import { systemClock, type TopicSource } from '../../src/services/ports.js';
 import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { activeContext, persistedConversation } from '../support/conversation-fixtures.js';
 import { until } from '../support/infra.js';
 import { deleteKeys, uniquePrefix } from './redis-support.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** No topics: the only work is the conversation left in the store to adopt. */
 const noTopics: TopicSource = {
@@ -45,7 +43,7 @@ interface LogLine {
 
 async function daemonWithCrashingConversations(prefix: string, maxCrashes: number) {
   const redis = new Redis(inject('redisUrl'));
-  cleanups.push(async () => {
+  cleanups.add(async () => {
     await deleteKeys(redis, prefix);
     redis.disconnect();
   });
@@ -58,7 +56,7 @@ async function daemonWithCrashingConversations(prefix: string, maxCrashes: numbe
   const store = new RedisSnapshotStore({ redis, keyPrefix: prefix });
   const leases = new LeaseKeeper({ store, leaseTtlMs: config.leaseTtlMs, logger });
   leases.startRenewal();
-  cleanups.push(async () => leases.halt());
+  cleanups.add(async () => leases.halt());
   const registry = new Registry();
   const crashes = conversationCrashCounter(registry);
   // The bug: the conversation throws when it is scored at its end, every time it gets there.
@@ -107,7 +105,7 @@ async function daemonWithCrashingConversations(prefix: string, maxCrashes: numbe
     adoptEveryMs: 50,
   });
   supervisor.start();
-  cleanups.push(async () => supervisor.stop());
+  cleanups.add(async () => supervisor.stop());
   return { store, redis, leases, lines, registry, supervisor };
 }
 

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { GenerateRequest } from '../../src/services/ports.js';
 import { RedisBreakerStateStore } from '../../src/services/redis/breaker-state-store.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import {
   configFor,
   deleteKeys,
@@ -13,10 +14,7 @@ import {
   until,
 } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 const COOLDOWN_MS = 30_000;
 
@@ -47,9 +45,9 @@ function modelCalls(server: FakeProviderServer): number {
 describe('breaker state across a daemon restart (real Redis)', () => {
   it('a daemon started after another saw a provider fail starts that breaker open, fails fast until openedAt + cool-down, then probes and closes', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await startFakeProviderServer();
-    cleanups.push(() => server.close());
+    cleanups.add(() => server.close());
     const config = configFor(env(names, server));
     // Both daemons read one clock, so the test moves time past the cool-down instead of waiting for it.
     let now = Date.now();
@@ -58,7 +56,7 @@ describe('breaker state across a daemon restart (real Redis)', () => {
     // Daemon A: two 529s from Anthropic open its breaker, and its publisher reports it.
     const a = await startChimera(config, { intake: 'none', clock });
     let aStopped = false;
-    cleanups.push(async () => aStopped || a.stop());
+    cleanups.add(async () => aStopped || a.stop());
     server.script({ type: 'overloaded' }, { type: 'overloaded' });
     const anthropicA = a.parts.providers.get('anthropic')!;
     await expect(anthropicA.generate(request)).rejects.toMatchObject({ code: 'overloaded' });
@@ -78,7 +76,7 @@ describe('breaker state across a daemon restart (real Redis)', () => {
       destination: { write: (line: string) => lines.push(line) },
     });
     const b = await startChimera(config, { intake: 'none', clock, logger });
-    cleanups.push(() => b.stop());
+    cleanups.add(() => b.stop());
     const breaker = b.parts.breakers.get('anthropic')!;
     expect(breaker.state).toBe('open');
     expect(breaker.context.openedAt).toBe(openedAt);
@@ -138,9 +136,9 @@ describe('breaker state across a daemon restart (real Redis)', () => {
 
   it('a daemon started after the stored opening is older than its probe time plus one cool-down starts closed', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server = await startFakeProviderServer();
-    cleanups.push(() => server.close());
+    cleanups.add(() => server.close());
     const config = configFor(env(names, server));
     let now = Date.now();
     const clock = { now: () => now };
@@ -155,7 +153,7 @@ describe('breaker state across a daemon restart (real Redis)', () => {
 
     now += 2 * COOLDOWN_MS;
     const b = await startChimera(config, { intake: 'none', clock });
-    cleanups.push(() => b.stop());
+    cleanups.add(() => b.stop());
     expect(b.parts.breakers.get('anthropic')!.state).toBe('closed');
     const answer = await b.parts.providers.get('anthropic')!.generate(request);
     expect(answer.attempts).toBe(1);

@@ -3,15 +3,13 @@
  * on real Redis with the simulated provider's batch API (each batch answered after a delay), its live
  * summary read over HTTP while the batches wait.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { startDaemon } from '../cli/run-process.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { runCli } from '../support/cli.js';
 import { deleteKeys, uniqueNames } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 interface Summary {
   batches?: { outstanding: number; requestsOutstanding?: number; completed?: number };
@@ -20,7 +18,7 @@ interface Summary {
 describe('the dashboard in batch mode', () => {
   it('shows the batches out and the requests they carry while they wait, and the batches done after', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const env = {
       REDIS_URL: inject('redisUrl'),
       REDIS_KEY_PREFIX: names.env.REDIS_KEY_PREFIX,
@@ -35,7 +33,7 @@ describe('the dashboard in batch mode', () => {
       ['--provider', 'simulated', '--batch', '--http-port', '0', '--ui-port', '0'],
       env,
     );
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       daemon.child.kill('SIGTERM');
       await daemon.exitWithin(30_000);
     });
@@ -44,7 +42,7 @@ describe('the dashboard in batch mode', () => {
     // The page's live stream, as a browser tab holds it open (the daemon samples its services while
     // someone watches): its latest `summary` event is what the page shows.
     const abort = new AbortController();
-    cleanups.push(async () => abort.abort());
+    cleanups.add(async () => abort.abort());
     const stream = await fetch(new URL('/api/stream', url), { signal: abort.signal });
     expect(stream.status).toBe(200);
     let latest: Summary = {};

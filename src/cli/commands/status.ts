@@ -30,8 +30,10 @@ export interface StatusReport {
   conversations: Record<ConversationStatus, number>;
   /** Batches out per provider, oldest first; providers without any are left out. */
   batches: BatchesOut;
-  /** Events saved with their snapshot and not yet on Kafka. */
+  /** Events saved with their snapshot and not yet published on the event bus. */
   outbox: number;
+  /** Where the outbox is relayed: Kafka when `KAFKA_BROKERS` is set, otherwise the Redis event streams. */
+  eventBus: 'kafka' | 'redis streams';
   /**
    * Entries in the Redis event streams (Redis without Kafka: `<prefix>:stream:events` and
    * `<prefix>:stream:deadLetter`, each kept to about `REDIS_STREAM_MAX_LENGTH`); 0 when they are unused.
@@ -95,6 +97,7 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
       conversations,
       batches,
       outbox,
+      eventBus: config.kafka ? 'kafka' : 'redis streams',
       streams: { events, deadLetter },
       providers,
       budget,
@@ -128,7 +131,7 @@ export function formatStatus(report: StatusReport): string {
   const c = report.conversations;
   const lines = [
     `conversations: ${c.active} active, ${c.ended} ended, ${c.failed} failed, ${c.timedOut} timed out`,
-    `outbox: ${report.outbox} event${report.outbox === 1 ? '' : 's'} waiting for Kafka`,
+    `outbox: ${report.outbox} event${report.outbox === 1 ? '' : 's'} waiting for ${report.eventBus === 'kafka' ? 'Kafka' : 'the Redis event streams'}`,
   ];
   const { events, deadLetter } = report.streams;
   if (events > 0 || deadLetter > 0)

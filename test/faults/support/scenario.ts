@@ -6,26 +6,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { Cleanups } from '../../support/cleanups.js';
 import { deleteKeys, uniqueNames } from '../../support/infra.js';
+
+export { Cleanups };
+
 import { type Daemon, stopAll } from './daemon.js';
 import { deleteTopics, type KafkaTarget } from './kafka-io.js';
 
 export type Names = ReturnType<typeof uniqueNames>;
-
-/** Cleanups run in reverse order of registration; failures are reported, not thrown. */
-export class Cleanups {
-  private readonly steps: Array<() => Promise<unknown>> = [];
-
-  add(step: () => Promise<unknown>): void {
-    this.steps.push(step);
-  }
-
-  async run(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) {
-      await step().catch((error: unknown) => console.warn('fault suite cleanup failed:', error));
-    }
-  }
-}
 
 /** Unique names, with their Redis keys, Kafka topics and the given daemons removed at cleanup. */
 export function scenarioNames(
