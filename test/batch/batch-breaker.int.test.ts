@@ -5,7 +5,7 @@
  * breaker (`ProviderBreaker`, the circuit-breaker machine); the server's request log is the witness of
  * what was submitted when.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ProviderBatcher } from '../../src/batch/provider-batcher.js';
 import { loadConfig } from '../../src/config.js';
 import { isChimeraError } from '../../src/errors.js';
@@ -17,12 +17,10 @@ import { RedisBatchStore } from '../../src/services/redis/batch-store.js';
 import { createRedis } from '../../src/services/redis/client.js';
 import { RedisTurnCache } from '../../src/services/redis/turn-cache.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { deleteKeys, fakeProviderEnv, uniqueNames, until } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 const COOLDOWN_MS = 1_500;
 
@@ -30,14 +28,14 @@ type Provider = 'anthropic' | 'gemini';
 
 async function setUp(provider: Provider = 'anthropic') {
   const names = uniqueNames();
-  cleanups.push(() => deleteKeys(names.prefix));
+  cleanups.add(() => deleteKeys(names.prefix));
   const server: FakeProviderServer = await startFakeProviderServer();
-  cleanups.push(() => server.close());
+  cleanups.add(() => server.close());
   const config = loadConfig(fakeProviderEnv(server));
   const redis = createRedis(inject('redisUrl'));
-  cleanups.push(() => redis.quit());
+  cleanups.add(() => redis.quit());
   const breaker = new ProviderBreaker({ name: provider, threshold: 2, cooldownMs: COOLDOWN_MS });
-  cleanups.push(async () => breaker.stop());
+  cleanups.add(async () => breaker.stop());
   const batcher = await new ProviderBatcher({
     api:
       provider === 'anthropic'
@@ -51,7 +49,7 @@ async function setUp(provider: Provider = 'anthropic') {
     settings: { collectMs: 200, pollMinMs: 100, pollMaxMs: 200 },
     breaker,
   }).start();
-  cleanups.push(async () => batcher.stop());
+  cleanups.add(async () => batcher.stop());
   const creates = () =>
     server
       .requests()

@@ -4,9 +4,10 @@
  * second daemon adopts them once it stops renewing.
  */
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { RedisBatchStore } from '../../src/services/redis/batch-store.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import {
   configFor,
   deleteKeys,
@@ -17,17 +18,14 @@ import {
   until,
 } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 describe('the batch lease', () => {
   it('lasts BATCH_LEASE_SECONDS from each renewal, and a lapsed one is adopted by another daemon', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server: FakeProviderServer = await startFakeProviderServer();
-    cleanups.push(() => server.close());
+    cleanups.add(() => server.close());
     server.setBatchBehaviour({ delayMs: 3_600_000 });
     const env = infraEnv({
       ...names.env,
@@ -42,13 +40,13 @@ describe('the batch lease', () => {
       owner: `first-${names.id}`,
     });
     let firstStopped = false;
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       if (!firstStopped) await first.stop();
     });
     await first.startNewConversation({ id: `lease-${names.id}`, title: 'Tidal power' });
 
     const redis = new Redis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
+    cleanups.add(() => redis.quit());
     const store = new RedisBatchStore(redis, names.prefix);
     await until(
       async () => (await store.list('anthropic')).some((batch) => batch.batchId !== null),
@@ -72,7 +70,7 @@ describe('the batch lease', () => {
       intake: 'none',
       owner: `second-${names.id}`,
     });
-    cleanups.push(() => second.stop());
+    cleanups.add(() => second.stop());
     // Within 15 s: half the default lease, so only the configured one can have lapsed by then.
     await until(
       async () => (await store.list('anthropic'))[0]?.owner === `second-${names.id}`,

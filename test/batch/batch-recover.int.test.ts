@@ -6,7 +6,7 @@
  * ids) and distributes its answers instead of submitting the requests again. The real SDKs against the
  * fake server, whose custom-id counts are the witness; the real Redis batch store and turn cache.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ProviderBatcher } from '../../src/batch/provider-batcher.js';
 import { loadConfig } from '../../src/config.js';
 import { type BatchApi, type BatchRequest, type BatchStore, systemClock } from '../../src/services/ports.js';
@@ -17,12 +17,10 @@ import { RedisBatchStore } from '../../src/services/redis/batch-store.js';
 import { createRedis } from '../../src/services/redis/client.js';
 import { RedisTurnCache } from '../../src/services/redis/turn-cache.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { deleteKeys, fakeProviderEnv, uniqueNames, until } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 type Provider = 'anthropic' | 'gemini' | 'openai';
 const CONVERSATIONS = 5;
@@ -75,12 +73,12 @@ describe('a batch the provider took before its id was recorded', () => {
     '%s (batch delay %i ms): found in the provider list on adoption, each custom id submitted exactly once',
     async (provider, delayMs) => {
       const names = uniqueNames();
-      cleanups.push(() => deleteKeys(names.prefix));
+      cleanups.add(() => deleteKeys(names.prefix));
       const server = await startFakeProviderServer();
-      cleanups.push(() => server.close());
+      cleanups.add(() => server.close());
       server.setBatchBehaviour({ delayMs });
       const redis = createRedis(inject('redisUrl'));
-      cleanups.push(() => redis.quit());
+      cleanups.add(() => redis.quit());
       const settings = { collectMs: 200, pollMinMs: 100, pollMaxMs: 200, leaseMs: LEASE_MS };
       const batcher = (owner: string, store: BatchStore) =>
         new ProviderBatcher({
@@ -112,7 +110,7 @@ describe('a batch the provider took before its id was recorded', () => {
       await Promise.all(lost);
 
       const second = await batcher(`second-${names.id}`, new RedisBatchStore(redis, names.prefix));
-      cleanups.push(async () => second.stop());
+      cleanups.add(async () => second.stop());
       const turns = await Promise.all(
         Array.from({ length: CONVERSATIONS }, (_, i) => second.call(key(i), request(i))),
       );

@@ -4,10 +4,11 @@
  * server's own batch states and custom-id counts are the witnesses.
  */
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { Chimera } from '../../src/chimera.js';
 import { RedisBatchStore } from '../../src/services/redis/batch-store.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { runCli } from '../support/cli.js';
 import {
   configFor,
@@ -19,19 +20,16 @@ import {
   until,
 } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 const PER_DAEMON = 4;
 
 describe('chimera batches', () => {
   it('cancel cancels every batch out at its provider; the conversations fail with the code cancelled, none lost, nothing sent again', async () => {
     const names = uniqueNames();
-    cleanups.push(() => deleteKeys(names.prefix));
+    cleanups.add(() => deleteKeys(names.prefix));
     const server: FakeProviderServer = await startFakeProviderServer();
-    cleanups.push(() => server.close());
+    cleanups.add(() => server.close());
     // An hour-long batch: still out when the command runs.
     server.setBatchBehaviour({ delayMs: 3_600_000 });
     const env = infraEnv({
@@ -49,7 +47,7 @@ describe('chimera batches', () => {
       const chimera = await startChimera(configFor({ ...env, CONVERSATION_PROVIDERS: providers }), {
         intake: 'none',
       });
-      cleanups.push(() => chimera.stop());
+      cleanups.add(() => chimera.stop());
       daemons.push(chimera);
     }
     const started = await Promise.all(
@@ -63,7 +61,7 @@ describe('chimera batches', () => {
     );
 
     const redis = new Redis(inject('redisUrl'));
-    cleanups.push(() => redis.quit());
+    cleanups.add(() => redis.quit());
     const store = new RedisBatchStore(redis, names.prefix);
     const accepted = async () =>
       [...(await store.list('anthropic')), ...(await store.list('gemini'))].filter(
