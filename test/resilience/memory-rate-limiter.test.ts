@@ -42,7 +42,9 @@ describe('MemoryRateLimiter', () => {
     const waited = await settle(
       Promise.all(
         Array.from({ length: 11 }, () =>
-          limiter.acquire({ requests: 1, tokens: 1 }, { maxWaitMs: 60_000 }).then((permit) => permit.waitedMs),
+          limiter
+            .acquire({ requests: 1, tokens: 1 }, { maxWaitMs: 60_000 })
+            .then((permit) => permit.waitedMs),
         ),
       ),
     );
