@@ -38,8 +38,10 @@ export const DEFAULTS = {
   ANTHROPIC_MODEL: 'claude-sonnet-5-5', // the SDK's current default example; 4.5 reaches end-of-life on 2026-11-30
   GEMINI_MODEL: 'gemini-2.5-flash',
   OPENAI_MODEL: 'gpt-5.4-mini',
-  SIMULATED_RPM: 1_000_000, // the simulated provider is local and free
-  SIMULATED_TPM: 1_000_000_000,
+  // The simulated provider is local and free: its limits are the highest the configuration accepts, so
+  // the limiter never makes its calls wait (at 1e9 tokens a minute a benchmark's calls queued for slots).
+  SIMULATED_RPM: 100_000_000,
+  SIMULATED_TPM: 1_000_000_000_000,
   REDIS_KEY_PREFIX: 'chimera',
   REDIS_TOPIC_QUEUE: 'chimera:topics:queue',
   KAFKA_CONSUMER_GROUP_ID: 'orchestration-service', // the seed's group id, so existing ACLs keep working

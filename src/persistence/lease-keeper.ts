@@ -17,11 +17,13 @@ export interface LeaseKeeperOptions {
 export const LOOP_PROBE_MS = 50;
 
 /**
- * Leases taken between two probes: at most half as many as are held already, and at least this many.
- * Intake is clocked by the probe, so a process that is late already admits later, and what a burst of
- * new conversations costs shows in the loop's delay before the next, larger burst. On an idle loop the
- * number in flight can grow by half every probe: from nothing to 10,000 in about a second, and 100 in
- * flight are replaced at up to 1,000 a second. (Doubling instead overshot past the lease TTL in tests.)
+ * Growth between two probes: the leases taken less those given up (settled or lost) since the last probe
+ * may reach half as many as are held already, and at least this many. Intake is clocked by the probe, so
+ * a process that is late already admits later, and what a burst of new conversations costs shows in the
+ * loop's delay before the next, larger burst. On an idle loop the number in flight can grow by half every
+ * probe: from nothing to 10,000 in about a second. (Doubling instead overshot past the lease TTL in
+ * tests.) Conversations that end make room at once: counting every admission instead held short
+ * conversations (instant replies) to 10 per probe, 200 a second, with the process mostly idle.
  */
 export const MIN_ADMISSIONS_PER_PROBE = 10;
 
@@ -53,6 +55,7 @@ export class LeaseKeeper {
   /** When the probe is due next (`performance.now()`), and how late its last tick ran. */
   private probeDue = 0;
   private probeLateMs = 0;
+  /** Leases taken less leases given up since the last probe (negative after more ended than started). */
   private admittedSinceProbe = 0;
   private probeWaiters: Array<() => void> = [];
   private readonly maxLoopDelayMs: number;
@@ -83,7 +86,8 @@ export class LeaseKeeper {
 
   /**
    * Resolves once the process may take another lease: at once when it is not overloaded, otherwise
-   * after the probe ticks with the loop on time again. Resolves too when the signal aborts.
+   * when a conversation ends and makes room, or after the probe ticks with the loop on time again.
+   * Resolves too when the signal aborts.
    */
   async untilCapacity(signal: AbortSignal): Promise<void> {
     while (this.probeTimer && this.overloaded && !signal.aborted) {
@@ -114,7 +118,16 @@ export class LeaseKeeper {
 
   /** No longer ours to keep (settled, or lost): not renewed, not released. */
   drop(ownership: Ownership): void {
-    this.held.delete(ownership);
+    if (!this.held.delete(ownership)) return;
+    this.admittedSinceProbe -= 1;
+    // Room again before the next probe: whoever waits in `untilCapacity` looks again now.
+    if (this.probeWaiters.length > 0 && !this.overloaded) this.wakeProbeWaiters();
+  }
+
+  private wakeProbeWaiters(): void {
+    const waiters = this.probeWaiters;
+    this.probeWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   get count(): number {
@@ -133,9 +146,7 @@ export class LeaseKeeper {
       this.probeLateMs = Math.max(0, now - this.probeDue);
       this.probeDue = now + LOOP_PROBE_MS;
       this.admittedSinceProbe = 0;
-      const waiters = this.probeWaiters;
-      this.probeWaiters = [];
-      for (const wake of waiters) wake();
+      this.wakeProbeWaiters();
     }, LOOP_PROBE_MS);
     this.probeTimer.unref();
   }
@@ -147,9 +158,7 @@ export class LeaseKeeper {
     this.renewTimer = undefined;
     this.probeTimer = undefined;
     this.probeLateMs = 0;
-    const waiters = this.probeWaiters;
-    this.probeWaiters = [];
-    for (const wake of waiters) wake();
+    this.wakeProbeWaiters();
   }
 
   async renewAll(): Promise<void> {

@@ -38,6 +38,14 @@
 export const DEFAULT_REQUEST_BURST = 3; // a few, so a restart or a quiet minute never lets a full minute's quota out at once
 
 /**
+ * The clocks the limiters read tick in whole milliseconds, so requests cannot be spaced closer than one
+ * tick: above 180,000 rpm (3 a millisecond) the default burst is one millisecond's worth of requests,
+ * otherwise every request after the third within a tick would sleep a whole millisecond for a slot a few
+ * microseconds away.
+ */
+const MS_PER_MINUTE = 60_000;
+
+/**
  * The largest share of `requestsPerMinute` the request burst may take (it is at least one request).
  * Paying for the burst costs its size in sustained requests a minute, so below 20 a minute it is 1.
  */
@@ -53,7 +61,7 @@ export interface RateLimitSettings {
   tokensPerMinute: number;
   /**
    * Requests that may go back to back after an idle spell, at most a tenth of `requestsPerMinute`
-   * (`MAX_REQUEST_BURST_SHARE`) and at least 1. @default 3
+   * (`MAX_REQUEST_BURST_SHARE`) and at least 1. @default 3, or one millisecond's worth above 180,000 rpm
    */
   requestBurst?: number;
   /**
@@ -90,7 +98,7 @@ export function gcraParams(settings: RateLimitSettings): GcraParams {
   const requestBurst = Math.max(
     1,
     Math.min(
-      Math.floor(settings.requestBurst ?? DEFAULT_REQUEST_BURST),
+      Math.floor(settings.requestBurst ?? Math.max(DEFAULT_REQUEST_BURST, Math.ceil(rpm / MS_PER_MINUTE))),
       Math.floor(rpm * MAX_REQUEST_BURST_SHARE),
     ),
   );

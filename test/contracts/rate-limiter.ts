@@ -80,8 +80,12 @@ function eachWindow(
   }
 }
 
-/** The request burst `gcraParams` documents: 3, capped at a tenth of rpm, never below 1. */
-const expectedBurst = (rpm: number) => Math.max(1, Math.min(3, Math.floor(rpm / 10)));
+/**
+ * The request burst `gcraParams` documents: 3 (or a millisecond's worth of requests, rpm / 60,000, when that
+ * is more), capped at a tenth of rpm, never below 1.
+ */
+const expectedBurst = (rpm: number) =>
+  Math.max(1, Math.min(Math.max(3, Math.ceil(rpm / 60_000)), Math.floor(rpm / 10)));
 
 /** The behaviour every `RateLimiter` adapter must share. */
 export function rateLimiterContract(name: string, makeHarness: () => Promise<RateLimiterHarness>): void {

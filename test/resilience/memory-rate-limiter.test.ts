@@ -33,6 +33,26 @@ describe('MemoryRateLimiter', () => {
     };
   });
 
+  it('above 3 requests a millisecond, the calls of one millisecond go at once: the clock ticks in whole milliseconds', async () => {
+    // 600,000 rpm is 10 a millisecond: the default burst is those 10, and none of them waits for a timer.
+    const limiter = new MemoryRateLimiter({
+      key: 'fast',
+      settings: { requestsPerMinute: 600_000, tokensPerMinute: 1_000_000_000_000 },
+    });
+    const waited = await settle(
+      Promise.all(
+        Array.from({ length: 11 }, () =>
+          limiter
+            .acquire({ requests: 1, tokens: 1 }, { maxWaitMs: 60_000 })
+            .then((permit) => permit.waitedMs),
+        ),
+      ),
+    );
+    expect(waited.slice(0, 10)).toEqual(Array(10).fill(0));
+    // The eleventh is past the burst: it sleeps to the next tick.
+    expect(waited[10]).toBe(1);
+  });
+
   it('grants exactly one request per interval after the burst, in the order they asked', async () => {
     const limiter = new MemoryRateLimiter({
       key: 'p',

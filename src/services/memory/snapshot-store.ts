@@ -43,7 +43,8 @@ export class MemorySnapshotStore implements SnapshotStore {
   private readonly clock: Clock;
   private readonly finishedTtlMs: number;
   private readonly entries = new Map<string, Entry>();
-  private readonly outbox: OutboxEntry[] = [];
+  /** Kept with each event's value as JSON text, as Redis keeps it: encoded once here, decoded once when read. */
+  private readonly outbox: StoredOutboxEntry[] = [];
   private outboxSeq = 0;
   private closed = false;
 
@@ -94,7 +95,7 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.assertOpen();
     const text = encodeSnapshot(lease.conversationId, record, lease.token);
     // Copy the events before touching state so a value JSON cannot hold fails the whole save.
-    const copies = events.map((event) => copyEvent(event));
+    const copies = events.map((event) => encodeEvent(event));
     const now = this.clock.now();
     const entry = this.entry(lease.conversationId, now, false);
     if (!entry || !holds(entry, lease, now)) throw new StaleLeaseError(lease.conversationId, lease.token);
@@ -153,7 +154,13 @@ export class MemorySnapshotStore implements SnapshotStore {
 
   async readOutbox(limit: number): Promise<OutboxEntry[]> {
     this.assertOpen();
-    return this.outbox.slice(0, Math.max(0, limit)).map((entry) => ({ id: entry.id, ...copyEvent(entry) }));
+    return this.outbox.slice(0, Math.max(0, limit)).map((entry) => ({
+      id: entry.id,
+      topic: entry.topic,
+      key: entry.key,
+      value: JSON.parse(entry.valueJson) as unknown,
+      headers: { ...entry.headers },
+    }));
   }
 
   async ackOutbox(ids: string[]): Promise<void> {
@@ -210,12 +217,23 @@ function holds(entry: Entry, lease: Lease, now: number): boolean {
   );
 }
 
-/** A deep copy through JSON: what the Redis store would hand back, and no aliasing with the caller. */
-function copyEvent(event: OutboxEvent): OutboxEvent {
+interface StoredOutboxEntry {
+  id: string;
+  topic: OutboxEvent['topic'];
+  key: OutboxEvent['key'];
+  /** The value as JSON: read back as a fresh copy, what the Redis store would hand back, with no aliasing. */
+  valueJson: string;
+  headers: OutboxEvent['headers'];
+}
+
+/** The event with its value encoded, so a value JSON cannot hold fails the save and the caller's object is not kept. */
+function encodeEvent(event: OutboxEvent): Omit<StoredOutboxEntry, 'id'> {
+  const valueJson = JSON.stringify(event.value ?? null) as string | undefined;
+  if (valueJson === undefined) throw new TypeError(`an outbox event's value cannot be stored as JSON`);
   return {
     topic: event.topic,
     key: event.key,
-    value: JSON.parse(JSON.stringify(event.value ?? null)) as unknown,
+    valueJson,
     headers: { ...event.headers },
   };
 }
