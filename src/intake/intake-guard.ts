@@ -56,11 +56,14 @@ export class IntakeGuard {
    * @returns false when the source is still paused at the deadline (hand nothing out).
    */
   async waitOut(deadline: number): Promise<boolean> {
-    const left = this.pauseLeft();
-    if (left === 0) return true;
-    const wait = Math.min(left, deadline - this.intake.clock.now());
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    return this.pauseLeft() === 0;
+    // A loop, not one sleep: a timer may fire a millisecond before the clock says the pause is over.
+    for (;;) {
+      const left = this.pauseLeft();
+      if (left === 0) return true;
+      const wait = Math.min(left, deadline - this.intake.clock.now());
+      if (wait <= 0) return false;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   /**
