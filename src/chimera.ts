@@ -13,6 +13,8 @@ import type { BudgetStore } from './cost/ports.js';
 import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 import type { SupervisorContext } from './machines/supervisor.js';
+import { isFinished } from './persistence/snapshot-codec.js';
+import { recordOf } from './records.js';
 import { registerSecrets } from './redact.js';
 import { type BreakerPublisher, publishBreakerStates } from './resilience/breaker-publisher.js';
 import {
@@ -60,16 +62,41 @@ export interface ChimeraOptions {
   adoptEveryMs?: number;
   /** Conversations per supervisor shard. @default DEFAULT_SHARD_CAPACITY */
   shardCapacity?: number;
+  /**
+   * How often `waitFor` reads the store for the conversations it still waits for (`WAIT_CHECK_PER_ROUND`
+   * of them each time, in turn). @default WAIT_CHECK_EVERY_MS
+   */
+  waitCheckEveryMs?: number;
 }
 
 /** Finished records kept for `waitFor` calls that come after the conversation ended. */
 const RECENT_RECORDS = 10_000;
 
+/**
+ * How often `waitFor` looks in the store for what it waits for. The persister's finished notification is
+ * how `waitFor` normally learns of an end; this is the safety net for an end this process does not see: a
+ * conversation it lost (lease lapsed under overload) that another daemon adopted and finished. Slow, as
+ * it is a safety net: a missed end costs at most a few rounds of it.
+ */
+export const WAIT_CHECK_EVERY_MS = 2_000;
+/** Waited-for conversations read per check, in turn: bounded cost with thousands waited for at once. */
+export const WAIT_CHECK_PER_ROUND = 50;
+
+interface Waiter {
+  resolve(record: ConversationRecord): void;
+  reject(error: Error): void;
+}
+
 type Lifecycle = 'created' | 'running' | 'stopping' | 'stopped';
 
 export class Chimera {
-  private readonly waiters = new Map<string, Array<(record: ConversationRecord) => void>>();
+  private readonly waiters = new Map<string, Waiter[]>();
   private readonly records = new Map<string, ConversationRecord>();
+  private readonly waitCheckEveryMs: number;
+  /** The next store check of waited-for conversations, or the one running. */
+  private waitCheck: NodeJS.Timeout | undefined;
+  /** Where the next store check starts in the list of waited-for conversations. */
+  private waitCheckCursor = 0;
   private readonly unexpectedStop = new Set<(error: unknown) => void>();
   private readonly supervisorDone: Promise<void>;
   private breakerPublisher: BreakerPublisher | undefined;
@@ -79,15 +106,10 @@ export class Chimera {
   private constructor(
     /** Everything the service is made of (`app/compose.ts`): ports, providers, persistence, actors. */
     readonly parts: Composition,
+    waitCheckEveryMs = WAIT_CHECK_EVERY_MS,
   ) {
-    parts.persister.onFinished((record) => {
-      this.records.set(record.conversationId, record);
-      if (this.records.size > RECENT_RECORDS) this.records.delete(this.records.keys().next().value!);
-      const waiting = this.waiters.get(record.conversationId);
-      if (!waiting) return;
-      this.waiters.delete(record.conversationId);
-      for (const resolve of waiting) resolve(record);
-    });
+    this.waitCheckEveryMs = waitCheckEveryMs;
+    parts.persister.onFinished((record) => this.finished(record));
     this.supervisorDone = new Promise((resolve) => {
       parts.supervisor.subscribe({
         complete: () => {
@@ -134,7 +156,7 @@ export class Chimera {
       await parts.close();
       throw error;
     }
-    return new Chimera(parts);
+    return new Chimera(parts, options.waitCheckEveryMs);
   }
 
   get config(): Readonly<Config> {
@@ -208,22 +230,95 @@ export class Chimera {
     return () => this.unexpectedStop.delete(listener);
   }
 
-  /** Resolves with the conversation's final record once it is durably saved. */
+  /**
+   * Resolves with the conversation's final record once it is durably saved, wherever it finishes: this
+   * process hears of its own conversations' ends at once, and the store is read every `waitCheckEveryMs`
+   * for the others (adopted and finished by another daemon). Rejects after `timeoutMs`, or when the
+   * conversation finished without a readable record (a snapshot found unreadable on adoption).
+   */
   waitFor(conversationId: string, timeoutMs = 600_000): Promise<ConversationRecord> {
     const known = this.records.get(conversationId);
     if (known) return Promise.resolve(known);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`conversation ${conversationId} did not finish within ${timeoutMs}ms`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        this.forget(conversationId, waiter);
+        reject(new Error(`conversation ${conversationId} did not finish within ${timeoutMs}ms`));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        resolve: (record) => {
+          clearTimeout(timer);
+          resolve(record);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
       const list = this.waiters.get(conversationId) ?? [];
-      list.push((record) => {
-        clearTimeout(timer);
-        resolve(record);
-      });
+      list.push(waiter);
       this.waiters.set(conversationId, list);
+      this.scheduleWaitCheck();
     });
+  }
+
+  /** A final record saved: kept for later `waitFor` calls, and handed to those waiting. */
+  private finished(record: ConversationRecord): void {
+    this.records.set(record.conversationId, record);
+    if (this.records.size > RECENT_RECORDS) this.records.delete(this.records.keys().next().value!);
+    const waiting = this.waiters.get(record.conversationId);
+    if (!waiting) return;
+    this.waiters.delete(record.conversationId);
+    for (const waiter of waiting) waiter.resolve(record);
+  }
+
+  private forget(conversationId: string, waiter: Waiter): void {
+    const list = this.waiters.get(conversationId)?.filter((w) => w !== waiter) ?? [];
+    if (list.length > 0) this.waiters.set(conversationId, list);
+    else this.waiters.delete(conversationId);
+  }
+
+  private scheduleWaitCheck(): void {
+    if (this.waitCheck || this.waiters.size === 0 || this.lifecycle === 'stopped') return;
+    this.waitCheck = setTimeout(() => {
+      void this.checkWaitedInStore().finally(() => {
+        this.waitCheck = undefined;
+        this.scheduleWaitCheck();
+      });
+    }, this.waitCheckEveryMs);
+    this.waitCheck.unref();
+  }
+
+  /** Reads the next `WAIT_CHECK_PER_ROUND` waited-for conversations from the store; hands out the finished. */
+  private async checkWaitedInStore(): Promise<void> {
+    const ids = [...this.waiters.keys()];
+    if (ids.length === 0 || this.lifecycle === 'stopped') return;
+    const start = this.waitCheckCursor % ids.length;
+    const round = [...ids, ...ids].slice(start, start + Math.min(WAIT_CHECK_PER_ROUND, ids.length));
+    this.waitCheckCursor = start + round.length;
+    await Promise.all(
+      round.map(async (conversationId) => {
+        let stored: Awaited<ReturnType<SnapshotStore['load']>>;
+        try {
+          stored = await this.parts.store.load(conversationId);
+        } catch (err) {
+          // Unreachable, or not readable by this build: the notification or the next round may still tell.
+          this.parts.logger.debug({ conversationId, err }, 'could not read a waited-for conversation');
+          return;
+        }
+        if (!stored || !isFinished(stored.status) || !this.waiters.has(conversationId)) return;
+        const record = recordOf(stored.snapshot, stored.updatedAt);
+        if (record) {
+          this.finished(record);
+          return;
+        }
+        const waiting = this.waiters.get(conversationId) ?? [];
+        this.waiters.delete(conversationId);
+        const error = new Error(
+          `conversation ${conversationId} is ${stored.status} without a readable record`,
+        );
+        for (const waiter of waiting) waiter.reject(error);
+      }),
+    );
   }
 
   /**
@@ -257,14 +352,21 @@ export class Chimera {
       this.breakerPublisher?.stop();
       await this.breakerPublisher?.flush();
     }
+    this.stopWaitCheck();
     await parts.close();
     this.lifecycle = 'stopped';
+  }
+
+  private stopWaitCheck(): void {
+    clearTimeout(this.waitCheck);
+    this.waitCheck = undefined;
   }
 
   /** Crash simulation for tests: stops without draining or releasing anything. */
   async kill(): Promise<void> {
     const { parts } = this;
     this.lifecycle = 'stopped';
+    this.stopWaitCheck();
     this.breakerPublisher?.stop();
     parts.persister.halt();
     parts.leases.halt();

@@ -7,6 +7,7 @@ import {
   type ConversationEvent,
   type ConversationRecord,
   type CostSummary,
+  conversationRecordSchema,
   EVENT_HEADERS,
   eventIdFor,
   type Turn,
@@ -162,4 +163,31 @@ export function stepEvents(
     );
   }
   return events;
+}
+
+/**
+ * The record of a persisted conversation snapshot, or undefined when it holds none: a snapshot marked
+ * failed without content (unreadable on adoption) or a context that is not a conversation's.
+ */
+export function recordOf(snapshot: unknown, updatedAt: number): ConversationRecord | undefined {
+  if (snapshot === null || typeof snapshot !== 'object') return undefined;
+  const context = (snapshot as { context?: unknown }).context;
+  if (context === null || typeof context !== 'object') return undefined;
+  const candidate = context as Partial<ConversationContext>;
+  const readable =
+    Array.isArray(candidate.turns) &&
+    typeof candidate.conversationId === 'string' &&
+    typeof candidate.providers === 'object' &&
+    candidate.providers !== null;
+  if (!readable) return undefined;
+  let record: ConversationRecord;
+  try {
+    record = toRecord(context as ConversationContext, updatedAt);
+  } catch {
+    // A context shaped like a conversation with corrupt parts inside (a null turn): unreadable, like any
+    // other snapshot that does not give a record; the caller counts it and goes on.
+    return undefined;
+  }
+  const parsed = conversationRecordSchema.safeParse(record);
+  return parsed.success ? parsed.data : undefined;
 }

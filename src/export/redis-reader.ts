@@ -5,10 +5,9 @@
  */
 import type { Redis } from 'ioredis';
 import { isChimeraError } from '../errors.js';
-import { type ConversationRecord, conversationRecordSchema } from '../events.js';
-import type { ConversationContext } from '../machines/conversation.js';
+import type { ConversationRecord } from '../events.js';
 import type { FinishedStatus } from '../persistence/snapshot-codec.js';
-import { toRecord } from '../records.js';
+import { recordOf } from '../records.js';
 import { snapshotKeys } from '../services/redis/keys.js';
 import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
 
@@ -62,33 +61,6 @@ export interface RedisRecordsResult {
   unreadable: number;
   /** The conversation ids of the unreadable snapshots, in the order read. */
   unreadableIds: string[];
-}
-
-/**
- * The record of a persisted conversation snapshot, or undefined when it holds none: a snapshot marked
- * failed without content (unreadable on adoption) or a context that is not a conversation's.
- */
-export function recordOf(snapshot: unknown, updatedAt: number): ConversationRecord | undefined {
-  if (snapshot === null || typeof snapshot !== 'object') return undefined;
-  const context = (snapshot as { context?: unknown }).context;
-  if (context === null || typeof context !== 'object') return undefined;
-  const candidate = context as Partial<ConversationContext>;
-  const readable =
-    Array.isArray(candidate.turns) &&
-    typeof candidate.conversationId === 'string' &&
-    typeof candidate.providers === 'object' &&
-    candidate.providers !== null;
-  if (!readable) return undefined;
-  let record: ConversationRecord;
-  try {
-    record = toRecord(context as ConversationContext, updatedAt);
-  } catch {
-    // A context shaped like a conversation with corrupt parts inside (a null turn): unreadable, like any
-    // other snapshot that does not give a record; the caller counts it and goes on.
-    return undefined;
-  }
-  const parsed = conversationRecordSchema.safeParse(record);
-  return parsed.success ? parsed.data : undefined;
 }
 
 export async function readRecordsFromRedis(options: RedisRecordsOptions): Promise<RedisRecordsResult> {

@@ -206,6 +206,13 @@ export class ConversationPersister {
           this.options.persistedForm(pending.snapshot),
           this.options.clock.now(),
         );
+        // The final write deletes the lease with the record (`SAVE`), so from now on a renewal can only
+        // find it gone: stop renewing it before the write leaves. A renewal sent after the write and
+        // answered before its reply is handled (both replies in one read, the renewal's shorter await
+        // chain first) would otherwise report the lease lost, and the conversation, saved as finished,
+        // would never be settled: no finished record, no `waitFor`, and nobody to adopt it. If the write
+        // is refused or fails, `lose` below lets the lease lapse as before.
+        if (record.status !== 'active') this.options.leases.drop(ownership);
         await this.options.store.save(ownership.lease, record, pending.events);
         if (ownership.delivery) {
           const delivery = ownership.delivery;
@@ -322,6 +329,9 @@ export class ConversationPersister {
     const snapshot = { ...(persisted ?? {}), status: 'done', context };
     const events = stepEvents(context, tracker.turnsSaved, true, ownership.lease.token, now);
     await store.save(ownership.lease, persistedRecord('failed', snapshot, now), events);
+    // Its final record is saved: it is finished like any other (`waitFor` resolves with it).
+    const record = toRecord(context, now);
+    for (const listener of this.finished) listener(record);
     logger.error(
       { conversationId, err: error, crashes, maxCrashes: max },
       'conversation crashed too often; saved as failed (crashed)',

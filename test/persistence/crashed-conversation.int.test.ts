@@ -12,6 +12,7 @@ import { Spending } from '../../src/app/spending.js';
 import { boundConversationMachine, createSupervisor } from '../../src/app/supervisor.js';
 import { loadConfig } from '../../src/config.js';
 import { MemoryBudgetStore } from '../../src/cost/memory-budget-store.js';
+import type { ConversationRecord } from '../../src/events.js';
 import { createLogger } from '../../src/logger.js';
 import { CONVERSATION_MACHINE_VERSION } from '../../src/machines/conversation.js';
 import { createCostMetrics } from '../../src/metrics.js';
@@ -106,7 +107,7 @@ async function daemonWithCrashingConversations(prefix: string, maxCrashes: numbe
   });
   supervisor.start();
   cleanups.add(async () => supervisor.stop());
-  return { store, redis, leases, lines, registry, supervisor };
+  return { store, redis, leases, lines, registry, supervisor, persister };
 }
 
 describe('a conversation whose actor crashes', () => {
@@ -115,6 +116,8 @@ describe('a conversation whose actor crashes', () => {
     const daemon = await daemonWithCrashingConversations(prefix, 3);
     const { store } = daemon;
     const conversationId = 'conv-crashes';
+    const finished: ConversationRecord[] = [];
+    daemon.persister.onFinished((record) => finished.push(record));
     // Left by a daemon that stopped: saved, active, its lease given up.
     const context = activeContext({ conversationId, startedAt: Date.now() });
     const lease = await store.acquireLease(conversationId, 'dead-daemon', 10_000);
@@ -158,6 +161,10 @@ describe('a conversation whose actor crashes', () => {
     const metric = await daemon.registry.getSingleMetricAsString('chimera_conversation_crashes_total');
     expect(metric).toContain('chimera_conversation_crashes_total{outcome="released"} 2');
     expect(metric).toContain('chimera_conversation_crashes_total{outcome="failed"} 1');
+    // Its final record is announced like any other end's, so `waitFor` resolves with it.
+    expect(finished.map((r) => [r.conversationId, r.status, r.terminationReason])).toEqual([
+      [conversationId, 'failed', 'crashed'],
+    ]);
   });
 
   it('a stored snapshot of an unknown machine version is failed with the reason logged, not adopted', async () => {
