@@ -288,9 +288,13 @@ export class Chimera {
     this.waitCheck.unref();
   }
 
-  /** Reads the next `WAIT_CHECK_PER_ROUND` waited-for conversations from the store; hands out the finished. */
+  /**
+   * Reads the next `WAIT_CHECK_PER_ROUND` waited-for conversations from the store and hands out those
+   * finished. Those this process follows now are passed over: it hears of their end, or of their loss, after
+   * which they are read like the others.
+   */
   private async checkWaitedInStore(): Promise<void> {
-    const ids = [...this.waiters.keys()];
+    const ids = [...this.waiters.keys()].filter((id) => !this.parts.persister.follows(id));
     if (ids.length === 0 || this.lifecycle === 'stopped') return;
     const start = this.waitCheckCursor % ids.length;
     const round = [...ids, ...ids].slice(start, start + Math.min(WAIT_CHECK_PER_ROUND, ids.length));

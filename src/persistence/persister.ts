@@ -96,6 +96,8 @@ interface Tracker {
 export class ConversationPersister {
   /** Conversations followed and not yet settled or lost. */
   private readonly trackers = new Set<Tracker>();
+  /** The same trackers by conversation id. */
+  private readonly byId = new Map<string, Tracker>();
   /** Conversations with a write waiting for the next `startDue`. */
   private readonly due: Tracker[] = [];
   private readonly finished = new Set<(record: ConversationRecord) => void>();
@@ -111,6 +113,11 @@ export class ConversationPersister {
   /** Conversations being followed now. */
   get following(): number {
     return this.trackers.size;
+  }
+
+  /** Whether this process follows the conversation now (it will hear when it is settled or lost). */
+  follows(conversationId: string): boolean {
+    return this.byId.has(conversationId);
   }
 
   /** Starts following a conversation whose lease `ownership` holds; a new one's start is written at once. */
@@ -132,6 +139,7 @@ export class ConversationPersister {
       context,
     };
     this.trackers.add(tracker);
+    this.byId.set(ownership.conversationId, tracker);
     this.options.leases.onLost(ownership, (error) => this.lose(tracker, error));
     if (!options.resumed) {
       this.enqueue(tracker, snapshot, context.status, [
@@ -236,7 +244,7 @@ export class ConversationPersister {
   private settle(tracker: Tracker): void {
     tracker.settled = true;
     const { conversationId } = tracker.ownership;
-    this.trackers.delete(tracker);
+    this.untrack(tracker);
     this.options.leases.drop(tracker.ownership);
     const record = toRecord(tracker.context, this.options.clock.now());
     for (const listener of this.finished) listener(record);
@@ -260,7 +268,7 @@ export class ConversationPersister {
         'could not persist conversation; letting its lease lapse so another owner resumes it',
       );
     }
-    this.trackers.delete(tracker);
+    this.untrack(tracker);
     this.options.leases.drop(tracker.ownership);
     giveBack(tracker.ownership, this.options.logger);
     this.options.onReleased?.(conversationId);
@@ -299,7 +307,7 @@ export class ConversationPersister {
     const { conversationId } = ownership;
     const { store, logger, clock } = this.options;
     const max = this.options.maxCrashes ?? DEFAULTS.MAX_CONVERSATION_CRASHES;
-    this.trackers.delete(tracker);
+    this.untrack(tracker);
     this.options.leases.drop(ownership);
     this.options.onReleased?.(conversationId);
     if (tracker.lost) return;
@@ -362,5 +370,12 @@ export class ConversationPersister {
   halt(): void {
     for (const tracker of this.trackers) tracker.lost = true;
     this.trackers.clear();
+    this.byId.clear();
+  }
+
+  private untrack(tracker: Tracker): void {
+    this.trackers.delete(tracker);
+    const { conversationId } = tracker.ownership;
+    if (this.byId.get(conversationId) === tracker) this.byId.delete(conversationId);
   }
 }

@@ -12,7 +12,7 @@ import { CONVERSATION_MACHINE_VERSION } from '../../src/machines/conversation.js
 import type { Lease, OutboxEvent, SnapshotRecord } from '../../src/services/ports.js';
 import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
-import { deleteKeys, uniqueNames } from '../support/infra.js';
+import { deleteKeys, uniqueNames, until } from '../support/infra.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -36,17 +36,17 @@ class RenewalAfterFinalSave extends RedisSnapshotStore {
   }
 }
 
-async function daemon(prefix: Record<string, string>, options: ChimeraOptions = {}): Promise<Chimera> {
+async function daemon(env: Record<string, string>, options: ChimeraOptions = {}): Promise<Chimera> {
   const config = loadConfig({
-    ...prefix,
     REDIS_URL: inject('redisUrl'),
     LOG_LEVEL: 'silent',
     CONVERSATION_PROVIDERS: 'simulated,simulated',
     MAX_CONVERSATION_TURNS: '4',
     MIN_CONVERSATION_TURNS: '4',
+    ...env,
   });
   const chimera = await Chimera.create(config, {
-    logger: createLogger({ level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent' }),
+    logger: createLogger({ level: 'silent' }),
     intake: 'none',
     sides: ['simulated', 'simulated'],
     providerOverrides: { simulated: new SimulatedProvider({ latencyMs: 1 }) },
@@ -109,6 +109,32 @@ describe('waitFor on real Redis', () => {
     expect(seen.status).toBe('ended');
     expect(seen.turns).toEqual(own.turns);
     expect(seen.topic).toEqual(own.topic);
+  });
+
+  it('resolves for a conversation this process lost and another daemon adopted and finished', async () => {
+    const names = uniqueNames();
+    redisFor(names.prefix);
+    const slow = { LEASE_TTL_SECONDS: '2', MAX_CONVERSATION_TURNS: '8', MIN_CONVERSATION_TURNS: '8' };
+    const losing = await daemon(
+      { ...names.env, ...slow },
+      {
+        owner: 'losing-daemon',
+        waitCheckEveryMs: 100,
+        providerOverrides: { simulated: new SimulatedProvider({ latencyMs: 400 }) },
+      },
+    );
+    const id = await losing.startNewConversation({ id: 'topic-lost', title: 'Grid storage' });
+    await until(() => losing.active === 1, 5_000, 'the conversation running in the losing daemon');
+    // Frozen past its TTL as an overloaded process is: its lease lapses while the conversation runs.
+    losing.parts.leases.stopRenewal();
+    const adopting = await daemon({ ...names.env, ...slow }, { owner: 'adopting-daemon' });
+
+    const record = await losing.waitFor(id, 30_000);
+
+    expect(losing.supervision).toMatchObject({ settled: 0, lost: 1 });
+    expect(adopting.supervision).toMatchObject({ settled: 1 });
+    expect(record.status).toBe('ended');
+    expect(record.turns).toHaveLength(8);
   });
 
   it('rejects for a conversation that finished without a readable record', async () => {
