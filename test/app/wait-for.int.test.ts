@@ -4,7 +4,7 @@
  * conversation, and it rejects rather than waits forever for one that finished without a readable record.
  */
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { Chimera, type ChimeraOptions } from '../../src/chimera.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -12,12 +12,10 @@ import { CONVERSATION_MACHINE_VERSION } from '../../src/machines/conversation.js
 import type { Lease, OutboxEvent, SnapshotRecord } from '../../src/services/ports.js';
 import { SimulatedProvider } from '../../src/services/providers/simulated/provider.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 import { deleteKeys, uniqueNames, until } from '../support/infra.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /**
  * The real Redis store, except that each final save is followed, before the persister hears it succeeded,
@@ -54,13 +52,13 @@ async function daemon(env: Record<string, string>, options: ChimeraOptions = {})
     adoptEveryMs: 100,
     ...options,
   });
-  cleanups.push(() => chimera.stop());
+  cleanups.add(() => chimera.stop());
   return chimera.start();
 }
 
 function redisFor(prefix: string): Redis {
   const redis = new Redis(inject('redisUrl'));
-  cleanups.push(async () => {
+  cleanups.add(async () => {
     await deleteKeys(prefix);
     redis.disconnect();
   });
