@@ -1,7 +1,8 @@
 /**
  * `Chimera.waitFor` on real Redis resolves for every conversation that finishes, wherever and however it
  * finishes: when a lease renewal overlaps the final save in this process, when another daemon runs the
- * conversation, and it rejects rather than waits forever for one that finished without a readable record.
+ * conversation or adopts it after this process lost its lease; and it rejects rather than waits forever for
+ * one that finished without a readable record.
  */
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
