@@ -17,6 +17,7 @@ import type { Logger } from '../logger.js';
 import type { SupervisorMachine } from '../machines/supervisor.js';
 import { createCostMetrics, createMetrics, type ProviderMetrics } from '../metrics.js';
 import { OutboxRelay } from '../outbox/relay.js';
+import { CallIntents } from '../persistence/call-intents.js';
 import { LeaseKeeper } from '../persistence/lease-keeper.js';
 import { ConversationPersister } from '../persistence/persister.js';
 import type { BatchApi, Clock, LlmProvider } from '../services/ports.js';
@@ -157,7 +158,10 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     capMicros: options.capMicros,
     pollMs: options.budgetPollMs,
   });
+  // The step entering `callingModel` carries the call's intent: a call is sent once that step is durable.
+  const intents = new CallIntents();
   const conversation = boundConversationMachine({
+    intentDurable: (conversationId, key, signal) => intents.whenDurable(conversationId, key, signal),
     providers: providers.providers,
     turnCache: ports.turnCache,
     clock,
@@ -179,7 +183,9 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     onCrashed: (outcome) => crashes.inc({ outcome }),
     persistedForm: (snapshot) => conversation.getPersistedSnapshot(snapshot),
     onOutboxEvents: () => relay.poke(),
+    onSaved: (conversationId, context) => intents.saved(conversationId, context.inFlight),
     onReleased: (conversationId) => {
+      intents.forget(conversationId);
       // A failed delete only leaves the entries to their TTL; it must not become an unhandled rejection.
       ports.turnCache.forget(conversationId).catch((err: unknown) => {
         logger.warn({ conversationId, err }, 'could not drop the cached turns of a conversation');

@@ -5,7 +5,7 @@
  */
 import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
 import { assessTurnActor } from '../actors/assess-turn.js';
-import { type BatchCaller, callModelActor } from '../actors/call-model.js';
+import { type BatchCaller, type CallModelOptions, callModelActor } from '../actors/call-model.js';
 import { deadlineActor } from '../actors/deadline.js';
 import { judgeActor } from '../actors/judge-conversation.js';
 import { nextWorkActor } from '../actors/next-work.js';
@@ -41,6 +41,8 @@ export function boundConversationMachine(options: {
   batchers?: ReadonlyMap<string, BatchCaller>;
   /** The longest a turn may wait on its batch (`BATCH_MAX_WAIT_HOURS`). @default 24 hours */
   batchMaxWaitMs?: number;
+  /** Resolves once the step recording a call as in flight is durable (`CallIntents.whenDurable`). @default no wait */
+  intentDurable?: CallModelOptions['intentDurable'];
 }) {
   const { clock, spending, judge } = options;
   return conversationMachine.provide({
@@ -54,6 +56,7 @@ export function boundConversationMachine(options: {
         onCharge: (charge) => spending.charged(charge),
         onRefused: (error) => spending.refused(error),
         batcher: (name) => options.batchers?.get(name),
+        intentDurable: options.intentDurable,
         ...(options.batchMaxWaitMs === undefined
           ? {}
           : { batchReservationTtlMs: options.batchMaxWaitMs + 3_600_000 }),

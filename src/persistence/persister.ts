@@ -34,6 +34,11 @@ export interface PersisterOptions {
   persistedForm: (snapshot: ConversationSnapshot) => unknown;
   /** A conversation stopped being ours (finished or lost), e.g. to drop its cached turns. */
   onReleased?: (conversationId: string) => void;
+  /**
+   * A step of a conversation is durable in the store (its context as written): the call path waits on
+   * this before sending a model call the step records as in flight (`CallIntents`).
+   */
+  onSaved?: (conversationId: string, context: ConversationContext) => void;
   /** A conversation started or finished: its events are in the outbox, worth delivering at once. */
   onOutboxEvents?: () => void;
   /**
@@ -207,6 +212,7 @@ export class ConversationPersister {
           this.options.clock.now(),
         );
         await this.options.store.save(ownership.lease, record, pending.events);
+        this.options.onSaved?.(ownership.conversationId, pending.snapshot.context);
         if (ownership.delivery) {
           const delivery = ownership.delivery;
           ownership.delivery = undefined;
