@@ -204,6 +204,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     persister,
     conversation,
     intakeOpen: () => spending.intakeOpen(),
+    pausedCount: () => spending.pausedCount(),
     drainTimeoutMs: options.drainTimeoutMs,
     pollMs: options.pollMs,
     adoptEveryMs: options.adoptEveryMs,

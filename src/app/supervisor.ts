@@ -127,6 +127,11 @@ export interface SupervisorOptions {
   conversation: ReturnType<typeof boundConversationMachine>;
   /** False while the spending cap is reached: no new work is taken. @default always open */
   intakeOpen?: () => boolean;
+  /**
+   * Conversations of this process paused for budget now: a drain stops once they are all that is left.
+   * @default none counted (a drain waits for every conversation)
+   */
+  pausedCount?: () => number;
   /** @default DEFAULTS.DRAIN_TIMEOUT_SECONDS */
   drainTimeoutMs?: number;
   pollMs?: number;
@@ -157,6 +162,10 @@ export function createSupervisor(options: SupervisorOptions): Actor<typeof super
         actors: { conversation: options.conversation },
         actions: { follow: followConversation(options.persister) },
       }),
+    },
+    guards: {
+      onlyPausedLeft: ({ context }) =>
+        context.active > 0 && options.pausedCount !== undefined && options.pausedCount() >= context.active,
     },
     ...(options.drainTimeoutMs === undefined ? {} : { delays: { drainTimeout: options.drainTimeoutMs } }),
   });
