@@ -26,8 +26,8 @@
  *     CANCEL --> ended(cancelled)
  *   callingModel --error budget_exhausted (the spending cap refused the call; nothing was sent)--> paused
  *   paused --RESUME (the cap has room again)--> running (awaitingTurn: the same turn is asked for again)
- *   callingModel --error call_lost (restored in flight, no answer recorded)--> callingModel (generation + 1)
  *          --CANCEL--> ended(cancelled)
+ *   callingModel --error call_lost (restored in flight, no answer recorded)--> callingModel (generation + 1)
  *   While paused the deadline does not run: time paused is added to it (`pausedMs`).
  *   ended by the turn limit, a natural end, a refusal or a repetition --> closing
  *   closing --judge configured and turns kept--> judging --verdict, or unjudged on any failure--> ended
