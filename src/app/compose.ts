@@ -183,7 +183,10 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     onCrashed: (outcome) => crashes.inc({ outcome }),
     persistedForm: (snapshot) => conversation.getPersistedSnapshot(snapshot),
     onOutboxEvents: () => relay.poke(),
-    onSaved: (conversationId, context) => intents.saved(conversationId, context.inFlight),
+    onStep: (conversationId) => intents.stepped(conversationId),
+    onSaved: (conversationId, context, latest) => {
+      if (latest) intents.saved(conversationId, context.inFlight);
+    },
     onReleased: (conversationId) => {
       intents.forget(conversationId);
       // A failed delete only leaves the entries to their TTL; it must not become an unhandled rejection.

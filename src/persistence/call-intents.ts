@@ -22,7 +22,18 @@ export class CallIntents {
   private readonly durable = new Map<string, string>();
   private readonly waiters = new Map<string, Set<Waiter>>();
 
-  /** A step of the conversation is durable in the store, with `inFlight` as the call it records. */
+  /**
+   * A newer step of the conversation waits to be written: until it is durable, no call counts as recorded
+   * (a call must not go out on the strength of an older step, e.g. one saved before a pause).
+   */
+  stepped(conversationId: string): void {
+    this.durable.delete(conversationId);
+  }
+
+  /**
+   * The conversation's latest step is durable in the store, with `inFlight` as the call it records (the
+   * persister reports only a write after which no newer step is waiting).
+   */
   saved(conversationId: string, inFlight: CallKey | undefined): void {
     if (!inFlight) {
       this.durable.delete(conversationId);

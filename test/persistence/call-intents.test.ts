@@ -45,3 +45,16 @@ describe('call intents: a call waits for the step recording it in flight', () =>
     expect(intents.size).toBe(0);
   });
 });
+
+describe('call intents: only the latest step counts', () => {
+  it('a step waiting to be written (e.g. a pause after the call was recorded) makes the older record not count', async () => {
+    const intents = new CallIntents();
+    intents.saved('c-1', { turnIndex: 3, generation: 0 });
+    // Refused and paused, then resumed for the same call before the paused step was written.
+    intents.stepped('c-1');
+    const waiting = intents.whenDurable('c-1', { turnIndex: 3, generation: 0 }, new AbortController().signal);
+    expect(await settledWithin(waiting)).toBe('pending');
+    intents.saved('c-1', { turnIndex: 3, generation: 0 });
+    expect(await settledWithin(waiting)).toBe('resolved');
+  });
+});
