@@ -26,6 +26,8 @@ export type ErrorCode =
   // Cost (src/cost): the spending cap refuses a call's reservation; the journal cannot be read.
   | 'budget_exhausted'
   | 'journal_corrupt'
+  // A model call in flight when its process died, with no answer recorded: asked for again, never re-sent.
+  | 'call_lost'
   // The judge (src/judge): an answer that is not the rubric's JSON; a conversation left unjudged.
   | 'judge_invalid'
   | 'judge_failed';
@@ -68,6 +70,23 @@ export class StaleLeaseError extends ChimeraError {
 export class InvalidSnapshotError extends ChimeraError {
   constructor(conversationId: string, reason: string) {
     super('invalid_snapshot', `snapshot of conversation ${conversationId} is invalid: ${reason}`);
+  }
+}
+
+/**
+ * A restored conversation's model call that may have reached the provider before its process died, with
+ * no answer recorded: sending it again under the same key would be a second request for one
+ * (conversation, turn, generation), so the conversation asks for the turn under the next generation.
+ * `worstCaseMicros` is what that call could have cost (its reservation lapses into the budget's expired).
+ */
+export class CallLostError extends ChimeraError {
+  constructor(
+    readonly key: string,
+    readonly worstCaseMicros: number,
+    /** Epoch ms the loss was found. */
+    readonly at: number,
+  ) {
+    super('call_lost', `model call ${key} was in flight when its process stopped and has no recorded answer`);
   }
 }
 

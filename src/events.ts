@@ -71,6 +71,21 @@ export const turnSchema = z.object({
 /** A generated turn that was not kept (a repetition regenerated or ending the conversation, a refusal). */
 export const discardedTurnSchema = turnSchema.extend(discardShape);
 
+/**
+ * A model call that may have reached its provider and whose answer was lost with the process that made it
+ * (killed while the call was in flight). Its turn was asked for again under the next generation, so no
+ * request went out twice under one (conversation, turn, generation). Its cost is unknown: at most
+ * `worstCaseMicros` (what was reserved for it, which the budget counts as lapsed), and not in `cost`.
+ */
+export const lostCallSchema = z.object({
+  turnIndex: z.number().int().nonnegative(),
+  generation: z.number().int().nonnegative(),
+  /** Epoch ms the loss was found (the conversation was restored and no answer was recorded). */
+  at: z.number(),
+  /** The call's worst case as its reservation priced it (0: free or unpriced). */
+  worstCaseMicros: z.number().int().nonnegative(),
+});
+
 export const terminationReasonSchema = z.enum([
   'max_turns',
   'natural_end',
@@ -164,7 +179,9 @@ export const conversationRecordSchema = z.object({
   provenance: provenanceSchema.optional(),
   /** Generated turns that were not kept, with why. */
   discarded: z.array(discardedTurnSchema).optional(),
-  /** What every call of the conversation cost, discarded turns included. */
+  /** Calls lost to a crash while in flight, each asked for again under the next generation. */
+  lostCalls: z.array(lostCallSchema).optional(),
+  /** What every call of the conversation cost, discarded turns included (lost calls are not known). */
   cost: costSummarySchema.optional(),
 });
 
@@ -246,6 +263,7 @@ export type Topic = z.infer<typeof topicSchema>;
 export type Speaker = z.infer<typeof speakerSchema>;
 export type Turn = z.infer<typeof turnSchema>;
 export type DiscardedTurn = z.infer<typeof discardedTurnSchema>;
+export type LostCall = z.infer<typeof lostCallSchema>;
 export type TerminationReason = z.infer<typeof terminationReasonSchema>;
 export type QualityMetrics = z.infer<typeof qualitySchema>;
 export type JudgeVerdict = z.infer<typeof judgeSchema>;

@@ -76,6 +76,7 @@ export function toRecord(context: ConversationContext, now: number): Conversatio
     endedAt: context.endedAt ?? now,
     ...(context.provenance ? { provenance: context.provenance } : {}),
     ...(context.discarded && context.discarded.length > 0 ? { discarded: context.discarded } : {}),
+    ...(context.lostCalls && context.lostCalls.length > 0 ? { lostCalls: context.lostCalls } : {}),
     // Every call was paid for, the discarded turns' included.
     cost: conversationCost([
       ...context.turns,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fromPromise } from 'xstate';
 import { type BudgetExhaustedError, type CallBudget, isBudgetExhaustedError } from '../cost/call-budget.js';
 import { type CallCharge, turnCostOf } from '../cost/ledger.js';
-import { ChimeraError } from '../errors.js';
+import { CallLostError, ChimeraError } from '../errors.js';
 import type { Turn } from '../events.js';
 import type { CallModelInput } from '../machines/conversation.js';
 import { buildTurnRequest } from '../prompts/turn-request.js';
@@ -46,12 +46,25 @@ export interface CallModelOptions {
    * (`BATCH_MAX_WAIT_HOURS`) and a margin. @default 25 hours
    */
   batchReservationTtlMs?: number;
+  /**
+   * Resolves once the conversation's step recording this call as in flight (`inFlight`) is durable in the
+   * store; a call is sent only after it, so a crash can never leave a sent call unrecorded. Rejects when
+   * `signal` aborts. @default no wait (nothing persists the conversation)
+   */
+  intentDurable?: (
+    conversationId: string,
+    key: { turnIndex: number; generation: number },
+    signal: AbortSignal,
+  ) => Promise<void>;
 }
 
 /**
  * One turn's model call. Idempotent per (conversation, turn index, generation): a result already recorded
  * (the call finished before a crash, or a stale owner got there first) is returned instead of paying for
- * a second call, and the first recorded answer wins a race.
+ * a second call, and the first recorded answer wins a race. A request is sent at most once per key: the
+ * call waits until the step recording it as in flight is durable (`intentDurable`), and a call restored
+ * in flight (`mayHaveBeenSent`) with no recorded answer is not sent again but fails as lost
+ * (`CallLostError`), so the conversation asks for the turn under the next generation.
  *
  * Provider failure policy: when the provider's breaker is open, the turn waits for the breaker's probe
  * if that comes before the conversation's deadline (`waitForBreakerUntil`), then calls again, within one
@@ -137,6 +150,20 @@ export function callModelActor(options: CallModelOptions) {
       if (!reservation.alreadySettled) options.onCharge?.(batchCharge);
       return { ...answered, cost: turnCostOf(batchCharge) };
     }
+    if (input.mayHaveBeenSent) {
+      // It may have reached the provider before the process that sent it died, and its answer is lost with
+      // it: sending it again would be a second request under one key.
+      const worstCase = options.budget.worstCase({
+        provider: input.provider,
+        baseUrl: options.baseUrl?.(input.provider),
+        model: provider.model,
+        system,
+        messages,
+        maxTokens: input.maxTokens,
+      });
+      throw new CallLostError(idempotencyKey, worstCase, options.clock.now());
+    }
+    await options.intentDurable?.(input.conversationId, key, signal);
     // The worst case is reserved before anything is sent (a refusal is not a provider failure: it never
     // reaches the retries or the breaker). The id is new per call, so a call made again after a crash
     // reserves afresh while the dead one's reservation lapses.

@@ -17,6 +17,7 @@ import type { Logger } from '../logger.js';
 import type { SupervisorMachine } from '../machines/supervisor.js';
 import { createCostMetrics, createMetrics, type ProviderMetrics } from '../metrics.js';
 import { OutboxRelay } from '../outbox/relay.js';
+import { CallIntents } from '../persistence/call-intents.js';
 import { LeaseKeeper } from '../persistence/lease-keeper.js';
 import { ConversationPersister } from '../persistence/persister.js';
 import type { BatchApi, Clock, LlmProvider } from '../services/ports.js';
@@ -158,7 +159,10 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     capMicros: options.capMicros,
     pollMs: options.budgetPollMs,
   });
+  // The step entering `callingModel` carries the call's intent: a call is sent once that step is durable.
+  const intents = new CallIntents();
   const conversation = boundConversationMachine({
+    intentDurable: (conversationId, key, signal) => intents.whenDurable(conversationId, key, signal),
     providers: providers.providers,
     turnCache: ports.turnCache,
     clock,
@@ -180,7 +184,12 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     onCrashed: (outcome) => crashes.inc({ outcome }),
     persistedForm: (snapshot) => conversation.getPersistedSnapshot(snapshot),
     onOutboxEvents: () => relay.poke(),
+    onStep: (conversationId) => intents.stepped(conversationId),
+    onSaved: (conversationId, context, latest) => {
+      if (latest) intents.saved(conversationId, context.inFlight);
+    },
     onReleased: (conversationId) => {
+      intents.forget(conversationId);
       // A failed delete only leaves the entries to their TTL; it must not become an unhandled rejection.
       ports.turnCache.forget(conversationId).catch((err: unknown) => {
         logger.warn({ conversationId, err }, 'could not drop the cached turns of a conversation');
@@ -199,6 +208,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     persister,
     conversation,
     intakeOpen: () => spending.intakeOpen(),
+    pausedCount: () => spending.pausedCount(),
     drainTimeoutMs: options.drainTimeoutMs,
     pollMs: options.pollMs,
     adoptEveryMs: options.adoptEveryMs,

@@ -5,7 +5,7 @@
  */
 import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
 import { assessTurnActor } from '../actors/assess-turn.js';
-import { type BatchCaller, callModelActor } from '../actors/call-model.js';
+import { type BatchCaller, type CallModelOptions, callModelActor } from '../actors/call-model.js';
 import { deadlineActor } from '../actors/deadline.js';
 import { judgeActor } from '../actors/judge-conversation.js';
 import { nextWorkActor } from '../actors/next-work.js';
@@ -42,6 +42,8 @@ export function boundConversationMachine(options: {
   batchers?: ReadonlyMap<string, BatchCaller>;
   /** The longest a turn may wait on its batch (`BATCH_MAX_WAIT_HOURS`). @default 24 hours */
   batchMaxWaitMs?: number;
+  /** Resolves once the step recording a call as in flight is durable (`CallIntents.whenDurable`). @default no wait */
+  intentDurable?: CallModelOptions['intentDurable'];
 }) {
   const { clock, spending, judge } = options;
   return conversationMachine.provide({
@@ -55,6 +57,7 @@ export function boundConversationMachine(options: {
         onCharge: (charge) => spending.charged(charge),
         onRefused: (error) => spending.refused(error),
         batcher: (name) => options.batchers?.get(name),
+        intentDurable: options.intentDurable,
         ...(options.batchMaxWaitMs === undefined
           ? {}
           : { batchReservationTtlMs: options.batchMaxWaitMs + 3_600_000 }),
@@ -129,6 +132,11 @@ export interface SupervisorOptions {
   conversation: ReturnType<typeof boundConversationMachine>;
   /** False while the spending cap is reached: no new work is taken. @default always open */
   intakeOpen?: () => boolean;
+  /**
+   * Conversations of this process paused for budget now: a drain stops once they are all that is left.
+   * @default none counted (a drain waits for every conversation)
+   */
+  pausedCount?: () => number;
   /** @default DEFAULTS.DRAIN_TIMEOUT_SECONDS */
   drainTimeoutMs?: number;
   pollMs?: number;
@@ -159,6 +167,10 @@ export function createSupervisor(options: SupervisorOptions): Actor<typeof super
         actors: { conversation: options.conversation },
         actions: { follow: followConversation(options.persister) },
       }),
+    },
+    guards: {
+      onlyPausedLeft: ({ context }) =>
+        context.active > 0 && options.pausedCount !== undefined && options.pausedCount() >= context.active,
     },
     ...(options.drainTimeoutMs === undefined ? {} : { delays: { drainTimeout: options.drainTimeoutMs } }),
   });

@@ -27,6 +27,8 @@ export interface BudgetState {
   spentBy: Map<string, number>;
   /** Minute (epoch ms / 60000) -> micros. */
   minutes: Map<number, number>;
+  /** The last refused reservation since one was last granted (not journaled: a process's own view). */
+  lastRefusal?: { worstCaseMicros: number; at: number };
 }
 
 export function emptyBudgetState(): BudgetState {
@@ -81,6 +83,7 @@ export function reserveIn(
     state.capMicros !== null &&
     state.spentMicros + state.reservedMicros + worstCaseMicros > state.capMicros
   ) {
+    state.lastRefusal = { worstCaseMicros, at: now };
     return {
       ok: false,
       reason: 'cap_reached',
@@ -93,6 +96,7 @@ export function reserveIn(
   const expiresAt = now + ttlMs;
   state.reservations.set(id, { micros: worstCaseMicros, expiresAt });
   state.reservedMicros += worstCaseMicros;
+  state.lastRefusal = undefined;
   return { ok: true, duplicate: false, expiresAt };
 }
 
@@ -174,6 +178,18 @@ export function snapshotOf(state: BudgetState, now: number): BudgetSnapshot {
     expiredMicros: state.expiredMicros,
     overrunMicros: state.overrunMicros,
     spentBy,
+    lastRefusal: state.lastRefusal ? { ...state.lastRefusal } : null,
     at: now,
   };
+}
+
+/**
+ * Whether the cap stops calls now: spend and live reservations leave less headroom than the last refused
+ * call's worst case (no call fits that did not fit before), or than one micro-dollar (nothing fits). That
+ * covers spend alone meeting the cap; the daemons' budget machine reopens on the same comparison.
+ */
+export function capReachedIn(snapshot: BudgetSnapshot): boolean {
+  if (snapshot.capMicros === null) return false;
+  const headroom = snapshot.capMicros - snapshot.spentMicros - snapshot.reservedMicros;
+  return headroom < Math.max(1, snapshot.lastRefusal?.worstCaseMicros ?? 0);
 }

@@ -76,6 +76,27 @@ export class CallBudget {
     private readonly options: ReserveOptions = {},
   ) {}
 
+  /**
+   * What `reserve` would reserve for the call, without reserving: its worst case (0 for a free or unpriced
+   * call). A call lost in flight is recorded with it.
+   */
+  worstCase(call: Omit<CallToReserve, 'id'>): number {
+    const resolution = resolvePrice(
+      this.prices,
+      { provider: call.provider, baseUrl: call.baseUrl },
+      call.model,
+    );
+    if (resolution.kind !== 'priced') return 0;
+    return worstCaseMicros(
+      resolution.price,
+      {
+        promptTokens: promptTokensUpperBound({ system: call.system, messages: call.messages }),
+        maxOutputTokens: call.maxTokens,
+      },
+      { batch: call.batch },
+    );
+  }
+
   /** @throws {BudgetExhaustedError} when the cap cannot take the call's worst case. */
   async reserve(call: CallToReserve): Promise<CallReservation> {
     const endpoint = { provider: call.provider, baseUrl: call.baseUrl };

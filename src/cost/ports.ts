@@ -71,6 +71,12 @@ export interface BudgetSnapshot {
   overrunMicros: number;
   /** Settled costs per provider and model, sorted by provider then model. */
   spentBy: Array<SpendKey & { micros: number }>;
+  /**
+   * The last reservation the cap refused since one was last granted: its worst case and when (the store's
+   * clock). `status` reads the cap as reached while the headroom left could not take it. Null: none (in
+   * the journal and in memory, none since the process started).
+   */
+  lastRefusal: { worstCaseMicros: number; at: number } | null;
   /** When the snapshot was taken (the store's clock). */
   at: number;
 }

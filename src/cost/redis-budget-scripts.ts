@@ -42,12 +42,14 @@ if redis.call('ZSCORE', zsettled, id) then return {0, 'already_settled'} end
 local cap = redis.call('HGET', state, 'cap')
 local spent, reserved = num(redis.call('HGET', state, 'spent')), num(redis.call('HGET', state, 'reserved'))
 if cap and spent + reserved + worst > tonumber(cap) then
+  redis.call('HSET', state, 'refused', worst, 'refusedAt', now)
   return {0, 'cap_reached', tonumber(cap), spent, reserved}
 end
 local expires_at = now + ttl
 redis.call('ZADD', zres, expires_at, id)
 redis.call('HSET', amounts, id, worst)
 redis.call('HINCRBY', state, 'reserved', worst)
+redis.call('HDEL', state, 'refused', 'refusedAt')
 return {1, 0, expires_at}
 `);
 
@@ -102,7 +104,7 @@ if ARGV[1] == 'none' then redis.call('HDEL', state, 'cap') else redis.call('HSET
 return 1
 `);
 
-/** Returns {cap or '', spent, reserved, reservations, expired, overrun, lastHour, now, spentBy flat list}. */
+/** Returns {cap or '', spent, reserved, reservations, expired, overrun, lastHour, now, spentBy flat list, refused or '', refusedAt}. */
 export const SNAPSHOT = lua(`${PRELUDE}
 local minute = math.floor(now / 60000)
 local last_hour = 0
@@ -121,5 +123,7 @@ return {
   last_hour,
   now,
   redis.call('HGETALL', spentby),
+  redis.call('HGET', state, 'refused') or '',
+  num(redis.call('HGET', state, 'refusedAt')),
 }
 `);

@@ -31,7 +31,8 @@ export type RedisBudgetStoreOptions = { keyPrefix: string } & ({ redis: Redis } 
 
 /**
  * The shared budget: one cap for every daemon on the Redis, each operation one Lua script judged by the
- * server's clock. Keys: `{p}:budget` (hash: cap, configuredCap, spent, reserved, expired, overrun),
+ * server's clock. Keys: `{p}:budget` (hash: cap, configuredCap, spent, reserved, expired, overrun, and
+ * the last refusal: refused, refusedAt),
  * `{p}:budget:reservations` (zset by expiry), `{p}:budget:reserved` (hash id -> worst case),
  * `{p}:budget:settled` (zset, the last day's settled ids), `{p}:budget:spent-by` (hash `provider/model`),
  * `{p}:budget:minutes` (hash minute -> micros, the last hour).
@@ -96,10 +97,20 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async snapshot(): Promise<BudgetSnapshot> {
-    const [cap, spent, reserved, count, expired, overrun, lastHour, now, flat] = (await this.run(
-      SNAPSHOT,
-      [],
-    )) as [string, number, number, number, number, number, number, number, string[]];
+    const [cap, spent, reserved, count, expired, overrun, lastHour, now, flat, refused, refusedAt] =
+      (await this.run(SNAPSHOT, [])) as [
+        string,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        string[],
+        string,
+        number,
+      ];
     const spentBy: BudgetSnapshot['spentBy'] = [];
     for (let i = 0; i < flat.length; i += 2) {
       const field = flat[i]!;
@@ -130,6 +141,7 @@ export class RedisBudgetStore implements BudgetStore {
       expiredMicros: Number(expired),
       overrunMicros: Number(overrun),
       spentBy,
+      lastRefusal: refused === '' ? null : { worstCaseMicros: Number(refused), at: Number(refusedAt) },
       at: Number(now),
     };
   }

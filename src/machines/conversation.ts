@@ -5,8 +5,14 @@
  *
  * It starts from a new conversation's input, or from the context persisted at the last saved step of one
  * adopted from the store (`{ restore }`): then it first goes through `restoring`, which picks up where that
- * step left off. Nothing else survives persistence: the deadline is re-armed from `startedAt`, and a model
- * call that was in flight is made again (the turn cache answers it if it had finished).
+ * step left off. Nothing else survives persistence: the deadline is re-armed from `startedAt`.
+ *
+ * A model call that was in flight is never sent twice under one (turn, generation). Entering
+ * `callingModel` records the call (`inFlight`), and the call actor sends nothing before that step is
+ * durable, so a persisted snapshot without `inFlight` for a call proves it was not sent. Restored with
+ * `inFlight`, the call is first looked up (the turn cache hands back an answer already paid for); when no
+ * answer was recorded it may still have reached the provider, so the actor fails it as lost (`call_lost`)
+ * and the turn is asked for again under the next generation, the loss kept in `lostCalls`.
  *
  *   starting --new--> running
  *            --restore--> restoring --answer pending--> running.assessingQuality
@@ -21,6 +27,7 @@
  *   callingModel --error budget_exhausted (the spending cap refused the call; nothing was sent)--> paused
  *   paused --RESUME (the cap has room again)--> running (awaitingTurn: the same turn is asked for again)
  *          --CANCEL--> ended(cancelled)
+ *   callingModel --error call_lost (restored in flight, no answer recorded)--> callingModel (generation + 1)
  *   While paused the deadline does not run: time paused is added to it (`pausedMs`).
  *   ended by the turn limit, a natural end, a refusal or a repetition --> closing
  *   closing --judge configured and turns kept--> judging --verdict, or unjudged on any failure--> ended
@@ -33,6 +40,7 @@ import { and, assign, fromCallback, fromPromise, setup } from 'xstate';
 import type {
   DiscardedTurn,
   JudgeVerdict,
+  LostCall,
   QualityMetrics,
   Speaker,
   TerminationReason,
@@ -116,6 +124,34 @@ export interface ConversationContext extends ConversationInput {
   turnWindow?: { turnIndex: number; generation: number; since: number };
   /** The judge's verdict (`judging`), when a judge is configured. */
   judge?: JudgeVerdict;
+  /**
+   * The model call being made (set on entering `callingModel`, cleared on leaving it). Persisted before
+   * the call is sent; `recovered` marks one found in a restored snapshot, which may have been sent.
+   */
+  inFlight?: CallKey & { recovered?: true };
+  /** Calls lost in flight to a crash; each moved its turn to the next generation. */
+  lostCalls?: LostCall[];
+}
+
+/** Which call of a conversation: its turn index and generation (the `Idempotency-Key`'s last parts). */
+export interface CallKey {
+  turnIndex: number;
+  generation: number;
+}
+
+/**
+ * The generation of the next call: 0 for a turn's first call, then one more for each nudged
+ * regeneration (`nudges`, counted over the conversation) and for each call lost to a crash. Both counts
+ * only grow and one of them grows between two calls of the same turn, so a turn never calls twice under
+ * one generation; a conversation without nudges or losses calls every turn under 0.
+ */
+export function callKeyOf(
+  context: Pick<ConversationContext, 'turns' | 'nudge' | 'nudges' | 'lostCalls'>,
+): CallKey {
+  return {
+    turnIndex: context.turns.length,
+    generation: (context.nudge ? context.nudges : 0) + (context.lostCalls?.length ?? 0),
+  };
 }
 
 /** What the judge actor gets: the finished conversation's text. */
@@ -173,6 +209,11 @@ export interface CallModelInput {
   temperature: number;
   /** Epoch ms after which the conversation times out. */
   deadlineAt: number;
+  /**
+   * This call was in flight when the conversation was last saved by a process that is gone: it may have
+   * reached the provider. Its recorded answer is used; without one it must not be sent again (`call_lost`).
+   */
+  mayHaveBeenSent?: boolean;
 }
 
 export interface AssessTurnInput {
@@ -222,11 +263,6 @@ export function deadlineOf(
   return context.startedAt + context.settings.timeoutMs + (context.pausedMs ?? 0);
 }
 
-/** The call now due: its turn index and generation (a nudged regeneration is a call of its own). */
-function dueCall(context: Pick<ConversationContext, 'turns' | 'nudge' | 'nudges'>) {
-  return { turnIndex: context.turns.length, generation: context.nudge ? context.nudges : 0 };
-}
-
 /** The current call's deadline: its turn window's end in batch mode, else the conversation's deadline. */
 export function callDeadlineOf(
   context: Pick<ConversationContext, 'startedAt' | 'settings' | 'pausedMs' | 'turnWindow'>,
@@ -242,14 +278,28 @@ export function callDeadlineOf(
  * without `settings.turnWindowMs`.
  */
 export function turnWindowAt(
-  context: Pick<ConversationContext, 'settings' | 'turns' | 'nudge' | 'nudges' | 'turnWindow'>,
+  context: Pick<ConversationContext, 'settings' | 'turns' | 'nudge' | 'nudges' | 'lostCalls' | 'turnWindow'>,
   now: number,
 ): ConversationContext['turnWindow'] {
   if (context.settings.turnWindowMs === undefined) return context.turnWindow;
-  const due = dueCall(context);
+  const due = callKeyOf(context);
   const current = context.turnWindow;
   if (current && current.turnIndex === due.turnIndex && current.generation === due.generation) return current;
   return { ...due, since: now };
+}
+
+/** The error of a call lost in flight to a crash (`CallLostError`): what the loss is recorded as. */
+function lostCallOf(error: unknown, key: CallKey): LostCall {
+  const { at, worstCaseMicros } = (error ?? {}) as { at?: unknown; worstCaseMicros?: unknown };
+  return {
+    ...key,
+    at: typeof at === 'number' ? at : 0,
+    worstCaseMicros: typeof worstCaseMicros === 'number' ? worstCaseMicros : 0,
+  };
+}
+
+function isCallLost(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'call_lost';
 }
 
 /** The error of a call the spending cap refused (`BudgetExhaustedError`): not a provider failure. */
@@ -319,6 +369,8 @@ export const conversationMachine = setup({
     answerPending: ({ context }) => context.pending !== undefined,
     isPaused: ({ context }) => context.paused !== undefined,
     budgetRefused: ({ event }) => isBudgetRefusal((event as { error?: unknown }).error),
+    callLost: ({ event }) => isCallLost((event as { error?: unknown }).error),
+    callInFlight: ({ context }) => context.inFlight !== undefined,
     /** A judge is configured (`JUDGE_PROVIDER`); bound at the composition root. @default false */
     judgeEnabled: () => false,
     hasTurns: ({ context }) => context.turns.length > 0,
@@ -352,6 +404,14 @@ export const conversationMachine = setup({
         { guard: 'isPaused', target: 'paused' },
         { guard: 'awaitingJudgement', target: '#conversation.closing' },
         { guard: 'answerPending', target: '#conversation.running.assessingQuality' },
+        // Saved while calling: that call may have been sent (its answer, if recorded, is used).
+        {
+          guard: 'callInFlight',
+          target: '#conversation.running',
+          actions: assign({
+            inFlight: ({ context }) => ({ ...context.inFlight!, recovered: true as const }),
+          }),
+        },
         { target: '#conversation.running' },
       ],
     },
@@ -381,7 +441,22 @@ export const conversationMachine = setup({
           ],
         },
         callingModel: {
-          entry: 'stampTurn',
+          // Recorded before the call is sent (the call actor waits for this step to be durable).
+          entry: [
+            'stampTurn',
+            assign({
+              inFlight: ({ context }) => {
+                const key = callKeyOf(context);
+                const restored = context.inFlight;
+                return restored?.recovered &&
+                  restored.turnIndex === key.turnIndex &&
+                  restored.generation === key.generation
+                  ? restored
+                  : key;
+              },
+            }),
+          ],
+          exit: assign({ inFlight: undefined }),
           invoke: [
             {
               // Batch mode: the turn's own window (null, never firing, online).
@@ -394,12 +469,12 @@ export const conversationMachine = setup({
               id: 'callModel',
               src: 'callModel',
               input: ({ context }) => {
-                const turnIndex = context.turns.length;
+                const { turnIndex, generation } = callKeyOf(context);
                 const speaker = speakerFor(turnIndex);
                 return {
                   conversationId: context.conversationId,
                   turnIndex,
-                  generation: context.nudge ? context.nudges : 0,
+                  generation,
                   speaker,
                   provider: context.providers[speaker],
                   topic: context.topic,
@@ -409,6 +484,7 @@ export const conversationMachine = setup({
                   maxTokens: context.settings.maxTokensPerTurn,
                   temperature: context.settings.temperature,
                   deadlineAt: callDeadlineOf(context),
+                  ...(context.inFlight?.recovered ? { mayHaveBeenSent: true } : {}),
                 };
               },
               onDone: {
@@ -422,6 +498,18 @@ export const conversationMachine = setup({
                   guard: 'budgetRefused',
                   target: '#conversation.paused',
                   actions: ['pause', assign({ turnWindow: undefined })],
+                },
+                // Lost in flight to a crash: ask for the same turn under the next generation (a new window).
+                {
+                  guard: 'callLost',
+                  target: 'callingModel',
+                  reenter: true,
+                  actions: assign({
+                    lostCalls: ({ context, event }) => [
+                      ...(context.lostCalls ?? []),
+                      lostCallOf(event.error, callKeyOf(context)),
+                    ],
+                  }),
                 },
                 {
                   target: '#conversation.failed',

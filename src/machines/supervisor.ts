@@ -15,6 +15,11 @@
  *                                          --none--> checking
  *                                          --error--> backoff --> checking
  *   DRAIN --> draining --(no conversations left | drain timeout: shards stopped)--> stopped
+ *                      --(every conversation left is paused for budget, looked at every drainCheck)--> stopped
+ *
+ * A conversation paused for budget cannot progress until the cap is raised, and it is saved as paused, so
+ * a drain does not wait for it: another daemon (or this one restarted) adopts it paused and resumes it
+ * when the budget reopens.
  */
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import { DEFAULTS } from '../defaults.js';
@@ -90,10 +95,17 @@ export const supervisorMachine = setup({
     intakeBackoff: 1000,
     /** How long draining waits for in-flight conversations before stopping them where they are. */
     drainTimeout: DEFAULTS.DRAIN_TIMEOUT_SECONDS * 1000,
+    /** How often draining looks whether only conversations paused for budget are left. */
+    drainCheck: 200,
   },
   guards: {
     full: ({ context }) => context.active >= context.maxConcurrent,
     idle: ({ context }) => context.active === 0,
+    /**
+     * Every conversation still running is paused for budget (nothing can progress until the cap is
+     * raised). Bound at the composition root, which can see the conversations. @default false
+     */
+    onlyPausedLeft: (_args: { context: SupervisorContext }) => false,
   },
 }).createMachine({
   id: 'supervisor',
@@ -164,10 +176,22 @@ export const supervisorMachine = setup({
       },
     },
     draining: {
-      always: { guard: 'idle', target: 'stopped' },
+      always: [
+        { guard: 'idle', target: 'stopped' },
+        { guard: 'onlyPausedLeft', target: 'stopped' },
+      ],
       // Stopping a shard (on entering `stopped`) stops its conversations where they are, their last
       // step persisted.
       after: { drainTimeout: 'stopped' },
+      // Pausing is not an event the supervisor hears: it looks again while it drains. A child state, so
+      // looking again does not restart the drain timeout.
+      initial: 'waiting',
+      states: {
+        waiting: {
+          after: { drainCheck: { target: 'waiting', reenter: true } },
+          always: { guard: 'onlyPausedLeft', target: '#supervisor.stopped' },
+        },
+      },
     },
     stopped: {
       type: 'final',

@@ -10,6 +10,7 @@ import { InvalidSnapshotError } from '../errors.js';
 import {
   discardedTurnSchema,
   judgeSchema,
+  lostCallSchema,
   qualitySchema,
   terminationReasonSchema,
   topicSchema,
@@ -51,6 +52,14 @@ const contextSchema: z.ZodType<ConversationContext> = z.looseObject({
   provenance: provenanceSchema.optional(),
   discarded: z.array(discardedTurnSchema).optional(),
   judge: judgeSchema.optional(),
+  inFlight: z
+    .object({
+      turnIndex: z.number().int().nonnegative(),
+      generation: z.number().int().nonnegative(),
+      recovered: z.literal(true).optional(),
+    })
+    .optional(),
+  lostCalls: z.array(lostCallSchema).optional(),
 });
 
 /** The record one write stores: the snapshot's persisted form under this build's versions. */

@@ -34,6 +34,14 @@ export interface PersisterOptions {
   persistedForm: (snapshot: ConversationSnapshot) => unknown;
   /** A conversation stopped being ours (finished or lost), e.g. to drop its cached turns. */
   onReleased?: (conversationId: string) => void;
+  /**
+   * A step of a conversation is durable in the store (its context as written; `latest`: no newer step is
+   * waiting to be written): the call path waits on this before sending a model call the step records as in
+   * flight (`CallIntents`).
+   */
+  onSaved?: (conversationId: string, context: ConversationContext, latest: boolean) => void;
+  /** A step of a conversation is waiting to be written: what was durable is no longer its latest state. */
+  onStep?: (conversationId: string) => void;
   /** A conversation started or finished: its events are in the outbox, worth delivering at once. */
   onOutboxEvents?: () => void;
   /**
@@ -180,6 +188,7 @@ export class ConversationPersister {
     status: ConversationContext['status'],
     events: OutboxEvent[],
   ): void {
+    this.options.onStep?.(tracker.ownership.conversationId);
     if (tracker.pending) {
       tracker.pending.snapshot = snapshot;
       tracker.pending.status = status;
@@ -222,6 +231,7 @@ export class ConversationPersister {
         // is refused or fails, `lose` below lets the lease lapse as before.
         if (record.status !== 'active') this.options.leases.drop(ownership);
         await this.options.store.save(ownership.lease, record, pending.events);
+        this.options.onSaved?.(ownership.conversationId, pending.snapshot.context, tracker.pending === null);
         if (ownership.delivery) {
           const delivery = ownership.delivery;
           ownership.delivery = undefined;

@@ -1,5 +1,5 @@
 import { createActor, toPromise } from 'xstate';
-import { callModelActor } from '../../src/actors/call-model.js';
+import { type CallModelOptions, callModelActor } from '../../src/actors/call-model.js';
 import type { ProviderConfig } from '../../src/config.js';
 import { CallBudget } from '../../src/cost/call-budget.js';
 import { costConfigFrom } from '../../src/cost/config.js';
@@ -30,12 +30,17 @@ export function callInput(overrides: Partial<CallModelInput> = {}): CallModelInp
 }
 
 /** A process's model-calling path: the real Anthropic SDK against the fake server, and a turn cache. */
-export function modelCaller(server: FakeProviderServer, turnCache: TurnCache, clock: Clock = systemClock) {
+export function modelCaller(
+  server: FakeProviderServer,
+  turnCache: TurnCache,
+  clock: Clock = systemClock,
+  extra: Pick<CallModelOptions, 'intentDurable'> & { model?: string; budget?: MemoryBudgetStore } = {},
+) {
   const config: ProviderConfig = {
     name: 'anthropic',
     apiKey: 'sk-ant-test-key-0000000000',
     baseUrl: server.urls.anthropic,
-    model: 'claude-test',
+    model: extra.model ?? 'claude-test',
     rpm: 600,
     tpm: 1_000_000,
     timeoutMs: 5_000,
@@ -45,7 +50,8 @@ export function modelCaller(server: FakeProviderServer, turnCache: TurnCache, cl
     provider: () => provider,
     turnCache,
     clock,
-    budget: new CallBudget(new MemoryBudgetStore({ clock }), costConfigFrom({}).prices),
+    budget: new CallBudget(extra.budget ?? new MemoryBudgetStore({ clock }), costConfigFrom({}).prices),
+    intentDurable: extra.intentDurable,
   });
   return (input: CallModelInput): Promise<Turn> => toPromise(createActor(logic, { input }).start());
 }

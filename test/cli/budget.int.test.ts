@@ -24,7 +24,10 @@ describe('chimera budget', () => {
 
     const show = await runCli(['budget', 'show'], { env });
     expect(show.code).toBe(0);
-    expect(show.stdout).toContain('cap: $12.50; spent $1.23, $0.000000 reserved, $11.27 left\n');
+    // The refused call needs one micro-dollar more than is left: the cap stops calls though spend is below it.
+    expect(show.stdout).toContain(
+      'cap: $12.50; spent $1.23, $0.000000 reserved, $11.27 left (cap reached: the last refused call needs $11.27)\n',
+    );
     expect(show.stdout).toContain('  anthropic/claude-sonnet-5-5  $1.23\n');
     const json = await runCli(['budget', 'show', '--json'], { env });
     expect(JSON.parse(json.stdout)).toMatchObject({ capMicros: 12_500_000, spentMicros: 1_234_567 });

@@ -286,4 +286,40 @@ describe('chimera status: spend', () => {
     result = await runCli(['status'], { env });
     expect(result.stdout).toContain('SPENDING CAP REACHED');
   });
+  it('says the cap is reached when spend and live reservations leave no room for the call that was refused, though spend alone is below it', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const env = redisOnlyEnv(names);
+    const budget = new RedisBudgetStore({ redis: redisClient(), keyPrefix: names.prefix });
+    await budget.setCap(10_000);
+    expect((await budget.reserve('c1:0:0:a', 4_000)).ok).toBe(true);
+    await budget.settle('c1:0:0:a', 4_000, { provider: 'anthropic', model: 'claude-sonnet-5-5' });
+    // Two calls in flight hold 5,000 of the 6,000 left: a third of 1,500 cannot be reserved.
+    expect((await budget.reserve('c2:0:0:a', 2_500)).ok).toBe(true);
+    expect((await budget.reserve('c3:0:0:a', 2_500)).ok).toBe(true);
+    const status = async () => {
+      const result = await runCli(['status', '--json'], { env });
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as StatusReport;
+    };
+    // Room for a call of up to 1,000 is left and none was refused: not reached.
+    expect((await status()).capReached).toBe(false);
+    expect((await budget.reserve('c4:0:0:a', 1_500)).ok).toBe(false);
+    const report = await status();
+    expect(report.capReached).toBe(true);
+    expect(report.budget).toMatchObject({
+      spentMicros: 4_000,
+      reservedMicros: 5_000,
+      lastRefusal: { worstCaseMicros: 1_500 },
+    });
+    const text = await runCli(['status'], { env });
+    expect(text.stdout).toContain('SPENDING CAP REACHED');
+    expect(text.stdout).toContain('(cap reached: the last refused call needs $0.001500)');
+    // A reservation released makes room for the refused call: no longer reached.
+    await budget.release('c2:0:0:a');
+    expect((await status()).capReached).toBe(false);
+    // Reservations filling the cap to the last micro-dollar leave room for nothing.
+    await budget.setCap(6_500); // spent 4,000 + reserved 2,500
+    expect((await status()).capReached).toBe(true);
+  });
 });

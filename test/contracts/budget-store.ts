@@ -101,6 +101,20 @@ export function budgetStoreContract(name: string, makeStore: () => Promise<Budge
         expect((await store.snapshot()).spentMicros).toBe(300);
       }));
 
+    it('keeps the last refused reservation until one is granted again', () =>
+      withStore(async ({ store }) => {
+        expect((await store.snapshot()).lastRefusal).toBeNull();
+        await store.setCap(1_000);
+        await store.reserve(callId('holds'), 700);
+        expect(await store.reserve(callId('too-big'), 500)).toMatchObject({ ok: false });
+        expect(await store.reserve(callId('bigger'), 900)).toMatchObject({ ok: false });
+        const snapshot = await store.snapshot();
+        expect(snapshot.lastRefusal).toEqual({ worstCaseMicros: 900, at: expect.any(Number) });
+        expect(snapshot.lastRefusal!.at).toBeLessThanOrEqual(snapshot.at);
+        expect(await store.reserve(callId('fits'), 300)).toMatchObject({ ok: true });
+        expect((await store.snapshot()).lastRefusal).toBeNull();
+      }));
+
     it('a retried reserve of the same id reserves nothing more', () =>
       withStore(async ({ store }) => {
         const id = callId('retry');

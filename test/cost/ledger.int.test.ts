@@ -8,6 +8,7 @@ import type { Chimera } from '../../src/chimera.js';
 import { RedisBudgetStore } from '../../src/cost/redis-budget-store.js';
 import type { ConversationRecord } from '../../src/events.js';
 import { createRedis } from '../../src/services/redis/client.js';
+import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 import {
   collectEvents,
@@ -214,5 +215,64 @@ describe('the spending cap across two daemons on one Redis', () => {
     const after = await a.parts.spending.snapshot();
     expect(after.spentMicros).toBe(server.bill().totalMicros);
     expect(a.parts.spending.capReached || b.parts.spending.capReached).toBe(false);
+  });
+
+  it('a capped daemon stops (SIGTERM) without waiting for its conversations paused for budget: they stay paused in the store, for the next daemon', async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const server = await fakeServer(20);
+    const capMicros = 15_000;
+    const env = infraEnv({
+      ...names.env,
+      ...fakeProviderEnv(server),
+      MAX_CONVERSATION_TURNS: '6',
+      MIN_CONVERSATION_TURNS: '6',
+      MAX_TOKENS_PER_TURN: '200',
+      MAX_SPEND_USD: String(capMicros / 1e6),
+    });
+    delete env.KAFKA_BOOTSTRAP_SERVERS;
+    // A drain that waited for the paused conversations would wait ten minutes.
+    const chimera = await startChimera(configFor(env), {
+      intake: 'none',
+      budgetPollMs: 100,
+      drainTimeoutMs: 600_000,
+    });
+    let stopped = false;
+    cleanups.push(async () => {
+      if (!stopped) await chimera.stop();
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++)
+      ids.push(
+        await chimera.startNewConversation({ id: `drain-${i}`, title: `Drain topic ${i}: heat networks` }),
+      );
+    await until(
+      () => chimera.active > 0 && chimera.parts.spending.pausedCount() === chimera.active,
+      60_000,
+      'every conversation still running paused for budget',
+    );
+    const paused = chimera.active;
+
+    const outcome = await Promise.race([
+      chimera.stop().then(() => 'stopped'),
+      new Promise((resolve) => setTimeout(() => resolve('still draining'), 30_000)),
+    ]);
+    stopped = true;
+    expect(outcome).toBe('stopped');
+    // Saved paused at their last completed turn, unfinished and adoptable: their leases were given back.
+    const store = new RedisSnapshotStore({ url: inject('redisUrl'), keyPrefix: names.prefix });
+    cleanups.push(() => store.close());
+    let stillPaused = 0;
+    for (const id of ids) {
+      const stored = await store.load(id);
+      const snapshot = stored?.snapshot as { value?: unknown; context?: { paused?: { reason?: string } } };
+      if (stored?.status !== 'active') continue;
+      expect(snapshot.value).toBe('paused');
+      expect(snapshot.context?.paused?.reason).toBe('budget');
+      expect(await store.acquireLease(id, 'next-daemon', 10_000)).not.toBeNull();
+      stillPaused += 1;
+    }
+    expect(stillPaused).toBe(paused);
+    expect(server.bill().totalMicros).toBeLessThanOrEqual(capMicros);
   });
 });

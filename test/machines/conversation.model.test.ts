@@ -412,3 +412,73 @@ describe('conversation machine, paused for budget', () => {
     actor.stop();
   });
 });
+
+describe('conversation machine, a call in flight at a crash', () => {
+  /** A machine whose model calls the test answers or fails, one at a time. */
+  function controlled() {
+    const calls: CallModelInput[] = [];
+    const settle: Array<{ resolve: (turn: Turn) => void; reject: (e: unknown) => void }> = [];
+    const machine = conversationMachine.provide({
+      actors: {
+        callModel: fromPromise<Turn, CallModelInput>(
+          ({ input }) =>
+            new Promise((resolve, reject) => {
+              calls.push(input);
+              settle.push({ resolve, reject });
+            }),
+        ),
+        deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number | null }>(() => {}),
+      },
+    });
+    return { machine, calls, settle };
+  }
+
+  it('records the call it is making (inFlight) on entering callingModel, and clears it with the answer', async () => {
+    const { machine, calls, settle } = controlled();
+    const actor = createActor(machine, { input });
+    actor.start();
+    expect(actor.getSnapshot().context.inFlight).toEqual({ turnIndex: 0, generation: 0 });
+    expect(calls[0]?.mayHaveBeenSent).toBeUndefined();
+    settle[0]!.resolve(turnFor(0));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(actor.getSnapshot().context.pending).toBeDefined();
+    expect(actor.getSnapshot().context.inFlight).toBeUndefined();
+    actor.stop();
+  });
+
+  it('restored with a call in flight, asks for it as one that may have been sent; lost, the turn is asked for under the next generation and the loss is recorded', async () => {
+    const { machine, calls, settle } = controlled();
+    const actor = createActor(machine, {
+      input: { restore: restoredContext({ turns: [turnFor(0)], inFlight: { turnIndex: 1, generation: 0 } }) },
+    });
+    actor.start();
+    expect(calls.map((c) => [c.turnIndex, c.generation, c.mayHaveBeenSent])).toEqual([[1, 0, true]]);
+    settle[0]!.reject({ code: 'call_lost', message: 'lost', at: 5_000, worstCaseMicros: 1_234 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(actor.getSnapshot().matches({ running: 'callingModel' })).toBe(true);
+    expect(actor.getSnapshot().context.lostCalls).toEqual([
+      { turnIndex: 1, generation: 0, at: 5_000, worstCaseMicros: 1_234 },
+    ]);
+    // The new call is a new attempt: the next generation, recorded in flight, not suspected of being sent.
+    expect(calls.map((c) => [c.turnIndex, c.generation, c.mayHaveBeenSent])).toEqual([
+      [1, 0, true],
+      [1, 1, undefined],
+    ]);
+    expect(actor.getSnapshot().context.inFlight).toEqual({ turnIndex: 1, generation: 1 });
+    actor.stop();
+  });
+
+  it('restored with a call in flight whose answer was recorded, keeps that answer (the call actor returns it)', async () => {
+    const { machine, calls, settle } = controlled();
+    const actor = createActor(machine, {
+      input: { restore: restoredContext({ turns: [turnFor(0)], inFlight: { turnIndex: 1, generation: 0 } }) },
+    });
+    actor.start();
+    settle[0]!.resolve(turnFor(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toHaveLength(1);
+    expect(actor.getSnapshot().context.pending?.index).toBe(1);
+    expect(actor.getSnapshot().context.lostCalls).toBeUndefined();
+    actor.stop();
+  });
+});

@@ -18,6 +18,7 @@ const SHARD_CAPACITY = 2;
 const MAX_SPAWNED = 4;
 const BACKOFF_MS = 1000;
 const DRAIN_MS = 30_000;
+const DRAIN_CHECK_MS = 200;
 const OUTCOMES = ['settled', 'lost', 'crashed'] as const;
 
 type Snapshot = ReturnType<typeof supervisorMachine.transition>;
@@ -104,7 +105,7 @@ interface ShardView {
 }
 
 /** A running supervisor with real shards, whose conversations are promises the test settles or fails. */
-function liveSupervisor() {
+function liveSupervisor(options: { pausedCount?: () => number } = {}) {
   const clock = new SimulatedClock();
   let pull: { resolve: (w: Work | null) => void; reject: (e: unknown) => void } | undefined;
   const started: Array<{
@@ -136,7 +137,11 @@ function liveSupervisor() {
         },
       }),
     },
-    delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS },
+    delays: { intakeBackoff: BACKOFF_MS, drainTimeout: DRAIN_MS, drainCheck: DRAIN_CHECK_MS },
+    guards: {
+      onlyPausedLeft: ({ context }) =>
+        options.pausedCount !== undefined && context.active > 0 && options.pausedCount() >= context.active,
+    },
   });
   const actor = createActor(machine, {
     input: { maxConcurrent: MAX, shardCapacity: SHARD_CAPACITY },
@@ -181,7 +186,7 @@ describe('supervisor machine, model-based', () => {
       { running: 'pulling' },
       { running: 'full' },
       { running: 'backoff' },
-      'draining',
+      { draining: 'waiting' },
       'stopped',
     ]) {
       expect(values).toContain(JSON.stringify(v));
@@ -340,6 +345,48 @@ describe('supervisor shards', () => {
     await settle();
     expect(shard.getSnapshot().status).toBe('active');
     expect(actor.getSnapshot().context).toMatchObject({ active: 0, settled: 1, crashed: 0 });
+    actor.stop();
+  });
+});
+
+describe('supervisor draining with conversations paused for budget', () => {
+  it('stops once every conversation left is paused for budget, without waiting for the drain timeout', async () => {
+    let paused = 0;
+    const { actor, clock, pull, started } = liveSupervisor({ pausedCount: () => paused });
+    await settle();
+    pull().resolve(work('c0'));
+    await settle();
+    pull().resolve(work('c1'));
+    await settle();
+    expect(actor.getSnapshot().context.active).toBe(2);
+    actor.send({ type: 'DRAIN' });
+    await settle();
+    // One of two paused: the other can still progress, so the drain waits for it.
+    paused = 1;
+    clock.increment(DRAIN_CHECK_MS);
+    await settle();
+    expect(actor.getSnapshot().matches('draining')).toBe(true);
+    paused = 2;
+    clock.increment(DRAIN_CHECK_MS);
+    await settle();
+    expect(actor.getSnapshot().status).toBe('done');
+    // Stopped where they are (their last step, paused, is persisted), long before the drain timeout.
+    for (const { ref } of started) expect(ref.getSnapshot().status).toBe('stopped');
+    actor.stop();
+  });
+
+  it('without conversations paused, a drain waits for them until the drain timeout', async () => {
+    const { actor, clock, pull } = liveSupervisor({ pausedCount: () => 0 });
+    await settle();
+    pull().resolve(work('c0'));
+    await settle();
+    actor.send({ type: 'DRAIN' });
+    clock.increment(DRAIN_MS - 1);
+    await settle();
+    expect(actor.getSnapshot().matches('draining')).toBe(true);
+    clock.increment(1);
+    await settle();
+    expect(actor.getSnapshot().status).toBe('done');
     actor.stop();
   });
 });

@@ -6,6 +6,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Config } from '../../config.js';
+import { capReachedIn } from '../../cost/budget-state.js';
 import { formatUsd, parseUsdToMicros } from '../../cost/money.js';
 import type { BudgetSnapshot } from '../../cost/ports.js';
 import { RedisBudgetStore } from '../../cost/redis-budget-store.js';
@@ -61,7 +62,11 @@ export function formatBudget(snapshot: BudgetSnapshot): string {
     );
   } else {
     const headroom = snapshot.capMicros - snapshot.spentMicros - snapshot.reservedMicros;
-    const reached = snapshot.spentMicros >= snapshot.capMicros ? ' (cap reached)' : '';
+    const reached = capReachedIn(snapshot)
+      ? snapshot.lastRefusal && headroom >= 1
+        ? ` (cap reached: the last refused call needs ${formatUsd(snapshot.lastRefusal.worstCaseMicros)})`
+        : ' (cap reached)'
+      : '';
     lines.push(
       `cap: ${formatUsd(snapshot.capMicros)}; spent ${formatUsd(snapshot.spentMicros)}, ${formatUsd(snapshot.reservedMicros)} reserved, ` +
         `${formatUsd(Math.max(0, headroom))} left${reached}`,

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { type Config, PROVIDER_NAMES, type ProviderName } from '../../config.js';
+import { capReachedIn } from '../../cost/budget-state.js';
 import type { BudgetSnapshot } from '../../cost/ports.js';
 import { RedisBudgetStore } from '../../cost/redis-budget-store.js';
 import type { BreakerReport } from '../../events.js';
@@ -80,9 +81,9 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
       new RedisBreakerStateStore(redis, redisConfig.keyPrefix).readAll(),
       new RedisBudgetStore({ redis, keyPrefix: redisConfig.keyPrefix }).snapshot(),
     ]);
-    // The daemons' rule (src/machines/budget.ts): reached once spend alone meets the cap, or when the
-    // headroom left cannot take a call; status can only see the first for sure.
-    const capReached = budget.capMicros !== null && budget.spentMicros >= budget.capMicros;
+    // Reached when spend and live reservations leave no room for a call: less headroom than the last
+    // refused call needed (so conversations are paused for budget), or none at all.
+    const capReached = capReachedIn(budget);
     const providers: StatusReport['providers'] = {};
     for (const name of providersToShow(config, breakers)) {
       const report = breakers[name];
