@@ -39,6 +39,11 @@ export class InMemoryTopicSource implements TopicSource {
   }
 
   /** Queues a topic message: an object is JSON-encoded, a string or bytes are taken as they are. */
+  /** Topics pushed and not taken in yet (intake holds them while the spending cap is reached, for example). */
+  get waiting(): number {
+    return this.buffer.size;
+  }
+
   push(message: TopicMessage | string | Buffer, key: string | null = null): void {
     if (this.closed) return;
     const value = Buffer.isBuffer(message)
