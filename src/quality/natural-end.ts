@@ -55,12 +55,11 @@ const FAREWELLS: readonly RegExp[] = [
  */
 export function detectNaturalEnd(text: string): boolean {
   // Split before lower-casing: a full stop followed by a lower-case letter is not a sentence boundary.
-  const all = sentences(text).map(normalise);
-  const last = all.at(-1);
+  // Only the closing sentences are read, so only they are normalised.
+  const closing = sentences(text).slice(-CLOSING_SENTENCES).map(normalise);
+  const last = closing.at(-1);
   if (last === undefined || last.endsWith('?')) return false;
-  return all
-    .slice(-CLOSING_SENTENCES)
-    .some((sentence) => FAREWELLS.some((pattern) => pattern.test(sentence)));
+  return closing.some((sentence) => FAREWELLS.some((pattern) => pattern.test(sentence)));
 }
 
 function normalise(text: string): string {

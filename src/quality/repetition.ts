@@ -53,7 +53,7 @@ export function assessRepetitionOfTokens(
 ): RepetitionAssessment {
   const earlier = new Set<string>();
   for (const p of previous) for (const gram of contentNgrams(p)) earlier.add(gram);
-  return judge(tokens, earlier, previous);
+  return judge(tokens, earlier, previous, previous.length);
 }
 
 /**
@@ -65,24 +65,28 @@ export function countRepetitiveTurns(tokenised: readonly (readonly string[])[]):
   let repetitive = 0;
   for (let i = 0; i < tokenised.length; i++) {
     const tokens = tokenised[i]!;
-    if (judge(tokens, earlier, tokenised.slice(0, i)).repetitive) repetitive++;
+    if (judge(tokens, earlier, tokenised, i).repetitive) repetitive++;
     for (const gram of contentNgrams(tokens)) earlier.add(gram);
   }
   return repetitive;
 }
 
-/** The verdict on `tokens` given the content n-grams of every earlier turn and their word lists. */
+/**
+ * The verdict on `tokens` given the content n-grams of every earlier turn and their word lists, the first
+ * `count` of `previous` (a count rather than a slice: the final score judges every turn of a conversation).
+ */
 function judge(
   tokens: readonly string[],
   earlier: ReadonlySet<string>,
   previous: readonly (readonly string[])[],
+  count: number,
 ): RepetitionAssessment {
   const own = contentNgrams(tokens);
   let seen = 0;
   for (const gram of own) if (earlier.has(gram)) seen++;
   const overlap = own.size === 0 ? 0 : seen / own.size;
 
-  const nearDuplicate = closestNearDuplicate(tokens, previous);
+  const nearDuplicate = closestNearDuplicate(tokens, previous, count);
   const repetitive =
     (own.size >= MIN_NGRAMS_FOR_OVERLAP && overlap > REPETITION_OVERLAP_THRESHOLD) ||
     nearDuplicate !== undefined;
@@ -113,15 +117,18 @@ function contentNgrams(tokens: readonly string[]): ReadonlySet<string> {
 function closestNearDuplicate(
   tokens: readonly string[],
   previous: readonly (readonly string[])[],
+  count: number,
 ): { index: number; similarity: number } | undefined {
   if (tokens.length < MIN_WORDS_FOR_NEAR_DUPLICATE) return undefined;
   let best: { index: number; similarity: number } | undefined;
-  previous.forEach((other, index) => {
-    if (similarityUpperBound(tokens.length, other.length) < NEAR_DUPLICATE_SIMILARITY) return;
+  for (let index = 0; index < count; index++) {
+    const other = previous[index];
+    if (other === undefined) continue; // a hole, which the forEach this replaces skipped as well
+    if (similarityUpperBound(tokens.length, other.length) < NEAR_DUPLICATE_SIMILARITY) continue;
     const similarity = editSimilarityAtLeast(tokens, other, NEAR_DUPLICATE_SIMILARITY);
     if (similarity !== undefined && (best === undefined || similarity > best.similarity)) {
       best = { index, similarity };
     }
-  });
+  }
   return best;
 }
