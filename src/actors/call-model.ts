@@ -95,18 +95,22 @@ export function callModelActor(options: CallModelOptions) {
     });
 
     const idempotencyKey = `${input.conversationId}:${input.turnIndex}:${input.generation}`;
+    /** What the budget prices a call by: its provider and model, prompt and output limit. */
+    const call = {
+      provider: input.provider,
+      baseUrl: options.baseUrl?.(input.provider),
+      model: provider.model,
+      system,
+      messages,
+      maxTokens: input.maxTokens,
+    };
     const reserve = async (
       extra: { id?: string; batch?: boolean; ttlMs?: number; maySettleAgain?: boolean } = {},
     ) => {
       try {
         return await options.budget.reserve({
           id: `${idempotencyKey}:${randomUUID().slice(0, 8)}`,
-          provider: input.provider,
-          baseUrl: options.baseUrl?.(input.provider),
-          model: provider.model,
-          system,
-          messages,
-          maxTokens: input.maxTokens,
+          ...call,
           ...extra,
         });
       } catch (error) {
@@ -153,14 +157,7 @@ export function callModelActor(options: CallModelOptions) {
     if (input.mayHaveBeenSent) {
       // It may have reached the provider before the process that sent it died, and its answer is lost with
       // it: sending it again would be a second request under one key.
-      const worstCase = options.budget.worstCase({
-        provider: input.provider,
-        baseUrl: options.baseUrl?.(input.provider),
-        model: provider.model,
-        system,
-        messages,
-        maxTokens: input.maxTokens,
-      });
+      const worstCase = options.budget.worstCase(call);
       throw new CallLostError(idempotencyKey, worstCase, options.clock.now());
     }
     await options.intentDurable?.(input.conversationId, key, signal);
