@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from 'commander';
 import type { Config, ProviderName } from '../config.js';
+import type { BudgetStore } from '../cost/ports.js';
 import type { TopicMessage } from '../events.js';
 import { isFinished } from '../persistence/snapshot-codec.js';
 import { recordOf } from '../records.js';
@@ -28,6 +29,8 @@ export interface RunStateFlags {
   runId?: string;
   fresh?: boolean;
   format: string;
+  /** `--max-cost`: the run's own cap, kept with its spend in the journal across resumes. */
+  maxCost?: number | null;
   minQuality?: number;
   includeFailed?: boolean;
   system: boolean;
@@ -38,8 +41,12 @@ export interface RunState {
   readonly dir: string;
   /** The configuration with the run id as `RUN_ID` (unless the environment sets one). */
   readonly config: Readonly<Config>;
-  /** The journal as snapshot store and turn cache (embedded mode only). */
-  readonly portOverrides?: { store: SnapshotStore; turnCache: TurnCache };
+  /**
+   * The journal as snapshot store and turn cache (embedded mode only), and as the budget: always in
+   * embedded mode, and with Redis for the run's own cap (`--max-cost`), so what the run spent counts
+   * across its resumes.
+   */
+  readonly portOverrides?: { store?: SnapshotStore; turnCache?: TurnCache; budget?: BudgetStore };
   /** Opens the output: a file continues after its last complete record; stdout is stdout. */
   openOutput(path: string | undefined): Promise<Output>;
   /** One line for stderr: a new run, or what a resume found. */
@@ -85,7 +92,11 @@ export async function openRunState(
     const runConfig: Readonly<Config> = process.env.RUN_ID?.trim()
       ? config
       : { ...config, dataset: { ...config.dataset, runId: identity.id } };
-    const { snapshots, turns } = journal.stores;
+    const { snapshots, turns, budget } = journal.stores;
+    const overrides = {
+      ...(config.redis ? {} : { store: snapshots, turnCache: turns }),
+      ...(config.redis && flags.maxCost === undefined ? {} : { budget }),
+    };
     let output: Output | undefined;
     let resumable: ResumableOutput | undefined;
     let closing: Promise<void> | undefined;
@@ -93,7 +104,7 @@ export async function openRunState(
       runId: identity.id,
       dir,
       config: runConfig,
-      ...(config.redis ? {} : { portOverrides: { store: snapshots, turnCache: turns } }),
+      ...(Object.keys(overrides).length > 0 ? { portOverrides: overrides } : {}),
       async openOutput(path) {
         if (path === undefined || path === '-') output = await openOutput(path);
         else output = resumable = await journal.openOutput(path);

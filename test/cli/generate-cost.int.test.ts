@@ -83,13 +83,36 @@ describe('chimera generate: spend', () => {
     expect(result.code, result.stderr).toBe(1);
     expect(fake.bill().totalMicros).toBeGreaterThan(0);
     expect(fake.bill().totalMicros).toBeLessThanOrEqual(capMicros);
-    expect(result.stderr).toMatch(
-      /chimera: spending cap reached after \$0\.0\d{3}: \d+ conversation\(s\) not finished \(paused or not started\)/,
+    expect(result.stderr, result.stderr).toMatch(
+      /chimera: spending cap reached after \$0\.\d{4,6}: \d+ conversation\(s\) not finished \(paused or not started\)/,
     );
     const records = parseJsonl(await readFile(out, 'utf8'));
     expect(records.length).toBeLessThan(12);
     for (const record of records) expect(record.status).toBe('ended');
     // No call was sent twice.
+    for (const key of fake.requestKeys()) expect(key.sent).toBe(1);
+
+    // The same command again resumes the run with what it spent: the cap is still reached, nothing more
+    // is bought, and the bill over both runs stays within the cap.
+    const again = await runCli(
+      [
+        'generate',
+        '--provider',
+        'anthropic',
+        '--topic',
+        'Heat networks',
+        '--conversations',
+        '12',
+        '--max-cost',
+        String(capMicros / 1e6),
+        '--out',
+        out,
+      ],
+      { env: anthropicEnv(fake) },
+    );
+    expect(again.code, again.stderr).toBe(1);
+    expect(again.stderr).toContain('chimera: resuming run');
+    expect(fake.bill().totalMicros).toBeLessThanOrEqual(capMicros);
     for (const key of fake.requestKeys()) expect(key.sent).toBe(1);
   });
 });
