@@ -64,22 +64,20 @@ describe('chimera generate: spend', () => {
     fake = await startFakeProviderServer({ latencyMs: 10 });
     const out = join(dir, 'capped.jsonl');
     const capMicros = 20_000;
-    const result = await runCli(
-      [
-        'generate',
-        '--provider',
-        'anthropic',
-        '--topic',
-        'Heat networks',
-        '--conversations',
-        '12',
-        '--max-cost',
-        String(capMicros / 1e6),
-        '--out',
-        out,
-      ],
-      { env: anthropicEnv(fake) },
-    );
+    const capped = [
+      'generate',
+      '--provider',
+      'anthropic',
+      '--topic',
+      'Heat networks',
+      '--conversations',
+      '12',
+      '--max-cost',
+      String(capMicros / 1e6),
+      '--out',
+      out,
+    ];
+    const result = await runCli(capped, { env: anthropicEnv(fake) });
     expect(result.code, result.stderr).toBe(1);
     expect(fake.bill().totalMicros).toBeGreaterThan(0);
     expect(fake.bill().totalMicros).toBeLessThanOrEqual(capMicros);
@@ -94,22 +92,7 @@ describe('chimera generate: spend', () => {
 
     // The same command again resumes the run with what it spent: the cap is still reached, nothing more
     // is bought, and the bill over both runs stays within the cap.
-    const again = await runCli(
-      [
-        'generate',
-        '--provider',
-        'anthropic',
-        '--topic',
-        'Heat networks',
-        '--conversations',
-        '12',
-        '--max-cost',
-        String(capMicros / 1e6),
-        '--out',
-        out,
-      ],
-      { env: anthropicEnv(fake) },
-    );
+    const again = await runCli(capped, { env: anthropicEnv(fake) });
     expect(again.code, again.stderr).toBe(1);
     expect(again.stderr).toContain('chimera: resuming run');
     expect(fake.bill().totalMicros).toBeLessThanOrEqual(capMicros);

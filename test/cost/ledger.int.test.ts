@@ -117,6 +117,20 @@ describe('the cost ledger against the fake server’s bill', () => {
   });
 });
 
+/** Six-turn conversations under a cap, on Redis only: the daemons share Redis; their events stay in-process. */
+function cappedEnv(names: ReturnType<typeof uniqueNames>, server: FakeProviderServer, capMicros: number) {
+  const env = infraEnv({
+    ...names.env,
+    ...fakeProviderEnv(server),
+    MAX_CONVERSATION_TURNS: '6',
+    MIN_CONVERSATION_TURNS: '6',
+    MAX_TOKENS_PER_TURN: '200',
+    MAX_SPEND_USD: String(capMicros / 1e6),
+  });
+  delete env.KAFKA_BOOTSTRAP_SERVERS;
+  return env;
+}
+
 describe('the spending cap across two daemons on one Redis', () => {
   it('holds on the bill, pauses every unfinished conversation at its last turn, and after `budget set` all finish with no turn sent twice', async () => {
     const names = uniqueNames();
@@ -124,16 +138,7 @@ describe('the spending cap across two daemons on one Redis', () => {
     const server = await fakeServer(20);
     // A cap well below what 12 conversations of 6 turns cost (about $0.012 each at these prompt sizes).
     const capMicros = 40_000;
-    const env = infraEnv({
-      ...names.env,
-      ...fakeProviderEnv(server),
-      MAX_CONVERSATION_TURNS: '6',
-      MIN_CONVERSATION_TURNS: '6',
-      MAX_TOKENS_PER_TURN: '200',
-      MAX_SPEND_USD: String(capMicros / 1e6),
-    });
-    // Redis is what the two daemons share here; their events stay in-process.
-    delete env.KAFKA_BOOTSTRAP_SERVERS;
+    const env = cappedEnv(names, server, capMicros);
     const a = await daemon(env);
     const b = await daemon(env);
     const ids: string[] = [];
@@ -225,15 +230,7 @@ describe('the spending cap across two daemons on one Redis', () => {
     cleanups.push(() => deleteKeys(names.prefix));
     const server = await fakeServer(20);
     const capMicros = 15_000;
-    const env = infraEnv({
-      ...names.env,
-      ...fakeProviderEnv(server),
-      MAX_CONVERSATION_TURNS: '6',
-      MIN_CONVERSATION_TURNS: '6',
-      MAX_TOKENS_PER_TURN: '200',
-      MAX_SPEND_USD: String(capMicros / 1e6),
-    });
-    delete env.KAFKA_BOOTSTRAP_SERVERS;
+    const env = cappedEnv(names, server, capMicros);
     // A drain that waited for the paused conversations would wait ten minutes.
     const chimera = await startChimera(configFor(env), {
       intake: 'none',
