@@ -11,6 +11,8 @@ export interface BatchMetricsSource {
   readonly provider: string;
   batchesOut(): BatchOut[];
   requestsWaiting(): number;
+  /** True while an open breaker holds the next submission. */
+  readonly heldByBreaker: boolean;
   /** Latencies measured since the last read, in ms; the reader empties it. */
   readonly latenciesMs: number[];
 }
@@ -65,6 +67,15 @@ export function instrumentBatchers(registry: Registry, batchers: Iterable<BatchM
     registers: [registry],
     collect() {
       for (const batcher of list) this.set({ provider: batcher.provider }, batcher.requestsWaiting());
+    },
+  });
+  new Gauge({
+    name: 'chimera_batch_submission_held',
+    help: '1 while an open breaker holds the next batch submission, by provider',
+    labelNames: ['provider'],
+    registers: [registry],
+    collect() {
+      for (const batcher of list) this.set({ provider: batcher.provider }, batcher.heldByBreaker ? 1 : 0);
     },
   });
 }

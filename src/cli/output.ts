@@ -64,3 +64,8 @@ export async function openOutput(path: string | undefined, flag = '--out'): Prom
     throw usageError(flag, `cannot write ${path}: ${fsReason(error)}`);
   }
 }
+
+/** A duration for a terminal: whole seconds, tenths under one second (`0.4s`, `12s`). */
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms > 0 && ms < 1000 ? 1 : 0)}s`;
+}

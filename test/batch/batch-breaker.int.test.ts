@@ -5,7 +5,9 @@
  * breaker (`ProviderBreaker`, the circuit-breaker machine); the server's request log is the witness of
  * what was submitted when.
  */
+import { Registry } from 'prom-client';
 import { describe, expect, inject, it } from 'vitest';
+import { instrumentBatchers } from '../../src/app/batch-metrics.js';
 import { ProviderBatcher } from '../../src/batch/provider-batcher.js';
 import { loadConfig } from '../../src/config.js';
 import { isChimeraError } from '../../src/errors.js';
@@ -87,6 +89,10 @@ describe('the breaker counts whole batches', () => {
     '%s: a batch %s and its resubmission too open the breaker; while open nothing is submitted; after the cool-down a batch goes and closes it',
     async (provider, outcome, code) => {
       const { server, breaker, batcher, creates, call } = await setUp(provider);
+      const registry = new Registry();
+      instrumentBatchers(registry, [batcher]);
+      const held = () => registry.getSingleMetricAsString('chimera_batch_submission_held');
+      expect(await held()).toContain(`chimera_batch_submission_held{provider="${provider}"} 0`);
       server.setBatchBehaviour({ outcome });
       const codes = await Promise.all(['a', 'b', 'c'].map((id) => failure(call(id))));
       expect(codes).toEqual([code, code, code]);
@@ -100,6 +106,8 @@ describe('the breaker counts whole batches', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(creates()).toHaveLength(2);
       expect(breaker.state).toBe('open');
+      // The hold is visible on /metrics while it lasts, and gone once the probe went.
+      expect(await held()).toContain(`chimera_batch_submission_held{provider="${provider}"} 1`);
 
       const turn = await answer;
       expect(turn.text.length).toBeGreaterThan(0);
@@ -108,6 +116,7 @@ describe('the breaker counts whole batches', () => {
       expect(creates()).toHaveLength(3);
       expect(breaker.state).toBe('closed');
       expect(breaker.context.failures).toBe(0);
+      expect(await held()).toContain(`chimera_batch_submission_held{provider="${provider}"} 0`);
     },
     60_000,
   );

@@ -16,6 +16,7 @@ import { RedisBatchStore } from '../../services/redis/batch-store.js';
 import { closeRedis, connectRedis } from '../connect.js';
 import { loadCliConfig, providerFlag } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, errorLine, usageError } from '../errors.js';
+import { seconds } from '../output.js';
 
 /** One batch out as the batch store records it. */
 export interface BatchOutStatus {
@@ -53,10 +54,6 @@ export async function readBatchesOut(
 
 function plural(n: number, word: string): string {
   return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms > 0 && ms < 1000 ? 1 : 0)}s`;
 }
 
 /** The batches out as lines for a terminal (`status` shows the same lines). */

@@ -18,6 +18,7 @@ import { RedisSnapshotStore } from '../../services/redis/snapshot-store.js';
 import { closeRedis, connectRedis } from '../connect.js';
 import { loadCliConfig } from '../context.js';
 import { EXIT_OK, usageError } from '../errors.js';
+import { seconds } from '../output.js';
 import { type BatchesOut, formatBatchesOut, readBatchesOut } from './batches.js';
 import { formatBudget } from './budget.js';
 
@@ -114,10 +115,6 @@ async function collect(config: Readonly<Config>): Promise<StatusReport> {
 
 function number(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms > 0 && ms < 1000 ? 1 : 0)}s`;
 }
 
 function breakerText(report: BreakerReport | null, now: number): string {
