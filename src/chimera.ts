@@ -10,7 +10,9 @@ import type { InspectionEvent } from 'xstate';
 import { type Composition, compose } from './app/compose.js';
 import { type Config, chooseSides, configSecrets, type ProviderName, startupWarnings } from './config.js';
 import type { BudgetStore } from './cost/ports.js';
+import { ChimeraError } from './errors.js';
 import { type ConversationRecord, conversationIdFor, deriveTopicId, type TopicMessage } from './events.js';
+import { topicRefusal } from './intake/parse-topic.js';
 import { createLogger, type Logger } from './logger.js';
 import type { SupervisorContext } from './machines/supervisor.js';
 import { isFinished } from './persistence/snapshot-codec.js';
@@ -209,8 +211,12 @@ export class Chimera {
   /**
    * Queues a topic in-process and returns the id its conversation will have. The same topic (same id,
    * or same title/source/url without one) maps to the same conversation and is not run twice.
+   * @throws {ChimeraError} `invalid_topic` (with the reason) when the intake would dead-letter the topic:
+   * it is refused here instead, so no `waitFor` waits for a conversation that will never start.
    */
   async startNewConversation(topic: TopicMessage): Promise<string> {
+    const refused = topicRefusal(topic, this.parts.config.conversation);
+    if (refused) throw new ChimeraError('invalid_topic', `topic is invalid: ${refused}`);
     const id = topic.id ?? deriveTopicId(topic);
     this.parts.local.push({ ...topic, id });
     return conversationIdFor(id);

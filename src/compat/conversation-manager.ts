@@ -9,10 +9,8 @@ import { Chimera } from '../chimera.js';
 import { type Config, chooseSides, type ProviderName } from '../config.js';
 import { ChimeraError } from '../errors.js';
 import type { ConversationRecord, TopicMessage } from '../events.js';
-import { topicMessageSchema } from '../events.js';
-import { describeIssues } from '../intake/event-codec.js';
+import { topicRefusal } from '../intake/parse-topic.js';
 import type { Logger } from '../logger.js';
-import { validateTopicTitle } from '../prompts/topic-title.js';
 import type { Clock, LlmProvider } from '../services/ports.js';
 import type { ProviderFactory } from '../services/providers/factory.js';
 import type { ConversationStateStore } from './conversation-state-store.js';
@@ -85,12 +83,9 @@ export class ConversationManager {
   }
 
   private checked(topic: TopicInput): TopicMessage {
-    const parsed = topicMessageSchema.safeParse(topic);
-    if (!parsed.success)
-      throw new ChimeraError('invalid_topic', `topic is invalid: ${describeIssues(parsed.error)}`);
-    const title = validateTopicTitle(parsed.data.title, this.settings.conversation.topicMaxLength);
-    if (!title.ok) throw new ChimeraError('invalid_topic', `topic is invalid: ${title.reason}`);
-    return parsed.data;
+    const refused = topicRefusal(topic, this.settings.conversation);
+    if (refused) throw new ChimeraError('invalid_topic', `topic is invalid: ${refused}`);
+    return topic;
   }
 
   private running(): Promise<Chimera> {

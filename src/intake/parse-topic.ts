@@ -23,3 +23,21 @@ export function parseTopic(raw: Buffer | null, maxTitleLength: number): ParsedTo
   if (message.metadata !== undefined) topic.metadata = message.metadata;
   return { ok: true, topic };
 }
+
+/**
+ * Why the intake would dead-letter `topic` given in-process (its size as JSON, the schema, the title), or
+ * null when it would take it: the in-process entry points refuse such a topic at once instead.
+ */
+export function topicRefusal(
+  topic: unknown,
+  limits: { topicMaxLength: number; topicMaxMessageBytes: number },
+): string | null {
+  const bytes = Buffer.from(JSON.stringify(topic) ?? 'null');
+  if (bytes.length > limits.topicMaxMessageBytes)
+    return invalidReason(
+      'oversize_message',
+      `${bytes.length} bytes, more than the ${limits.topicMaxMessageBytes} allowed`,
+    );
+  const parsed = parseTopic(bytes, limits.topicMaxLength);
+  return parsed.ok ? null : parsed.reason;
+}
