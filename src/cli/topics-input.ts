@@ -1,6 +1,6 @@
 /**
  * Topics given on the command line or in a file, checked with the same rules the daemon's intake applies
- * (`topicMessageSchema`, then `validateTopicTitle`), so a topic the CLI accepts is never dead-lettered
+ * (the message's size, `topicMessageSchema`, then `validateTopicTitle`), so a topic the CLI accepts is never dead-lettered
  * later, and a bad one is refused with its line number before anything runs.
  *
  * A file holds either one title per line, or JSONL topic messages (`{"title": ..., "source": ...,
@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { deriveTopicId, type TopicMessage, topicMessageSchema } from '../events.js';
 import { describeIssues } from '../intake/event-codec.js';
+import { oversizeReason, type TopicLimits } from '../intake/parse-topic.js';
 import { validateTopicTitle } from '../prompts/topic-title.js';
 import { usageError } from './errors.js';
 import { fsReason } from './output.js';
@@ -26,15 +27,17 @@ export interface CheckedTopic {
  */
 export function checkTopic(
   message: unknown,
-  maxTitleLength: number,
+  limits: TopicLimits,
   flag: string,
   where?: string,
 ): CheckedTopic {
   const prefix = where ? `${where}: ` : '';
+  const oversize = oversizeReason(Buffer.byteLength(JSON.stringify(message) ?? 'null'), limits);
+  if (oversize) throw usageError(flag, `${prefix}${oversize}`);
   const parsed = topicMessageSchema.safeParse(message);
   if (!parsed.success)
     throw usageError(flag, `${prefix}not a topic message (${describeIssues(parsed.error)})`);
-  const title = validateTopicTitle(parsed.data.title, maxTitleLength);
+  const title = validateTopicTitle(parsed.data.title, limits.topicMaxLength);
   if (!title.ok) throw usageError(flag, `${prefix}${title.reason}`);
   // The id derives from the message as sent, as the intake derives it.
   return { id: parsed.data.id ?? deriveTopicId(parsed.data), message: parsed.data };
@@ -58,7 +61,7 @@ function looksLikeJsonObject(line: string): boolean {
 export function parseTopicsText(
   text: string,
   name: string,
-  maxTitleLength: number,
+  limits: TopicLimits,
   flag: string,
 ): CheckedTopic[] {
   const lines = text.split(/\r?\n/);
@@ -80,7 +83,7 @@ export function parseTopicsText(
     } else {
       message = { title: line };
     }
-    topics.push(checkTopic(message, maxTitleLength, flag, where));
+    topics.push(checkTopic(message, limits, flag, where));
   }
   return topics;
 }
@@ -98,7 +101,7 @@ async function readStdin(): Promise<string> {
  */
 export async function readTopicsFile(
   path: string,
-  maxTitleLength: number,
+  limits: TopicLimits,
   flag: string,
 ): Promise<CheckedTopic[]> {
   let text: string;
@@ -107,5 +110,5 @@ export async function readTopicsFile(
   } catch (error) {
     throw usageError(flag, `cannot read ${path}: ${fsReason(error)}`);
   }
-  return parseTopicsText(text, path === '-' ? 'stdin' : path, maxTitleLength, flag);
+  return parseTopicsText(text, path === '-' ? 'stdin' : path, limits, flag);
 }

@@ -28,16 +28,29 @@ export function parseTopic(raw: Buffer | null, maxTitleLength: number): ParsedTo
  * Why the intake would dead-letter `topic` given in-process (its size as JSON, the schema, the title), or
  * null when it would take it: the in-process entry points refuse such a topic at once instead.
  */
-export function topicRefusal(
-  topic: unknown,
-  limits: { topicMaxLength: number; topicMaxMessageBytes: number },
-): string | null {
+export function topicRefusal(topic: unknown, limits: TopicLimits): string | null {
   const bytes = Buffer.from(JSON.stringify(topic) ?? 'null');
-  if (bytes.length > limits.topicMaxMessageBytes)
-    return invalidReason(
-      'oversize_message',
-      `${bytes.length} bytes, more than the ${limits.topicMaxMessageBytes} allowed`,
-    );
+  const oversize = oversizeReason(bytes.length, limits);
+  if (oversize) return oversize;
   const parsed = parseTopic(bytes, limits.topicMaxLength);
   return parsed.ok ? null : parsed.reason;
+}
+
+/** The sizes the intake checks (`TOPIC_MAX_LENGTH`, `MAX_TOPIC_MESSAGE_BYTES`). */
+export interface TopicLimits {
+  topicMaxLength: number;
+  topicMaxMessageBytes: number;
+}
+
+/** The intake's reason for a message of `bytes` bytes, or null when it is within the limit. */
+export function oversizeReason(
+  bytes: number,
+  limits: Pick<TopicLimits, 'topicMaxMessageBytes'>,
+): string | null {
+  return bytes > limits.topicMaxMessageBytes
+    ? invalidReason(
+        'oversize_message',
+        `${bytes} bytes, more than the ${limits.topicMaxMessageBytes} allowed`,
+      )
+    : null;
 }

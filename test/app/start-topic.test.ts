@@ -43,14 +43,18 @@ async function refusal(chimera: Chimera, topic: TopicMessage): Promise<string> {
 describe('startNewConversation refuses what the intake would dead-letter', () => {
   it('refuses a title with hidden characters, an empty title, an id the schema refuses and an oversize topic, naming why', async () => {
     const chimera = await start({ MAX_TOPIC_MESSAGE_BYTES: '2048', TOPIC_MAX_LENGTH: '200' });
-    expect(await refusal(chimera, { title: 'hidden\u200Btext' })).toMatch(/invalid_title: .*invisible character U\+200B/);
+    expect(await refusal(chimera, { title: 'hidden\u200Btext' })).toMatch(
+      /invalid_title: .*invisible character U\+200B/,
+    );
     expect(await refusal(chimera, { title: '   ' })).toMatch(/invalid_title: title is empty/);
     expect(await refusal(chimera, { id: 'a b/c', title: 'Tidal power' })).toMatch(/invalid_payload: id: /);
-    expect(await refusal(chimera, { title: 'x'.repeat(201) })).toMatch(/invalid_title: title is 201 characters/);
+    expect(await refusal(chimera, { title: 'x'.repeat(201) })).toMatch(
+      /invalid_title: title is 201 characters/,
+    );
     // Within the title limit but over the message limit (metadata counts).
-    expect(
-      await refusal(chimera, { title: 'Tidal power', metadata: { notes: 'n'.repeat(3000) } }),
-    ).toMatch(/oversize_message.*more than the 2048 allowed/);
+    expect(await refusal(chimera, { title: 'Tidal power', metadata: { notes: 'n'.repeat(3000) } })).toMatch(
+      /oversize_message.*more than the 2048 allowed/,
+    );
     expect(chimera.supervision.active + chimera.supervision.settled).toBe(0);
   });
 

@@ -3,9 +3,11 @@ import { parseTopicsText } from '../../src/cli/topics-input.js';
 import { isConfigError } from '../../src/errors.js';
 import { deriveTopicId } from '../../src/events.js';
 
+const limits = { topicMaxLength: 500, topicMaxMessageBytes: 1024 };
+
 function failure(text: string): string {
   try {
-    parseTopicsText(text, 'topics.txt', 500, '--topics');
+    parseTopicsText(text, 'topics.txt', limits, '--topics');
   } catch (error) {
     if (isConfigError(error)) return error.message;
     throw error;
@@ -15,14 +17,14 @@ function failure(text: string): string {
 
 describe('topics input', () => {
   it('a plain file is one title per line, blank lines skipped, ids derived as the intake derives them', () => {
-    const topics = parseTopicsText('First title\n\n  Second title  \r\n', 'topics.txt', 500, '--topics');
+    const topics = parseTopicsText('First title\n\n  Second title  \r\n', 'topics.txt', limits, '--topics');
     expect(topics.map((t) => t.message.title)).toEqual(['First title', '  Second title  ']);
     expect(topics[0]!.id).toBe(deriveTopicId({ title: 'First title' }));
   });
 
   it('a file whose first line is a JSON object is read as JSONL topic messages', () => {
     const text = '{"id":"a","title":"T1","source":"hn"}\n{"title":"T2","url":"https://example.com"}\n';
-    const topics = parseTopicsText(text, 'topics.jsonl', 500, '--topics');
+    const topics = parseTopicsText(text, 'topics.jsonl', limits, '--topics');
     expect(topics.map((t) => t.id)).toEqual([
       'a',
       deriveTopicId({ title: 'T2', url: 'https://example.com' }),
@@ -31,7 +33,7 @@ describe('topics input', () => {
   });
 
   it('a title that merely starts with a brace is a plain title', () => {
-    const topics = parseTopicsText('{curly} braces in titles\n', 'topics.txt', 500, '--topics');
+    const topics = parseTopicsText('{curly} braces in titles\n', 'topics.txt', limits, '--topics');
     expect(topics[0]!.message.title).toBe('{curly} braces in titles');
   });
 
@@ -55,6 +57,13 @@ describe('topics input', () => {
     const deep = JSON.stringify({ title: 'b', tags: { a: { b: { c: { d: { e: 1 } } } } } });
     expect(failure(`{"title":"a"}\n${deep}\n`)).toMatch(
       /^--topics: topics.txt line 2: not a topic message \(metadata: tags\.a\.b\.c\.d is nested more than 4 levels deep\)/,
+    );
+  });
+
+  it('a JSONL line larger than the intake takes (MAX_TOPIC_MESSAGE_BYTES) is refused with its line, not dead-lettered later', () => {
+    const line = JSON.stringify({ title: 'b', metadata: { notes: 'n'.repeat(1100) } });
+    expect(failure(`{"title":"a"}\n${line}\n`)).toMatch(
+      /^--topics: topics.txt line 2: oversize_message: \d+ bytes, more than the 1024 allowed$/,
     );
   });
 

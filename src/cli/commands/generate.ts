@@ -13,6 +13,7 @@ import { type Config, chooseSides, type ProviderName } from '../../config.js';
 import { formatUsd } from '../../cost/money.js';
 import { DatasetWriter } from '../../export/dataset-writer.js';
 import { DATASET_FORMATS, type DatasetFormat } from '../../export/formats.js';
+import type { TopicLimits } from '../../intake/parse-topic.js';
 import { Batch, type BatchResume, expandTopics } from '../batch.js';
 import { cliLogger, loadCliConfig, providerFlag } from '../context.js';
 import { EXIT_FAILURE, EXIT_OK, usageError } from '../errors.js';
@@ -77,12 +78,9 @@ export function simulatedWarning(explicit: boolean): string {
   return `${[rule, ...lines.map((l) => `!!! ${l}`), rule].join('\n')}\n`;
 }
 
-async function gatherTopics(flags: GenerateFlags, maxTitleLength: number): Promise<CheckedTopic[]> {
-  const topics: CheckedTopic[] = (flags.topic ?? []).map((title) =>
-    checkTopic({ title }, maxTitleLength, '--topic'),
-  );
-  if (flags.topics !== undefined)
-    topics.push(...(await readTopicsFile(flags.topics, maxTitleLength, '--topics')));
+async function gatherTopics(flags: GenerateFlags, limits: TopicLimits): Promise<CheckedTopic[]> {
+  const topics: CheckedTopic[] = (flags.topic ?? []).map((title) => checkTopic({ title }, limits, '--topic'));
+  if (flags.topics !== undefined) topics.push(...(await readTopicsFile(flags.topics, limits, '--topics')));
   if (topics.length === 0) throw usageError('--topic', 'give at least one --topic TITLE or --topics FILE');
   return topics;
 }
@@ -98,7 +96,7 @@ async function generate(flags: GenerateFlags): Promise<number> {
     ...(flags.seed === undefined ? {} : { SEED: String(flags.seed) }),
     ...(flags.batch ? { PROVIDER_MODE: 'batch' } : {}),
   });
-  const topics = await gatherTopics(flags, config.conversation.topicMaxLength);
+  const topics = await gatherTopics(flags, config.conversation);
   let sides: [ProviderName, ProviderName];
   if (flags.provider !== undefined) {
     const provider = providerFlag(config, flags.provider);

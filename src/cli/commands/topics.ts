@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { Config } from '../../config.js';
 import type { TopicMessage } from '../../events.js';
 import { publishTopics } from '../../intake/enqueue.js';
+import type { TopicLimits } from '../../intake/parse-topic.js';
 import type { Logger } from '../../logger.js';
 import { KafkaEventBus } from '../../services/kafka/event-bus.js';
 import { ensureTopics } from '../../services/kafka/topics.js';
@@ -28,7 +29,7 @@ interface AddFlags {
 async function gather(
   title: string | undefined,
   flags: AddFlags,
-  maxTitleLength: number,
+  limits: TopicLimits,
 ): Promise<CheckedTopic[]> {
   if (title !== undefined && flags.file !== undefined) {
     throw usageError('--file', 'give a title or --file, not both');
@@ -40,14 +41,14 @@ async function gather(
         '--source, --url and --id go with a title; in a file, use JSONL topic messages',
       );
     }
-    return readTopicsFile(flags.file, maxTitleLength, '--file');
+    return readTopicsFile(flags.file, limits, '--file');
   }
   if (title === undefined) throw usageError('title', 'give a topic title or --file FILE');
   const message: TopicMessage = { title };
   if (flags.source !== undefined) message.source = flags.source;
   if (flags.url !== undefined) message.url = flags.url;
   if (flags.id !== undefined) message.id = flags.id;
-  return [checkTopic(message, maxTitleLength, 'title')];
+  return [checkTopic(message, limits, 'title')];
 }
 
 async function toKafka(config: Readonly<Config>, logger: Logger, messages: TopicMessage[]): Promise<string> {
@@ -82,7 +83,7 @@ async function toRedis(config: Readonly<Config>, messages: TopicMessage[]): Prom
 
 async function add(title: string | undefined, flags: AddFlags): Promise<number> {
   const config = loadCliConfig();
-  const topics = await gather(title, flags, config.conversation.topicMaxLength);
+  const topics = await gather(title, flags, config.conversation);
   if (!config.kafka && !config.redis) {
     throw usageError(
       'topics add',
