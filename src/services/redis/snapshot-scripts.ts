@@ -15,7 +15,7 @@ export interface LuaScript {
   readonly sha: string;
 }
 
-function lua(source: string): LuaScript {
+export function lua(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
@@ -100,15 +100,23 @@ return 1
 export const SAVE = lua(`${NOW_MS}${HELD_BY}
 local id, token, status = ARGV[1], tonumber(ARGV[3]), ARGV[4]
 if not held_by(KEYS[2], ARGV[2], token) then return 0 end
-if tonumber(redis.call('HGET', KEYS[1], 'fence')) ~= token then return 0 end
+local stored = redis.call('HMGET', KEYS[1], 'fence', 'status')
+if tonumber(stored[1]) ~= token then return 0 end
 
 local now = now_ms()
-redis.call('HSET', KEYS[1], 'data', ARGV[5], 'status', status)
 if status == 'active' then
-  redis.call('PERSIST', KEYS[1])
-  redis.call('ZADD', KEYS[3], now + math.max(redis.call('PTTL', KEYS[2]), 0), id)
-  for i = 4, 6 do redis.call('ZREM', KEYS[i], id) end
+  if stored[2] == 'active' then
+    -- Still active: the record has no TTL and the index entry already holds the lease's expiry (set by
+    -- ACQUIRE and RENEW, the only writers of a live lease's expiry), so only the data changes.
+    redis.call('HSET', KEYS[1], 'data', ARGV[5])
+  else
+    redis.call('HSET', KEYS[1], 'data', ARGV[5], 'status', status)
+    redis.call('PERSIST', KEYS[1])
+    redis.call('ZADD', KEYS[3], now + math.max(redis.call('PTTL', KEYS[2]), 0), id)
+    for i = 4, 6 do redis.call('ZREM', KEYS[i], id) end
+  end
 else
+  redis.call('HSET', KEYS[1], 'data', ARGV[5], 'status', status)
   local retention = tonumber(ARGV[6])
   local finished = ({ended = KEYS[4], failed = KEYS[5], timedOut = KEYS[6]})[status]
   redis.call('ZREM', KEYS[3], id)
