@@ -196,6 +196,22 @@ describe('redis snapshot store', () => {
     }
   });
 
+  it('a step of a group that raises an error in Redis fails alone; the others land', async () => {
+    const ok = (await store.acquireLease('gc-fine', 'daemon-a', 60_000))!;
+    const broken = (await store.acquireLease('gc-broken', 'daemon-a', 60_000))!;
+    // A record of the wrong type: the step's first read of it raises WRONGTYPE inside the script.
+    await admin.del(keys().conversation('gc-broken'));
+    await admin.set(keys().conversation('gc-broken'), 'not a hash');
+    const [fine, failed] = await Promise.allSettled([
+      store.save(ok, active, []),
+      store.save(broken, active, []),
+    ]);
+    expect(fine.status).toBe('fulfilled');
+    expect(failed.status).toBe('rejected');
+    expect(String((failed as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect((await store.load('gc-fine'))?.snapshot).toEqual(active.snapshot);
+  });
+
   it('scripts run even when the server has not cached them', async () => {
     // A source no server has seen makes EVALSHA fail with NOSCRIPT, exercising the fallback.
     const source = `-- ${keyPrefix}\nreturn ARGV[1]`;

@@ -143,7 +143,7 @@ end
  * KEYS: active index, finished ended / failed / timedOut, outbox, then conversation and lease per step.
  * ARGV: retention ms, step count, then per step: conversation id, owner, token, status, stored JSON,
  * event count, and topic, key, value JSON, headers JSON per event.
- * Returns one 1 (written) or 0 (stale token, nothing written) per step, in order.
+ * Returns one 1 (written), 0 (stale token, nothing written) or error per step, in order.
  */
 export const SAVE_MANY = lua(`${NOW_MS}${HELD_BY}${SAVE_STEP}
 local now = now_ms()
@@ -153,8 +153,17 @@ local results = {}
 local at = 3
 for step = 1, tonumber(ARGV[2]) do
   local count = tonumber(ARGV[at + 5])
-  results[step] = save_step(KEYS[4 + step * 2], KEYS[5 + step * 2], KEYS[1], finished_keys, KEYS[5], now,
-    retention, ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]), ARGV[at + 3], ARGV[at + 4], at + 6, count)
+  -- A step that raises an error (a key of the wrong type) fails alone, as it would in a call of its own.
+  local ok, written = pcall(save_step, KEYS[4 + step * 2], KEYS[5 + step * 2], KEYS[1], finished_keys,
+    KEYS[5], now, retention, ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]), ARGV[at + 3], ARGV[at + 4],
+    at + 6, count)
+  if ok then
+    results[step] = written
+  elseif type(written) == 'table' and written.err then
+    results[step] = written
+  else
+    results[step] = {err = tostring(written)}
+  end
   at = at + 6 + count * 4
 end
 return results

@@ -189,7 +189,9 @@ export class RedisSnapshotStore implements SnapshotStore {
       (reply) => {
         const written = Array.isArray(reply) ? reply : [];
         steps.forEach((step, i) => {
-          if (written[i] === 1) step.resolve();
+          const outcome: unknown = written[i];
+          if (outcome === 1) step.resolve();
+          else if (outcome instanceof Error) step.reject(outcome);
           else step.reject(new StaleLeaseError(step.lease.conversationId, step.lease.token));
         });
       },
