@@ -79,7 +79,15 @@ export function callModelActor(options: CallModelOptions) {
       turnIndex: input.turnIndex,
       generation: input.generation,
     };
-    const recorded = await options.turnCache.get(key);
+    const batcher = options.batcher?.(input.provider);
+    // Only a call that may already have been sent can have a recorded answer. With `intentDurable`, a call
+    // is sent only after a durable step records it in flight, and every later owner restores that step
+    // (fencing refuses the old owner's writes once another holds the lease), so a call not restored in
+    // flight (`mayHaveBeenSent`) has never been sent under its key: looking it up would be a wasted round
+    // trip on every turn. Batched answers are cached by the batcher, and without `intentDurable` nothing
+    // proves a call new, so both still look first.
+    const mayBeRecorded = input.mayHaveBeenSent || batcher !== undefined || !options.intentDurable;
+    const recorded = mayBeRecorded ? await options.turnCache.get(key) : null;
     // A batched answer is cached by the batcher before anyone prices it (below).
     const recordedUnpriced = recorded?.batch && !recorded.cost ? recorded : undefined;
     if (recorded && !recordedUnpriced) return recorded;
@@ -123,7 +131,6 @@ export function callModelActor(options: CallModelOptions) {
     // call's own id (a batched call is submitted once, whoever waits for it), and the answer is settled
     // at the batch price. An answer found in the turn cache unpriced (its waiter died before settling)
     // is settled here, or only priced when a predecessor settled it.
-    const batcher = options.batcher?.(input.provider);
     if (batcher || recordedUnpriced) {
       const reservation = await reserve({
         id: `${idempotencyKey}:batch`,

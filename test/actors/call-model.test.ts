@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBudgetStore } from '../../src/cost/memory-budget-store.js';
 import { InMemoryTurnCache } from '../../src/services/memory/turn-cache.js';
-import { systemClock } from '../../src/services/ports.js';
+import { systemClock, type TurnCache } from '../../src/services/ports.js';
 import { type FakeProviderServer, startFakeProviderServer } from '../../tools/fake-provider/server.js';
 import { until } from '../support/infra.js';
 import { callInput, generateRequests, modelCaller } from './support.js';
@@ -71,6 +71,26 @@ describe('the model call of a turn, around a crash', () => {
     expect(generateRequests(server)).toBe(0);
     durable!();
     expect((await answered).text).toBe('What powers the tides?');
+    expect(generateRequests(server)).toBe(1);
+  });
+
+  it('a call recorded in flight by its own durable step is not looked up in the turn cache; one restored in flight is', async () => {
+    server.script({ type: 'reply', text: 'What powers the tides?' });
+    const cache = new InMemoryTurnCache();
+    const lookedUp: string[] = [];
+    const watched: TurnCache = {
+      get: (key) => {
+        lookedUp.push(`${key.turnIndex}:${key.generation}`);
+        return cache.get(key);
+      },
+      putIfAbsent: (key, turn) => cache.putIfAbsent(key, turn),
+      forget: (id) => cache.forget(id),
+    };
+    const call = modelCaller(server, watched, undefined, { intentDurable: async () => {} });
+    const first = await call(callInput());
+    expect(lookedUp).toEqual([]);
+    expect(await call(callInput({ mayHaveBeenSent: true }))).toEqual(first);
+    expect(lookedUp).toEqual(['2:0']);
     expect(generateRequests(server)).toBe(1);
   });
 

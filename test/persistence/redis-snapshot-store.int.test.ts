@@ -151,6 +151,67 @@ describe('redis snapshot store', () => {
     }
   });
 
+  it('steps of several conversations saved together go as one call; a stale one fails alone and writes nothing', async () => {
+    const client = createRedis(redisUrl);
+    const sent: string[] = [];
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      sent.push(command.name);
+      return (sendCommand as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof client.sendCommand;
+    const grouped = new RedisSnapshotStore({ redis: client, keyPrefix, finishedTtlMs: 60_000 });
+    try {
+      const live = (await grouped.acquireLease('gc-live', 'daemon-a', 60_000))!;
+      const stale = (await grouped.acquireLease('gc-stale', 'daemon-a', 60_000))!;
+      await grouped.save(live, active, []);
+      // daemon-a's lease on gc-stale lapses and daemon-b takes the conversation over.
+      await admin.del(keys().lease('gc-stale'));
+      const taker = (await store.acquireLease('gc-stale', 'daemon-b', 60_000))!;
+      await store.save(taker, { ...active, snapshot: { value: 'taken over' } }, []);
+      const outboxBefore = await admin.xlen(keys().outbox);
+
+      sent.length = 0;
+      const ended: SnapshotRecord = { ...active, status: 'ended', snapshot: { value: 'done' }, updatedAt: 2 };
+      const [liveSaved, staleSaved] = await Promise.allSettled([
+        grouped.save(live, ended, [{ topic: 'events', key: 'gc-live', value: { n: 1 }, headers: {} }]),
+        grouped.save(stale, { ...active, snapshot: { value: 'stale write' } }, [
+          { topic: 'events', key: 'gc-stale', value: { n: 2 }, headers: {} },
+        ]),
+      ]);
+      expect(sent).toEqual(['evalsha']);
+      expect(liveSaved.status).toBe('fulfilled');
+      expect(staleSaved.status).toBe('rejected');
+      const error = (staleSaved as PromiseRejectedResult).reason;
+      expect(isChimeraError(error) && error.code).toBe('stale_lease');
+
+      expect(await grouped.load('gc-live')).toMatchObject({ status: 'ended', snapshot: { value: 'done' } });
+      expect(await admin.zscore(keys().finished('ended'), 'gc-live')).not.toBeNull();
+      expect(await admin.zscore(keys().active, 'gc-live')).toBeNull();
+      expect((await grouped.load('gc-stale'))?.snapshot).toEqual({ value: 'taken over' });
+      const added = (await admin.xrange(keys().outbox, '-', '+')).slice(outboxBefore);
+      expect(added.map(([, fields]) => fields[fields.indexOf('key') + 1])).toEqual(['gc-live']);
+    } finally {
+      await grouped.close();
+      await client.quit();
+    }
+  });
+
+  it('a step of a group that raises an error in Redis fails alone; the others land', async () => {
+    const ok = (await store.acquireLease('gc-fine', 'daemon-a', 60_000))!;
+    const broken = (await store.acquireLease('gc-broken', 'daemon-a', 60_000))!;
+    // A record of the wrong type: the step's first read of it raises WRONGTYPE inside the script.
+    await admin.del(keys().conversation('gc-broken'));
+    await admin.set(keys().conversation('gc-broken'), 'not a hash');
+    const [fine, failed] = await Promise.allSettled([
+      store.save(ok, active, []),
+      store.save(broken, active, []),
+    ]);
+    expect(fine.status).toBe('fulfilled');
+    expect(failed.status).toBe('rejected');
+    expect(String((failed as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect((await store.load('gc-fine'))?.snapshot).toEqual(active.snapshot);
+  });
+
   it('scripts run even when the server has not cached them', async () => {
     // A source no server has seen makes EVALSHA fail with NOSCRIPT, exercising the fallback.
     const source = `-- ${keyPrefix}\nreturn ARGV[1]`;

@@ -194,6 +194,45 @@ describe('RedisRateLimiter on a real Redis', () => {
     });
   });
 
+  it('settles issued beside an acquire ride in its one script call, and their refunds count for it', async () => {
+    const client = connect();
+    const sent: string[] = [];
+    const sendCommand = client.sendCommand.bind(client);
+    client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      sent.push(command.name);
+      return (sendCommand as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof client.sendCommand;
+    const limiter = new RedisRateLimiter(client, {
+      key: `coalesce-${Math.random().toString(36).slice(2)}`,
+      keyPrefix: prefix,
+      settings: { requestsPerMinute: 1_000_000, tokensPerMinute: 6_000, tokenBurst: 100 },
+    });
+    const first = await limiter.acquire({ requests: 1, tokens: 50 }, { maxWaitMs: 0 });
+    const second = await limiter.acquire({ requests: 1, tokens: 50 }, { maxWaitMs: 0 });
+    sent.length = 0;
+    // Both permits hand their 50 tokens back in the same turn of the event loop as the next acquire,
+    // which fits only once both refunds are applied.
+    const [, , third] = await Promise.all([
+      first.settle(0),
+      second.settle(0),
+      limiter.acquire({ requests: 1, tokens: 100 }, { maxWaitMs: 0 }),
+    ]);
+    expect(third.waitedMs).toBe(0);
+    expect(sent).toHaveLength(1);
+    // Settles with no acquire beside them still go, summed into one call.
+    sent.length = 0;
+    const [fourth, fifth] = [
+      await limiter.acquire({ requests: 1, tokens: 0 }, { maxWaitMs: 0 }),
+      await limiter.acquire({ requests: 1, tokens: 0 }, { maxWaitMs: 0 }),
+    ];
+    sent.length = 0;
+    await Promise.all([fourth.settle(50), fifth.settle(50)]);
+    expect(sent).toHaveLength(1);
+    await expect(limiter.acquire({ requests: 1, tokens: 1 }, { maxWaitMs: 0 })).rejects.toMatchObject({
+      code: 'rate_limit_wait_exceeded',
+    });
+  });
+
   it('the budget’s state is one hash that expires once the budget would be full again', async () => {
     const limiter = new RedisRateLimiter(redis, {
       key: `ttl-${Math.random().toString(36).slice(2)}`,

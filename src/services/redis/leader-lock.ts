@@ -1,8 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { LeaderLock } from '../ports.js';
+import { lua, runScript } from './snapshot-scripts.js';
 
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// By digest (EVALSHA): the relay renews its lock on every poll, so the source is not sent each time.
+const RENEW = lua(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
+);
+const RELEASE = lua(
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+);
 
 /** A Redis `SET NX PX` lock, renewed by its holder with a compare-and-expire script. */
 export class RedisLeaderLock implements LeaderLock {
@@ -17,7 +23,7 @@ export class RedisLeaderLock implements LeaderLock {
 
   async tryHold(): Promise<boolean> {
     if (this.held) {
-      this.held = (await this.redis.eval(RENEW, 1, this.key, this.owner, this.ttlMs)) === 1;
+      this.held = (await runScript(this.redis, RENEW, [this.key], [this.owner, this.ttlMs])) === 1;
       if (this.held) return true;
     }
     this.held = (await this.redis.set(this.key, this.owner, 'PX', this.ttlMs, 'NX')) === 'OK';
@@ -27,6 +33,6 @@ export class RedisLeaderLock implements LeaderLock {
   async release(): Promise<void> {
     if (!this.held) return;
     this.held = false;
-    await this.redis.eval(RELEASE, 1, this.key, this.owner);
+    await runScript(this.redis, RELEASE, [this.key], [this.owner]);
   }
 }

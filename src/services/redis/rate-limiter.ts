@@ -24,9 +24,12 @@ import { type Clock, type RateLimiter, type RateLimitRequest, systemClock } from
  *
  * ARGV[1] is the operation:
  *   acquire  rInterval rTolerance tInterval tTolerance requests tokens maxWait previousSlot(-1: none)
- *            -> {granted 0|1, wait, slot}
- *   settle   tInterval reservedTokens actualTokens -> 1
+ *            chargeUs refundUs -> {granted 0|1, wait, slot}
+ *   adjust   chargeUs refundUs -> 1
  *   penalize forUs -> 1
+ * `chargeUs` (>= 0) and `refundUs` (<= 0) are the summed token-budget corrections of settled permits
+ * (`ceil(tInterval * actual) - ceil(tInterval * reserved)` each), applied before anything else, charges
+ * first: an acquire carries the settles issued beside it (see `RedisRateLimiter.settle`).
  */
 const GCRA_LUA = `
 local key = KEYS[1]
@@ -45,12 +48,23 @@ local function store()
   redis.call('PEXPIRE', key, math.max(0, math.floor(horizon / 1000)) + 60000)
 end
 
+-- Settled permits' corrections: a charge (actual above reserved), then a refund, never below now (a full
+-- budget banks nothing), as the same settles one by one would leave it.
+local function adjust(charge, refund)
+  if charge == 0 and refund == 0 then return false end
+  ttat = math.max(math.max(ttat, now) + charge, now)
+  ttat = math.max(ttat + refund, now)
+  return true
+end
+
 if op == 'acquire' then
+  local adjusted = adjust(tonumber(ARGV[10]), tonumber(ARGV[11]))
   local rinc = tonumber(ARGV[2]) * tonumber(ARGV[6])
   local tinc = math.ceil(tonumber(ARGV[4]) * tonumber(ARGV[7]))
   local maxWait = tonumber(ARGV[8])
   local previous = tonumber(ARGV[9])
   if previous >= 0 and penalty <= previous then
+    if adjusted then store() end
     return {1, 0, previous}
   end
   local slot = math.max(now, penalty,
@@ -58,17 +72,15 @@ if op == 'acquire' then
     ttat - math.max(0, tonumber(ARGV[5]) - tinc))
   local wait = slot - now
   if wait > maxWait then
+    if adjusted then store() end
     return {0, wait, slot}
   end
   rtat = math.max(rtat, slot) + rinc
   ttat = math.max(ttat, slot) + tinc
   store()
   return {1, wait, slot}
-elseif op == 'settle' then
-  local interval = tonumber(ARGV[2])
-  local delta = math.ceil(interval * tonumber(ARGV[4])) - math.ceil(interval * tonumber(ARGV[3]))
-  ttat = math.max(math.max(ttat, now) + delta, now)
-  store()
+elseif op == 'adjust' then
+  if adjust(tonumber(ARGV[2]), tonumber(ARGV[3])) then store() end
   return 1
 elseif op == 'penalize' then
   penalty = math.max(penalty, now + tonumber(ARGV[2]))
@@ -149,7 +161,8 @@ export class RedisRateLimiter implements RateLimiter, GcraBackend {
     request: RateLimitRequest & { maxWaitMs: number; previousSlot?: number },
   ): Promise<Reservation> {
     const p = this.params;
-    const reply = await this.command(
+    const settles = this.takeSettles();
+    const sent = this.command(
       this.redisKey,
       'acquire',
       p.requestIntervalUs,
@@ -160,12 +173,70 @@ export class RedisRateLimiter implements RateLimiter, GcraBackend {
       request.tokens,
       Math.floor(request.maxWaitMs * 1000),
       request.previousSlot === undefined ? -1 : toMicroseconds(request.previousSlot),
+      settles?.chargeUs ?? 0,
+      settles?.refundUs ?? 0,
     );
-    return fromReply(reply);
+    settles?.done(sent);
+    return fromReply(await sent);
   }
 
-  /** @internal */
-  async settle(reservedTokens: number, actualTokens: number): Promise<void> {
-    await this.command(this.redisKey, 'settle', this.params.tokenIntervalUs, reservedTokens, actualTokens);
+  /**
+   * @internal Corrects the token budget. Not sent on its own at once: the settles issued in one turn of the
+   * event loop are summed and ride on the first acquire issued in that same turn (one script call instead
+   * of one per settle and one per acquire), or go as one `adjust` call at the end of it. They were
+   * concurrent, so applying them together, before that acquire, is one order they could have run in; each
+   * caller still resolves only once Redis has applied its correction.
+   */
+  settle(reservedTokens: number, actualTokens: number): Promise<void> {
+    const interval = this.params.tokenIntervalUs;
+    const deltaUs = Math.ceil(interval * actualTokens) - Math.ceil(interval * reservedTokens);
+    if (deltaUs === 0) return Promise.resolve();
+    const pending = this.pendingSettles ?? this.startSettles();
+    if (deltaUs > 0) pending.chargeUs += deltaUs;
+    else pending.refundUs += deltaUs;
+    return pending.applied;
+  }
+
+  private pendingSettles: PendingSettles | undefined;
+
+  private startSettles(): PendingSettles {
+    const pending = new PendingSettles();
+    this.pendingSettles = pending;
+    setImmediate(() => {
+      if (this.pendingSettles !== pending) return; // an acquire took them
+      this.pendingSettles = undefined;
+      pending.done(this.command(this.redisKey, 'adjust', pending.chargeUs, pending.refundUs));
+    });
+    return pending;
+  }
+
+  private takeSettles(): PendingSettles | undefined {
+    const pending = this.pendingSettles;
+    this.pendingSettles = undefined;
+    return pending;
+  }
+}
+
+/** Token-budget corrections waiting to be sent together, and the promise their callers wait on. */
+class PendingSettles {
+  chargeUs = 0;
+  refundUs = 0;
+  readonly applied: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (error: unknown) => void;
+
+  constructor() {
+    this.applied = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** Settles the callers with the outcome of the script call that carried the corrections. */
+  done(sent: Promise<unknown>): void {
+    sent.then(
+      () => this.resolve(),
+      (error: unknown) => this.reject(error),
+    );
   }
 }

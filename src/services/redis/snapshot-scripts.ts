@@ -15,7 +15,7 @@ export interface LuaScript {
   readonly sha: string;
 }
 
-function lua(source: string): LuaScript {
+export function lua(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
@@ -92,41 +92,81 @@ return 1
 `);
 
 /**
- * KEYS: conversation, lease, active index, finished ended / failed / timedOut, outbox.
- * ARGV: conversation id, owner, token, status, stored JSON, retention ms, event count, then
- * topic, key, value JSON, headers JSON per event.
- * Returns 1 when written, 0 when the token is stale (nothing written).
+ * One step of one conversation: the fencing check first (a stale token writes nothing and returns 0),
+ * then the record, the indexes when its status changed, and its outbox entries (`count` events of four
+ * ARGV each from `base`). Returns 1 when written.
  */
-export const SAVE = lua(`${NOW_MS}${HELD_BY}
-local id, token, status = ARGV[1], tonumber(ARGV[3]), ARGV[4]
-if not held_by(KEYS[2], ARGV[2], token) then return 0 end
-if tonumber(redis.call('HGET', KEYS[1], 'fence')) ~= token then return 0 end
+const SAVE_STEP = `
+local function save_step(conv, lease, active, finished_keys, outbox, now, retention,
+    id, owner, token, status, data, base, count)
+  if not held_by(lease, owner, token) then return 0 end
+  local stored = redis.call('HMGET', conv, 'fence', 'status')
+  if tonumber(stored[1]) ~= token then return 0 end
 
+  if status == 'active' then
+    if stored[2] == 'active' then
+      -- Still active: the record has no TTL and the index entry already holds the lease's expiry (set by
+      -- ACQUIRE and RENEW, the only writers of a live lease's expiry), so only the data changes.
+      redis.call('HSET', conv, 'data', data)
+    else
+      redis.call('HSET', conv, 'data', data, 'status', status)
+      redis.call('PERSIST', conv)
+      redis.call('ZADD', active, now + math.max(redis.call('PTTL', lease), 0), id)
+      for _, key in ipairs(finished_keys) do redis.call('ZREM', key, id) end
+    end
+  else
+    redis.call('HSET', conv, 'data', data, 'status', status)
+    local finished = ({ended = finished_keys[1], failed = finished_keys[2], timedOut = finished_keys[3]})[status]
+    redis.call('ZREM', active, id)
+    for _, key in ipairs(finished_keys) do redis.call('ZREM', key, id) end
+    redis.call('ZADD', finished, now, id)
+    -- Amortised retention: each finish drops the entries whose records have already expired.
+    redis.call('ZREMRANGEBYSCORE', finished, '-inf', string.format('(%d', now - retention))
+    redis.call('PEXPIRE', conv, retention)
+    redis.call('DEL', lease)
+  end
+
+  for i = 0, count - 1 do
+    local at = base + i * 4
+    redis.call('XADD', outbox, '*', 'topic', ARGV[at], 'key', ARGV[at + 1],
+      'value', ARGV[at + 2], 'headers', ARGV[at + 3])
+  end
+  return 1
+end
+`;
+
+/**
+ * Group commit: the steps of several conversations in one call. Each step is checked and written on its
+ * own (`save_step`), exactly as if it had come in a call of its own: a stale step writes nothing and
+ * does not stop the others.
+ *
+ * KEYS: active index, finished ended / failed / timedOut, outbox, then conversation and lease per step.
+ * ARGV: retention ms, step count, then per step: conversation id, owner, token, status, stored JSON,
+ * event count, and topic, key, value JSON, headers JSON per event.
+ * Returns one 1 (written), 0 (stale token, nothing written) or error per step, in order.
+ */
+export const SAVE_MANY = lua(`${NOW_MS}${HELD_BY}${SAVE_STEP}
 local now = now_ms()
-redis.call('HSET', KEYS[1], 'data', ARGV[5], 'status', status)
-if status == 'active' then
-  redis.call('PERSIST', KEYS[1])
-  redis.call('ZADD', KEYS[3], now + math.max(redis.call('PTTL', KEYS[2]), 0), id)
-  for i = 4, 6 do redis.call('ZREM', KEYS[i], id) end
-else
-  local retention = tonumber(ARGV[6])
-  local finished = ({ended = KEYS[4], failed = KEYS[5], timedOut = KEYS[6]})[status]
-  redis.call('ZREM', KEYS[3], id)
-  for i = 4, 6 do redis.call('ZREM', KEYS[i], id) end
-  redis.call('ZADD', finished, now, id)
-  -- Amortised retention: each finish drops the entries whose records have already expired.
-  redis.call('ZREMRANGEBYSCORE', finished, '-inf', string.format('(%d', now - retention))
-  redis.call('PEXPIRE', KEYS[1], retention)
-  redis.call('DEL', KEYS[2])
+local retention = tonumber(ARGV[1])
+local finished_keys = {KEYS[2], KEYS[3], KEYS[4]}
+local results = {}
+local at = 3
+for step = 1, tonumber(ARGV[2]) do
+  local count = tonumber(ARGV[at + 5])
+  -- A step that raises an error (a key of the wrong type) fails alone, as it would in a call of its own.
+  local ok, written = pcall(save_step, KEYS[4 + step * 2], KEYS[5 + step * 2], KEYS[1], finished_keys,
+    KEYS[5], now, retention, ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]), ARGV[at + 3], ARGV[at + 4],
+    at + 6, count)
+  if ok then
+    results[step] = written
+  elseif type(written) == 'table' and written.err then
+    results[step] = written
+  else
+    results[step] = {err = tostring(written)}
+  end
+  at = at + 6 + count * 4
 end
-
-local count = tonumber(ARGV[7])
-for i = 0, count - 1 do
-  local base = 8 + i * 4
-  redis.call('XADD', KEYS[7], '*', 'topic', ARGV[base], 'key', ARGV[base + 1],
-    'value', ARGV[base + 2], 'headers', ARGV[base + 3])
-end
-return 1
+return results
 `);
 
 /**

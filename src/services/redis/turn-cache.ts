@@ -1,6 +1,19 @@
 import type { Redis } from 'ioredis';
 import { type Turn, turnSchema } from '../../events.js';
 import type { TurnCache, TurnKey } from '../ports.js';
+import { lua, runScript } from './snapshot-scripts.js';
+
+/**
+ * KEYS: the conversation's hash. ARGV: field, turn JSON, ttl ms. One command instead of a MULTI of four:
+ * writes the turn unless the field exists, renews the hash's TTL either way, and returns nil when this
+ * turn was kept or the turn kept before it (the first answer wins).
+ */
+const PUT_IF_ABSENT = lua(`
+local created = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if created == 1 then return false end
+return redis.call('HGET', KEYS[1], ARGV[1])
+`);
 
 /** Keeps a turn's result for as long as a crashed owner's conversation could still be resumed. */
 export const DEFAULT_TURN_CACHE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -26,15 +39,13 @@ export class RedisTurnCache implements TurnCache {
   }
 
   async putIfAbsent(key: TurnKey, turn: Turn): Promise<Turn> {
-    const hashKey = this.key(key.conversationId);
-    const field = `${key.turnIndex}:${key.generation}`;
-    const [[, created], , [, current]] = (await this.redis
-      .multi()
-      .hsetnx(hashKey, field, JSON.stringify(turn))
-      .pexpire(hashKey, this.ttlMs)
-      .hget(hashKey, field)
-      .exec()) as [[null, number], [null, number], [null, string]];
-    return created === 1 ? turn : turnSchema.parse(JSON.parse(current));
+    const kept = await runScript(
+      this.redis,
+      PUT_IF_ABSENT,
+      [this.key(key.conversationId)],
+      [`${key.turnIndex}:${key.generation}`, JSON.stringify(turn), this.ttlMs],
+    );
+    return kept === null ? turn : turnSchema.parse(JSON.parse(String(kept)));
   }
 
   async forget(conversationId: string): Promise<void> {
