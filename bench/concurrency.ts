@@ -93,12 +93,24 @@ async function measure(variant: Variant, subject: Subject): Promise<void> {
   note(`${variant}: filling up to ${sizes.inFlight} conversations in flight`);
   // In flight when the admission goal's 10 s have passed (the goal: the whole target by then).
   let inFlightAtGoal: number | undefined;
+  // The CPU of starting conversations alone: until the first model call completes, starting is all the
+  // process does (sampled with the in-flight count, so it is the figure of the last sample before).
+  const cpuAtStart = process.cpuUsage();
+  let startCost: { cpuMs: number; started: number } | undefined;
+  let lastSample = { cpuMs: 0, started: 0 };
   while (subject.inFlight() < target && performance.now() - startedAt < sizes.rampS * 1000) {
     await subject.topUp();
     await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
     if (inFlightAtGoal === undefined && performance.now() - startedAt >= ADMISSION_GOAL_S * 1000)
       inFlightAtGoal = subject.inFlight();
+    if (!startCost && subject.calls() > 0) startCost = lastSample;
+    const cpu = process.cpuUsage(cpuAtStart);
+    lastSample = {
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      started: subject.started?.() ?? subject.inFlight(),
+    };
   }
+  startCost ??= lastSample;
   const rampS = (performance.now() - startedAt) / 1000;
   inFlightAtGoal ??= subject.inFlight();
   // New conversations per second while filling: every conversation started, not only those still in flight.
@@ -163,6 +175,14 @@ async function measure(variant: Variant, subject: Subject): Promise<void> {
     unit: 'conversations/s',
     goal: `>= ${GOAL_ADMISSIONS_PER_S}`,
     pass: admissionRate >= GOAL_ADMISSIONS_PER_S,
+  });
+  emit({
+    bench: BENCH,
+    variant,
+    metric: 'cpu_ms_per_start',
+    value: startCost.cpuMs / Math.max(1, startCost.started),
+    unit: 'ms',
+    started: startCost.started,
   });
   emit({
     bench: BENCH,
