@@ -223,16 +223,16 @@ export function nextWorkActor(options: NextWorkOptions) {
       }
       return null;
     }
+    const input = options.buildInput(delivery.topic, conversationId, options.clock.now());
     const ownership: Ownership = { conversationId, lease, delivery };
     options.leases.hold(ownership);
-    const input = options.buildInput(delivery.topic, conversationId, options.clock.now());
     return { kind: 'new', conversationId, input, ownership };
   }
 
   /**
    * New conversations for up to `max` topics at once: the topics' claims, then their leases, then the
    * checks that none has a stored record, each step for every topic of the batch together, so a batch
-   * costs about three round trips to Redis however many topics it holds (one at a time, each new
+   * costs about four round trips to Redis however many topics it holds (one at a time, each new
    * conversation waited for three round trips of its own in sequence). A topic whose step fails is
    * given back to its source (with its lease, if it got one) and the others go on; when none came
    * through, the first failure is thrown (the supervisor backs off).
@@ -318,9 +318,9 @@ export function nextWorkActor(options: NextWorkOptions) {
       },
       { once: true },
     );
-    const waiting = ready.shift();
-    if (waiting) return waiting;
     if (options.intakeOpen && !options.intakeOpen()) {
+      // Nothing new starts while the spending cap is reached: topics taken in already go back.
+      await releaseReady();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         const stop = () => {
@@ -331,6 +331,8 @@ export function nextWorkActor(options: NextWorkOptions) {
       });
       return null;
     }
+    const waiting = ready.shift();
+    if (waiting) return waiting;
     // Back-pressure: while timers run late, one more conversation would make the lease renewals later
     // still, and past the TTL every conversation of this process would be fenced out and lost. Wait until
     // the work in flight has caught up; conversations ending make room.

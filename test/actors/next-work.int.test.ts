@@ -33,7 +33,7 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function setup(options: { maxConcurrent?: number } = {}) {
+function setup(options: { maxConcurrent?: number; intakeOpen?: () => boolean } = {}) {
   const keyPrefix = uniquePrefix('next-work');
   const store = new RedisSnapshotStore({ redis, keyPrefix });
   const claims = new RedisTopicClaims({ redis, keyPrefix });
@@ -63,6 +63,7 @@ function setup(options: { maxConcurrent?: number } = {}) {
     leaseTtlMs: LEASE_TTL_MS,
     pollMs: 20,
     maxConcurrent: options.maxConcurrent,
+    intakeOpen: options.intakeOpen,
     buildInput: (topic: Topic, conversationId, startedAt) =>
       ({ conversationId, topic, startedAt }) as unknown as ConversationInput,
   });
@@ -173,5 +174,23 @@ describe('intake in batches', () => {
     expect(intake.source.waiting).toBe(10);
     for (const topic of topics) expect(await intake.leasedByUs(topic.id)).toBe(false);
     expect(first).not.toBeNull();
+  });
+
+  it('once the spending cap closes intake, topics taken in a batch and not handed over yet go back, their leases freed', async () => {
+    let open = true;
+    const intake = setup({ intakeOpen: () => open });
+    const topics = intake.topics(10);
+    for (const topic of topics) intake.source.push(topic);
+    const first = await intake.pull();
+    expect(intake.source.waiting).toBe(0);
+
+    open = false;
+    expect(await intake.pull()).toBeNull();
+    expect(intake.source.waiting).toBe(9);
+    expect(intake.leases.count).toBe(1);
+    for (const topic of topics) {
+      const handedOver = conversationIdFor(topic.id) === first!.conversationId;
+      expect(await intake.leasedByUs(topic.id)).toBe(handedOver);
+    }
   });
 });
