@@ -1,14 +1,16 @@
 /**
- * Concurrency and memory at scale: 10,000 conversations in flight at once, each model call taking 500 ms.
- * If nothing but the model took time, every conversation would finish one call per 500 ms: the ideal is
- * in-flight / latency = 20,000 calls per second. The run fills up to the target in flight (new topics
+ * Concurrency and memory at scale: 10,000 conversations in flight at once, each model call taking 5 s
+ * (and, as a stress row, 500 ms). If nothing but the model took time, every conversation would finish one
+ * call per latency: the ideal is in-flight / latency = 2,000 calls per second at 5 s, 20,000 at 500 ms.
+ * Filling up is the admission figure: new conversations started per second from a backlog of queued
+ * topics, and how many are in flight after 10 s (the goal: all 10,000). The run fills up to the target in flight (new topics
  * are queued as conversations end, so the number stays up), then measures a steady window: completed
  * model calls per second against the ideal, the mean number actually in flight, and the peak resident
  * set size (sampled every 100 ms). The same for Chimera on Redis and Kafka, Chimera embedded, and the
  * LangGraph.js peer, each in a process of its own. A run ends abruptly after the window (a crash stop;
  * draining 10,000 conversations would measure something else).
  *
- *   node --import tsx bench/concurrency.ts [--quick] [--in-flight=N] [--latency-ms=N] [--steady-s=N]
+ *   node --import tsx bench/concurrency.ts [--quick] [--in-flight=N] [--latency-ms=5000,500] [--steady-s=N]
  *     [--ramp-s=N] [--variants=chimera-redis-kafka,chimera-embedded,langgraph]
  */
 
@@ -20,7 +22,7 @@ import { cleanup, infra, runNames } from './support/infra.js';
 import { buildPeerGraph } from './support/langgraph-peer.js';
 import { MIB, sampleRss } from './support/memory.js';
 import { intOption, listOption, option } from './support/options.js';
-import { emit, type Figure, note, printTable } from './support/report.js';
+import { emit as emitFigure, type Figure, note, printTable } from './support/report.js';
 
 const BENCH = 'concurrency';
 const VARIANTS = ['chimera-redis-kafka', 'chimera-embedded', 'langgraph'] as const;
@@ -28,10 +30,30 @@ type Variant = (typeof VARIANTS)[number];
 
 const GOAL_SHARE_OF_IDEAL = 90;
 const GOAL_RSS_MIB = 1024;
+/** Admission: new conversations started per second while filling, and the whole target in flight within this. */
+const GOAL_ADMISSIONS_PER_S = 1000;
+const ADMISSION_GOAL_S = 10;
+
+/**
+ * Model latencies, one row each: 5 s (the scale of real providers' replies: the goal's row) and 500 ms (a
+ * stress row, ten times the calls per conversation in flight). `--latency-ms=5000,500`; a child process
+ * measures one.
+ */
+const LATENCIES_MS = latencyList();
+
+function latencyList(): number[] {
+  const raw = option('latency-ms') ?? '5000,500';
+  return raw.split(',').map((item) => {
+    const value = Number(item.trim());
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`--latency-ms: expected whole numbers of milliseconds, got "${raw}"`);
+    return value;
+  });
+}
 
 const sizes = {
   inFlight: intOption('in-flight', 10_000),
-  latencyMs: intOption('latency-ms', 500),
+  latencyMs: LATENCIES_MS[0]!,
   turns: intOption('turns', 10),
   steadyS: intOption('steady-s', 25, 10),
   /** Longest wait for the in-flight target before the window starts anyway. */
@@ -39,6 +61,11 @@ const sizes = {
 };
 
 const SAMPLE_MS = 100;
+
+/** Every figure says which latency row it belongs to. */
+function emit(figure: Figure): Figure {
+  return emitFigure({ ...figure, latencyMs: sizes.latencyMs });
+}
 
 /** What a variant exposes to the measuring loop. */
 interface Subject {
@@ -51,6 +78,8 @@ interface Subject {
    * renewal): each is adopted again and its in-flight call re-run. Undefined where there are no leases.
    */
   lost?(): number;
+  /** Conversations started since start (in flight now plus those that ended). */
+  started?(): number;
   /** Keeps work queued so the in-flight count stays at the target. */
   topUp(): Promise<void>;
   /** Ends the run at once. */
@@ -62,11 +91,31 @@ async function measure(variant: Variant, subject: Subject): Promise<void> {
   const startedAt = performance.now();
   const target = Math.floor(sizes.inFlight * 0.98);
   note(`${variant}: filling up to ${sizes.inFlight} conversations in flight`);
+  // In flight when the admission goal's 10 s have passed (the goal: the whole target by then).
+  let inFlightAtGoal: number | undefined;
+  // The CPU of starting conversations alone: until the first model call completes, starting is all the
+  // process does (sampled with the in-flight count, so it is the figure of the last sample before).
+  const cpuAtStart = process.cpuUsage();
+  let startCost: { cpuMs: number; started: number } | undefined;
+  let lastSample = { cpuMs: 0, started: 0 };
   while (subject.inFlight() < target && performance.now() - startedAt < sizes.rampS * 1000) {
     await subject.topUp();
     await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
+    if (inFlightAtGoal === undefined && performance.now() - startedAt >= ADMISSION_GOAL_S * 1000)
+      inFlightAtGoal = subject.inFlight();
+    if (!startCost && subject.calls() > 0) startCost = lastSample;
+    const cpu = process.cpuUsage(cpuAtStart);
+    lastSample = {
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      started: subject.started?.() ?? subject.inFlight(),
+    };
   }
+  startCost ??= lastSample;
   const rampS = (performance.now() - startedAt) / 1000;
+  inFlightAtGoal ??= subject.inFlight();
+  // New conversations per second while filling: every conversation started, not only those still in flight.
+  const admissionRate = (subject.started?.() ?? subject.inFlight()) / rampS;
+  const filled = subject.inFlight() >= target;
   note(
     `${variant}: ${subject.inFlight()} in flight after ${rampS.toFixed(1)} s; measuring ${sizes.steadyS} s`,
   );
@@ -117,7 +166,33 @@ async function measure(variant: Variant, subject: Subject): Promise<void> {
     pass: share >= GOAL_SHARE_OF_IDEAL,
   });
   emit({ bench: BENCH, variant, metric: 'mean_in_flight', value: meanInFlight, unit: 'conversations' });
-  emit({ bench: BENCH, variant, metric: 'fill_time', value: rampS, unit: 's' });
+  emit({ bench: BENCH, variant, metric: 'fill_time', value: rampS, unit: 's', filled });
+  emit({
+    bench: BENCH,
+    variant,
+    metric: 'admission_rate',
+    value: admissionRate,
+    unit: 'conversations/s',
+    goal: `>= ${GOAL_ADMISSIONS_PER_S}`,
+    pass: admissionRate >= GOAL_ADMISSIONS_PER_S,
+  });
+  emit({
+    bench: BENCH,
+    variant,
+    metric: 'cpu_ms_per_start',
+    value: startCost.cpuMs / Math.max(1, startCost.started),
+    unit: 'ms',
+    started: startCost.started,
+  });
+  emit({
+    bench: BENCH,
+    variant,
+    metric: 'in_flight_at_10s',
+    value: inFlightAtGoal,
+    unit: 'conversations',
+    goal: `>= ${target}`,
+    pass: inFlightAtGoal >= target,
+  });
   emit({
     bench: BENCH,
     variant,
@@ -166,6 +241,10 @@ async function runChimera(variant: 'chimera-redis-kafka' | 'chimera-embedded'): 
     await measure(variant, {
       calls: () => bench.provider.completed,
       inFlight: () => bench.chimera.active,
+      started: () => {
+        const { active, settled, lost, crashed } = bench.chimera.supervision;
+        return active + settled + lost + crashed;
+      },
       lost: () => bench.chimera.parts.supervisor.getSnapshot().context.lost,
       async topUp() {
         // Topics queued but not started yet; the supervisor's cap keeps in-flight at the target.
@@ -225,8 +304,12 @@ export async function main(): Promise<Figure[]> {
   const variants = listOption('variants', VARIANTS) as Variant[];
   const self = fileURLToPath(import.meta.url);
   const figures: Figure[] = [];
-  for (const variant of variants)
-    figures.push(...(await runFigures(self, [...process.argv.slice(2), `--variant=${variant}`])));
+  const args = process.argv.slice(2).filter((arg) => !arg.startsWith('--latency-ms'));
+  for (const latencyMs of LATENCIES_MS)
+    for (const variant of variants)
+      figures.push(
+        ...(await runFigures(self, [...args, `--latency-ms=${latencyMs}`, `--variant=${variant}`])),
+      );
   return figures;
 }
 

@@ -6,7 +6,14 @@ import type { ConversationContext, ConversationInput } from '../machines/convers
 import type { Work } from '../machines/supervision.js';
 import { persistedRecord, restorableContext } from '../persistence/conversation-snapshot.js';
 import type { LeaseKeeper } from '../persistence/lease-keeper.js';
-import type { Clock, Ownership, SnapshotStore, TopicDelivery, TopicSource } from '../services/ports.js';
+import type {
+  Clock,
+  Lease,
+  Ownership,
+  SnapshotStore,
+  TopicDelivery,
+  TopicSource,
+} from '../services/ports.js';
 
 export interface NextWorkOptions {
   store: SnapshotStore;
@@ -36,11 +43,23 @@ export interface NextWorkOptions {
    */
   adoptEveryMs?: number;
   /**
+   * The supervisor's `maxConcurrent`: a batch takes no more topics than it has room for.
+   * @default not known: batches of up to MAX_BATCH
+   */
+  maxConcurrent?: number;
+  /**
    * How long a topic whose conversation is leased elsewhere but not yet saved waits before the next try.
    * @default the lease TTL, at most DEFAULT_PARK_MS
    */
   parkMs?: number;
 }
+
+/**
+ * Topics one intake step takes at most. Their claims, leases and existence checks go to Redis together,
+ * so a batch costs a few round trips whatever its size; the lease keeper's allowance and the supervisor's
+ * room bound it further.
+ */
+export const MAX_BATCH = 100;
 
 /** A held-back topic is tried again this often: one lease check a second is cheap, and it starts soon after the lease lapses. */
 export const DEFAULT_PARK_MS = 1000;
@@ -130,29 +149,67 @@ export function nextWorkActor(options: NextWorkOptions) {
     await Promise.all(all.map(({ delivery }) => delivery.release().catch(() => undefined)));
   }
 
-  async function nextDelivery(): Promise<TopicDelivery | null> {
+  /** Parked topics whose retry is due, up to `max`. */
+  function dueParked(max: number): TopicDelivery[] {
     const now = options.clock.now();
-    const due = parked.findIndex((entry) => entry.retryAt <= now);
-    if (due >= 0) return parked.splice(due, 1)[0]!.delivery;
-    return options.source.next(pollMs);
+    const due: TopicDelivery[] = [];
+    parked = parked.filter((entry) => {
+      if (due.length >= max || entry.retryAt > now) return true;
+      due.push(entry.delivery);
+      return false;
+    });
+    return due;
   }
 
-  async function fresh(signal: AbortSignal): Promise<Work | null> {
-    const delivery = await nextDelivery();
-    if (!delivery) return null;
-    if (signal.aborted) {
-      await delivery.release();
-      return null;
+  /**
+   * Up to `max` deliveries: parked topics that are due, then the next topic of the source (waiting up to
+   * `pollMs` for one), then as many more as the source has at hand, asked for all at once: each source's
+   * claim is a Redis command, and asked together they share a round trip of the auto-pipeline. (Asking for
+   * the whole batch only once the first came keeps an idle intake to one look per poll.)
+   */
+  async function nextDeliveries(max: number): Promise<TopicDelivery[]> {
+    const deliveries = dueParked(max);
+    if (deliveries.length >= max) return deliveries;
+    if (deliveries.length === 0) {
+      const first = await options.source.next(pollMs);
+      if (!first) return deliveries;
+      deliveries.push(first);
     }
+    const results = await Promise.allSettled(
+      Array.from({ length: max - deliveries.length }, () => options.source.next(0)),
+    );
+    // A source's failure (its head message could not be admitted) leaves that message at the head of the
+    // source, which backs off; what the others took goes on.
+    for (const result of results)
+      if (result.status === 'fulfilled' && result.value) deliveries.push(result.value);
+    return deliveries;
+  }
+
+  /** Gives a topic back to its source, never throwing (the source redelivers what it cannot take back). */
+  function giveBackDelivery(delivery: TopicDelivery): Promise<void> {
+    return delivery.release().catch((err: unknown) => {
+      options.logger.warn({ topicId: delivery.topic.id, err }, 'could not give a topic back');
+    });
+  }
+
+  /**
+   * One delivery to work: its conversation's lease (taken before, with the others of the batch, in one
+   * round trip) and the check that it has no stored record yet. Null when the topic is not to be started
+   * here (held elsewhere, already run, or the intake was aborted); its delivery is then settled or parked.
+   */
+  async function startable(
+    delivery: TopicDelivery,
+    lease: Lease | null,
+    existing: boolean,
+    signal: AbortSignal,
+  ): Promise<Work | null> {
     const conversationId = conversationIdFor(delivery.topic.id);
-    const lease = await options.store.acquireLease(conversationId, options.owner, options.leaseTtlMs);
     if (!lease) {
       // Someone else holds it. Once it is saved, it is theirs (or, if they die, an orphan to adopt).
       if (await saved(conversationId)) await delivery.ack();
       else park(delivery, conversationId);
       return null;
     }
-    const existing = await options.store.load(conversationId).catch(() => null);
     if (existing || signal.aborted) {
       await options.store.releaseLease(lease);
       if (existing) {
@@ -166,15 +223,104 @@ export function nextWorkActor(options: NextWorkOptions) {
       }
       return null;
     }
+    const input = options.buildInput(delivery.topic, conversationId, options.clock.now());
     const ownership: Ownership = { conversationId, lease, delivery };
     options.leases.hold(ownership);
-    const input = options.buildInput(delivery.topic, conversationId, options.clock.now());
     return { kind: 'new', conversationId, input, ownership };
   }
 
-  return fromPromise<Work | null, { active: number }>(async ({ signal }) => {
-    signal.addEventListener('abort', () => void releaseParked(), { once: true });
+  /**
+   * New conversations for up to `max` topics at once: the topics' claims, then their leases, then the
+   * checks that none has a stored record, each step for every topic of the batch together, so a batch
+   * costs about four round trips to Redis however many topics it holds (one at a time, each new
+   * conversation waited for three round trips of its own in sequence). A topic whose step fails is
+   * given back to its source (with its lease, if it got one) and the others go on; when none came
+   * through, the first failure is thrown (the supervisor backs off).
+   */
+  async function fresh(max: number, signal: AbortSignal): Promise<Work[]> {
+    const deliveries = await nextDeliveries(max);
+    if (deliveries.length === 0) return [];
+    if (signal.aborted) {
+      await Promise.all(deliveries.map(giveBackDelivery));
+      return [];
+    }
+    const leases = await Promise.allSettled(
+      deliveries.map((delivery) =>
+        options.store.acquireLease(conversationIdFor(delivery.topic.id), options.owner, options.leaseTtlMs),
+      ),
+    );
+    const existing = await Promise.allSettled(
+      leases.map(async (lease, i) =>
+        lease.status === 'fulfilled' && lease.value
+          ? (await options.store.load(conversationIdFor(deliveries[i]!.topic.id)).catch(() => null)) !== null
+          : false,
+      ),
+    );
+    const outcomes = await Promise.allSettled(
+      deliveries.map(async (delivery, i) => {
+        const lease = leases[i]!;
+        const stored = existing[i]!;
+        if (lease.status === 'rejected') throw lease.reason;
+        if (stored.status === 'rejected') throw stored.reason;
+        return startable(delivery, lease.value, stored.value, signal);
+      }),
+    );
+    const works: Work[] = [];
+    let failure: { error: unknown } | undefined;
+    await Promise.all(
+      outcomes.map(async (outcome, i) => {
+        if (outcome.status === 'fulfilled') {
+          if (outcome.value) works.push(outcome.value);
+          return;
+        }
+        failure ??= { error: outcome.reason };
+        const lease = leases[i]!;
+        if (lease.status === 'fulfilled' && lease.value)
+          await options.store.releaseLease(lease.value).catch(() => undefined);
+        await giveBackDelivery(deliveries[i]!);
+      }),
+    );
+    if (works.length === 0 && failure) throw failure.error;
+    return works;
+  }
+
+  /**
+   * Work taken in a batch and not handed to the supervisor yet (it takes one piece per pull). Its leases
+   * are held by the lease keeper, so they are renewed while they wait, and given back with the others on
+   * shutdown; an aborted pull gives them back at once.
+   */
+  let ready: Work[] = [];
+
+  async function releaseReady(): Promise<void> {
+    const all = ready;
+    ready = [];
+    await Promise.all(
+      all.map(async (work) => {
+        options.leases.drop(work.ownership);
+        await options.store.releaseLease(work.ownership.lease).catch(() => undefined);
+        if (work.ownership.delivery) await giveBackDelivery(work.ownership.delivery);
+      }),
+    );
+  }
+
+  /** How many new conversations one pull may take: what the lease keeper allows, what the supervisor has room for. */
+  function batchSize(active: number): number {
+    const room = options.maxConcurrent === undefined ? MAX_BATCH : options.maxConcurrent - active;
+    return Math.max(1, Math.min(MAX_BATCH, room, options.leases.room));
+  }
+
+  return fromPromise<Work | null, { active: number }>(async ({ input, signal }) => {
+    signal.addEventListener(
+      'abort',
+      () => {
+        void releaseParked();
+        void releaseReady();
+      },
+      { once: true },
+    );
     if (options.intakeOpen && !options.intakeOpen()) {
+      // Nothing new starts while the spending cap is reached: topics taken in already go back.
+      await releaseReady();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         const stop = () => {
@@ -185,11 +331,20 @@ export function nextWorkActor(options: NextWorkOptions) {
       });
       return null;
     }
+    const waiting = ready.shift();
+    if (waiting) return waiting;
     // Back-pressure: while timers run late, one more conversation would make the lease renewals later
     // still, and past the TTL every conversation of this process would be fenced out and lost. Wait until
     // the work in flight has caught up; conversations ending make room.
     await options.leases.untilCapacity(signal);
     if (signal.aborted) return null;
-    return (await adopt(signal)) ?? (await fresh(signal));
+    const adopted = await adopt(signal);
+    if (adopted) return adopted;
+    ready = await fresh(batchSize(input.active), signal);
+    if (signal.aborted) {
+      await releaseReady();
+      return null;
+    }
+    return ready.shift() ?? null;
   });
 }

@@ -158,6 +158,7 @@ export function createSupervisor(options: SupervisorOptions): Actor<typeof super
         logger,
         owner: options.owner,
         leaseTtlMs: config.leaseTtlMs,
+        maxConcurrent: config.conversation.maxConcurrent,
         buildInput: newConversationInput(config, options.sides),
         pollMs: options.pollMs,
         intakeOpen: options.intakeOpen,

@@ -85,6 +85,18 @@ export class LeaseKeeper {
   }
 
   /**
+   * How many more leases intake may take before the next probe: none while overloaded, otherwise what is
+   * left of the probe's allowance (unbounded while no probe runs: renewal not started). An intake step
+   * that takes a batch sizes it by this.
+   */
+  get room(): number {
+    if (!this.probeTimer) return Number.POSITIVE_INFINITY;
+    if (this.loopDelayMs > this.maxLoopDelayMs) return 0;
+    const allowance = Math.max(MIN_ADMISSIONS_PER_PROBE, Math.ceil(this.held.size / 2));
+    return Math.max(0, allowance - this.admittedSinceProbe);
+  }
+
+  /**
    * Resolves once the process may take another lease: at once when it is not overloaded, otherwise
    * when a conversation ends and makes room, or after the probe ticks with the loop on time again.
    * Resolves too when the signal aborts.

@@ -73,4 +73,18 @@ describe('LeaseKeeper admissions', () => {
     expect(resumed).toBe(true);
     await waiting;
   });
+
+  it('room: what is left of the allowance before the next probe, and none while timers run late', async () => {
+    const store = new MemorySnapshotStore();
+    keeper = new LeaseKeeper({ store, leaseTtlMs: TTL_MS, logger, maxLoopDelayMs: 20 });
+    keeper.startRenewal();
+    expect(keeper.room).toBe(MIN_ADMISSIONS_PER_PROBE);
+    for (let i = 0; i < 3; i++) keeper.hold(await takeLease(store, `room-${i}`));
+    expect(keeper.room).toBe(MIN_ADMISSIONS_PER_PROBE - 3);
+    // The event loop held well past the allowed delay: the probe is overdue, so no room at all.
+    const busyUntil = performance.now() + 200;
+    while (performance.now() < busyUntil) {}
+    expect(keeper.room).toBe(0);
+    expect(keeper.overloaded).toBe(true);
+  });
 });
