@@ -2,7 +2,7 @@ import type { QualityMetrics, TerminationReason, Turn } from '../events.js';
 import { distinctNOfTokens } from './distinct-n.js';
 import { countRepetitiveTurns } from './repetition.js';
 import { tokenize } from './tokenize.js';
-import { turnPrefix, WORD_ID_SPACE } from './turn-prefix.js';
+import { turnPrefix } from './turn-prefix.js';
 
 /**
  * Distinct-2 at or above which diversity earns full credit. Varied dialogue of a few hundred to a few
@@ -134,7 +134,7 @@ function textMeasures(turns: readonly ScoredTurn[]): {
   words: number;
 } {
   const prefix = turnPrefix(turns);
-  if (prefix.words.size >= WORD_ID_SPACE) {
+  if (prefix.bigramsOverflow) {
     const tokenised = turns.map((turn) => tokenize(turn.text));
     return {
       distinct1: distinctNOfTokens(tokenised, 1),

@@ -32,6 +32,8 @@ export interface TurnPrefix {
   readonly bigrams: Set<number>;
   /** Bigrams in all (never across two turns). */
   bigramCount: number;
+  /** More distinct words than `WORD_ID_SPACE`: `bigrams` and `bigramCount` are not kept. */
+  bigramsOverflow: boolean;
   /** The last turn judged against this prefix (a candidate), so adding that turn does not judge it again. */
   lastJudged?: { tokens: readonly string[]; repetitive: boolean };
 }
@@ -41,10 +43,11 @@ interface TextTurn {
 }
 
 /**
- * A bigram is stored as `first × WORD_ID_SPACE + second`, an exact integer below 2^53 while word ids stay
- * below this (67 million distinct words); past it `computeQuality` counts bigrams as text instead.
+ * A bigram is stored as `first × WORD_ID_SPACE + second`: below 2^30, a small integer V8 keeps unboxed in a
+ * set, while word ids stay below this. A conversation with more distinct words than that stops counting
+ * bigrams here (`bigramsOverflow`) and `computeQuality` counts them as text instead.
  */
-export const WORD_ID_SPACE = 2 ** 26;
+export const WORD_ID_SPACE = 2 ** 15;
 
 const prefixes = new WeakMap<object, TurnPrefix>();
 
@@ -59,6 +62,7 @@ function empty(): TurnPrefix {
     wordCount: 0,
     bigrams: new Set(),
     bigramCount: 0,
+    bigramsOverflow: false,
   };
 }
 
@@ -92,6 +96,10 @@ function extend(prefix: TurnPrefix, turn: TextTurn): void {
     }
     if (previous >= 0) prefix.bigrams.add(previous * WORD_ID_SPACE + id);
     previous = id;
+  }
+  if (prefix.words.size > WORD_ID_SPACE) {
+    prefix.bigramsOverflow = true;
+    prefix.bigrams.clear();
   }
   prefix.wordCount += tokens.length;
   prefix.bigramCount += Math.max(0, tokens.length - 1);

@@ -91,6 +91,16 @@ describe('the quality checks of a conversation assessed turn after turn', () => 
     }
   });
 
+  it('score a conversation with more distinct words than word ids can pair (40,000) as the passes do', () => {
+    const words = Array.from({ length: 40_000 }, (_, i) => `w${i.toString(36)}`);
+    const turns = [
+      turn(words.slice(0, 20_000).join(' ')),
+      turn(words.slice(15_000).join(' ')),
+      turn(RENEWABLE_ENERGY[1]!),
+    ];
+    for (let count = 1; count <= turns.length; count++) expectSameFigures(turns.slice(0, count));
+  });
+
   it('notice a kept turn whose text was changed in place', () => {
     const turns = HEALTHCARE_VARIED.map(turn);
     expectSameFigures(turns);
