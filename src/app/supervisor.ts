@@ -1,10 +1,10 @@
 /**
  * The pure machines bound to their effects with `machine.provide(...)`: the conversation machine to the
- * model call, the quality verdict and the deadline; the shard to that conversation and to persistence; the
+ * model call, the deadline and the quality verdict (a step of its own, not an actor); the shard to that conversation and to persistence; the
  * supervisor to the intake and the shard. This is where a new machine, or a new effect of one, is wired.
  */
 import { type Actor, assign, createActor, type InspectionEvent } from 'xstate';
-import { assessTurnActor } from '../actors/assess-turn.js';
+import { assessTurnVerdict } from '../actors/assess-turn.js';
 import { type BatchCaller, type CallModelOptions, callModelActor } from '../actors/call-model.js';
 import { deadlineActor } from '../actors/deadline.js';
 import { judgeActor } from '../actors/judge-conversation.js';
@@ -13,6 +13,7 @@ import type { Config, JudgeConfig, ProviderName } from '../config.js';
 import type { Topic } from '../events.js';
 import type { Logger } from '../logger.js';
 import {
+  assessTurnStep,
   CONVERSATION_MACHINE_VERSION,
   type ConversationInput,
   conversationMachine,
@@ -62,7 +63,6 @@ export function boundConversationMachine(options: {
           ? {}
           : { batchReservationTtlMs: options.batchMaxWaitMs + 3_600_000 }),
       }),
-      assessTurn: assessTurnActor(),
       deadline: deadlineActor(clock),
       ...(judge
         ? {
@@ -78,6 +78,7 @@ export function boundConversationMachine(options: {
         : {}),
     },
     actions: {
+      assessTurn: assessTurnStep(assessTurnVerdict()),
       stampEnd: assign({ endedAt: () => clock.now() }),
       pause: assign({ paused: () => ({ reason: 'budget' as const, at: clock.now() }) }),
       stampTurn: assign({ turnWindow: ({ context }) => turnWindowAt(context, clock.now()) }),

@@ -36,7 +36,7 @@
  * The judge (`judge` actor) scores the finished conversation; its failure never fails the conversation,
  * which then ends `unjudged` with the reason. The deadline does not reach the judge (it runs after).
  */
-import { and, assign, fromCallback, fromPromise, setup } from 'xstate';
+import { and, assign, fromCallback, fromPromise, raise, setup } from 'xstate';
 import type {
   DiscardedTurn,
   JudgeVerdict,
@@ -217,8 +217,13 @@ export interface CallModelInput {
 }
 
 export interface AssessTurnInput {
+  /** The answer to judge. */
   text: string;
-  previousTexts: string[];
+  /**
+   * The kept turns before it, in order: the context's own (immutable) turn objects, under which the quality
+   * checks remember what they computed for each turn.
+   */
+  previous: readonly Turn[];
   turnIndex: number;
   minTurns: number;
   /** Nudged regenerations used so far, this attempt included when it is one. */
@@ -230,6 +235,47 @@ export type { TurnVerdict };
 export interface AssessTurnOutput {
   verdict: TurnVerdict;
   detail?: string;
+}
+
+/**
+ * The quality verdict on an answer: pure computation on its text and the kept turns, so it runs as a step
+ * of the machine (`assessTurnStep`) rather than as an invoked actor. It may throw: the conversation then
+ * fails (`provider_failed`) with the error, as a failed call does.
+ */
+export type AssessTurn = (input: AssessTurnInput) => AssessTurnOutput;
+
+/** What the assessment of the pending answer is, from the context. */
+function assessTurnInputOf(context: ConversationContext): AssessTurnInput {
+  return {
+    text: context.pending?.text ?? '',
+    previous: context.turns,
+    turnIndex: context.turns.length,
+    minTurns: context.settings.minTurns,
+    nudgesUsed: context.nudges,
+  };
+}
+
+/** The machine's own events for the verdict on the pending answer, raised by `assessTurnStep`. */
+export type TurnAssessedEvent =
+  | { type: 'TURN_ASSESSED'; output: AssessTurnOutput }
+  | { type: 'TURN_ASSESSMENT_FAILED'; error: unknown };
+
+/**
+ * The `assessTurn` action bound to `assess`: on entering `assessingQuality` it judges the pending answer and
+ * raises the verdict (`TURN_ASSESSED`, or `TURN_ASSESSMENT_FAILED` when `assess` throws), which the machine
+ * takes within the same macrostep. No actor, abort signal or asynchronous hop per turn: an invoked promise
+ * actor for a few microseconds of text measures cost more than the measures.
+ */
+export function assessTurnStep(assess: AssessTurn) {
+  return raise<ConversationContext, ConversationMachineEvent, ConversationMachineEvent, undefined>(
+    ({ context }): TurnAssessedEvent => {
+      try {
+        return { type: 'TURN_ASSESSED', output: assess(assessTurnInputOf(context)) };
+      } catch (error) {
+        return { type: 'TURN_ASSESSMENT_FAILED', error };
+      }
+    },
+  );
 }
 
 export interface ConversationOutput {
@@ -245,7 +291,7 @@ export type ConversationMachineEvent =
   /** The spending cap has room again: a paused conversation asks for its next turn. `at`: epoch ms. */
   | { type: 'RESUME'; at: number }
   | { type: 'xstate.done.actor.callModel'; output: Turn }
-  | { type: 'xstate.done.actor.assessTurn'; output: AssessTurnOutput }
+  | TurnAssessedEvent
   | { type: 'xstate.done.actor.judge'; output: JudgeVerdict };
 
 export function speakerFor(turnIndex: number): Speaker {
@@ -340,7 +386,6 @@ export const conversationMachine = setup({
   },
   actors: {
     callModel: fromPromise<Turn, CallModelInput>(unbound('callModel')),
-    assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(unbound('assessTurn')),
     /**
      * Sends TIMEOUT at `at` (epoch ms; never when null). Re-armed from the stored start (or the stored turn
      * window) whenever the actor is restored.
@@ -350,6 +395,13 @@ export const conversationMachine = setup({
     judge: fromPromise<JudgeVerdict, JudgeInput>(unbound('judge')),
   },
   actions: {
+    /**
+     * Judges the pending answer and raises the verdict (`TURN_ASSESSED` / `TURN_ASSESSMENT_FAILED`): bind it
+     * with `assessTurnStep(assess)` at the composition root.
+     */
+    assessTurn: raise<ConversationContext, ConversationMachineEvent, ConversationMachineEvent, undefined>(
+      () => unbound('assessTurn')(),
+    ),
     /** Stamps the end time; bound at the composition root to the injected clock. */
     stampEnd: assign({ endedAt: ({ context }) => context.startedAt }),
     /** Marks the conversation paused for budget; bound at the composition root to stamp the clock's time. */
@@ -522,18 +574,13 @@ export const conversationMachine = setup({
             },
           ],
         },
+        // The verdict is computed on entry and raised: the machine leaves this state within the same
+        // macrostep (a snapshot saved here comes only from a daemon of an earlier version, which assessed
+        // through an actor; `restoring` brings it back here and it is assessed again).
         assessingQuality: {
-          invoke: {
-            id: 'assessTurn',
-            src: 'assessTurn',
-            input: ({ context }) => ({
-              text: context.pending?.text ?? '',
-              previousTexts: context.turns.map((t) => t.text),
-              turnIndex: context.turns.length,
-              minTurns: context.settings.minTurns,
-              nudgesUsed: context.nudges,
-            }),
-            onDone: [
+          entry: 'assessTurn',
+          on: {
+            TURN_ASSESSED: [
               {
                 guard: ({ event }) => event.output.verdict === 'continue',
                 target: 'awaitingTurn',
@@ -573,7 +620,7 @@ export const conversationMachine = setup({
                 }),
               },
             ],
-            onError: {
+            TURN_ASSESSMENT_FAILED: {
               target: '#conversation.failed',
               actions: assign({
                 terminationReason: 'provider_failed',

@@ -2,6 +2,7 @@ import type { TerminationReason } from '../events.js';
 import { detectNaturalEnd } from './natural-end.js';
 import { detectRefusal } from './refusal.js';
 import { assessRepetition, REPETITION_OVERLAP_THRESHOLD, type RepetitionAssessment } from './repetition.js';
+import { repetitionAgainst, turnPrefix } from './turn-prefix.js';
 
 /** Appended to the system prompt of a regenerated turn after a repetitive one. */
 export const REPETITION_NUDGE =
@@ -53,8 +54,32 @@ export type TurnAssessment =
  * 4. `continue` otherwise.
  */
 export function assessTurn(input: TurnAssessmentInput): TurnAssessment {
-  const { text, previousTexts, turnIndex, minTurns, nudgesUsed = 0 } = input;
-  const repetition = assessRepetition(text, previousTexts);
+  return decide(input, assessRepetition(input.text, input.previousTexts));
+}
+
+/** {@link assessTurn} with the earlier turns as the conversation keeps them (see `assessConversationTurn`). */
+export interface ConversationTurnAssessmentInput extends Omit<TurnAssessmentInput, 'previousTexts'> {
+  /**
+   * The conversation's earlier turns in order, as immutable objects: what the checks computed for them is
+   * remembered under them (`turn-prefix.ts`), so each turn's words and phrases are worked out once.
+   */
+  previous: readonly { readonly text: string }[];
+}
+
+/**
+ * The same verdict as {@link assessTurn} on the same texts, for a conversation assessed turn after turn:
+ * the repetition check uses the conversation's running prefix instead of gathering every earlier turn's
+ * phrases again.
+ */
+export function assessConversationTurn(input: ConversationTurnAssessmentInput): TurnAssessment {
+  return decide(input, repetitionAgainst(turnPrefix(input.previous), input.text));
+}
+
+function decide(
+  input: Omit<TurnAssessmentInput, 'previousTexts'>,
+  repetition: RepetitionAssessment,
+): TurnAssessment {
+  const { text, turnIndex, minTurns, nudgesUsed = 0 } = input;
   const turnsSoFar = turnIndex + 1;
 
   if (detectRefusal(text)) {

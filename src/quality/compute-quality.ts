@@ -2,6 +2,7 @@ import type { QualityMetrics, TerminationReason, Turn } from '../events.js';
 import { distinctNOfTokens } from './distinct-n.js';
 import { countRepetitiveTurns } from './repetition.js';
 import { tokenize } from './tokenize.js';
+import { turnPrefix } from './turn-prefix.js';
 
 /**
  * Distinct-2 at or above which diversity earns full credit. Varied dialogue of a few hundred to a few
@@ -92,12 +93,9 @@ export function computeQuality(turns: readonly ScoredTurn[], options: QualityOpt
       factors: { termination, truncation: 1 },
     };
   }
-  const tokenised = turns.map((turn) => tokenize(turn.text));
-  const distinct1 = distinctNOfTokens(tokenised, 1);
-  const distinct2 = distinctNOfTokens(tokenised, 2);
-  const repetitive = countRepetitiveTurns(tokenised);
+  const { distinct1, distinct2, repetitive, words } = textMeasures(turns);
   const repetitionRatio = repetitive / count;
-  const meanTurnLength = tokenised.reduce((sum, tokens) => sum + tokens.length, 0) / count;
+  const meanTurnLength = words / count;
   const totalTokens = turns.reduce((sum, turn) => sum + turn.usage.inputTokens + turn.usage.outputTokens, 0);
   const meanLatencyMs = turns.reduce((sum, turn) => sum + turn.latencyMs, 0) / count;
 
@@ -121,6 +119,35 @@ export function computeQuality(turns: readonly ScoredTurn[], options: QualityOpt
     score: Math.min(1, Math.max(0, round(score, 4))),
     truncatedTurns,
     factors: { termination, truncation: round(truncation, 4) },
+  };
+}
+
+/**
+ * Distinct-1 and distinct-2 over all turns, the turns the repetition check flags against those before
+ * them, and the words in all: from the conversation's running prefix (`turn-prefix.ts`), the same figures
+ * the passes over every turn give, without walking the turns again.
+ */
+function textMeasures(turns: readonly ScoredTurn[]): {
+  distinct1: number;
+  distinct2: number;
+  repetitive: number;
+  words: number;
+} {
+  const prefix = turnPrefix(turns);
+  if (prefix.bigramsOverflow) {
+    const tokenised = turns.map((turn) => tokenize(turn.text));
+    return {
+      distinct1: distinctNOfTokens(tokenised, 1),
+      distinct2: distinctNOfTokens(tokenised, 2),
+      repetitive: countRepetitiveTurns(tokenised),
+      words: prefix.wordCount,
+    };
+  }
+  return {
+    distinct1: prefix.wordCount === 0 ? 0 : prefix.words.size / prefix.wordCount,
+    distinct2: prefix.bigramCount === 0 ? 0 : prefix.bigrams.size / prefix.bigramCount,
+    repetitive: prefix.repetitive,
+    words: prefix.wordCount,
   };
 }
 

@@ -1,6 +1,8 @@
 /** Pure text measures of conversation quality: no I/O, safe to call from machines and actors alike. */
 export {
+  assessConversationTurn,
   assessTurn,
+  type ConversationTurnAssessmentInput,
   type EndingVerdict,
   MAX_REPETITION_NUDGES,
   REPETITION_NUDGE,

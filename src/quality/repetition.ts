@@ -53,7 +53,7 @@ export function assessRepetitionOfTokens(
 ): RepetitionAssessment {
   const earlier = new Set<string>();
   for (const p of previous) for (const gram of contentNgrams(p)) earlier.add(gram);
-  return judge(tokens, earlier, previous, previous.length);
+  return judgeRepetition(tokens, earlier, previous, previous.length);
 }
 
 /**
@@ -65,7 +65,7 @@ export function countRepetitiveTurns(tokenised: readonly (readonly string[])[]):
   let repetitive = 0;
   for (let i = 0; i < tokenised.length; i++) {
     const tokens = tokenised[i]!;
-    if (judge(tokens, earlier, tokenised, i).repetitive) repetitive++;
+    if (judgeRepetition(tokens, earlier, tokenised, i).repetitive) repetitive++;
     for (const gram of contentNgrams(tokens)) earlier.add(gram);
   }
   return repetitive;
@@ -75,7 +75,7 @@ export function countRepetitiveTurns(tokenised: readonly (readonly string[])[]):
  * The verdict on `tokens` given the content n-grams of every earlier turn and their word lists, the first
  * `count` of `previous` (a count rather than a slice: the final score judges every turn of a conversation).
  */
-function judge(
+export function judgeRepetition(
   tokens: readonly string[],
   earlier: ReadonlySet<string>,
   previous: readonly (readonly string[])[],
@@ -98,7 +98,7 @@ function judge(
 const gramCache = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 /** Distinct trigrams with at least one word that is not a function word. */
-function contentNgrams(tokens: readonly string[]): ReadonlySet<string> {
+export function contentNgrams(tokens: readonly string[]): ReadonlySet<string> {
   const cached = gramCache.get(tokens);
   if (cached) return cached;
   const grams = new Set<string>();

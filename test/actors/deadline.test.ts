@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assign, createActor, fromPromise } from 'xstate';
-import { assessTurnActor } from '../../src/actors/assess-turn.js';
+import { assessTurnVerdict } from '../../src/actors/assess-turn.js';
 import { deadlineActor } from '../../src/actors/deadline.js';
 import type { Turn } from '../../src/events.js';
 import {
+  assessTurnStep,
   type CallModelInput,
   type ConversationStart,
   conversationMachine,
@@ -23,10 +24,12 @@ function conversation(input: ConversationStart) {
         calls.push(call);
         return new Promise<never>(() => {});
       }),
-      assessTurn: assessTurnActor(),
       deadline: deadlineActor(clock),
     },
-    actions: { stampEnd: assign({ endedAt: () => clock.now() }) },
+    actions: {
+      assessTurn: assessTurnStep(assessTurnVerdict()),
+      stampEnd: assign({ endedAt: () => clock.now() }),
+    },
   });
   return { actor: createActor(machine, { input }).start(), calls };
 }

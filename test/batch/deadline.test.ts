@@ -5,8 +5,7 @@ import { newConversationInput } from '../../src/app/supervisor.js';
 import { loadConfig } from '../../src/config.js';
 import type { Turn } from '../../src/events.js';
 import {
-  type AssessTurnInput,
-  type AssessTurnOutput,
+  assessTurnStep,
   type CallModelInput,
   type ConversationStart,
   conversationMachine,
@@ -63,10 +62,10 @@ function conversation(input: ConversationStart, answerAfterMs: readonly number[]
         if (after === undefined) return new Promise<never>(() => {});
         return new Promise((resolve) => setTimeout(() => resolve(turnFor(call.turnIndex)), after));
       }),
-      assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(async () => ({ verdict: 'continue' })),
       deadline: deadlineActor(clock),
     },
     actions: {
+      assessTurn: assessTurnStep(() => ({ verdict: 'continue' })),
       stampEnd: assign({ endedAt: () => clock.now() }),
       pause: assign({ paused: () => ({ reason: 'budget' as const, at: clock.now() }) }),
       stampTurn: assign({ turnWindow: ({ context }) => turnWindowAt(context, clock.now()) }),

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { type AnyActorRef, assign, createActor, fromCallback, fromPromise } from 'xstate';
 import type { JudgeVerdict, Turn } from '../../src/events.js';
 import {
-  type AssessTurnInput,
-  type AssessTurnOutput,
+  type AssessTurn,
+  assessTurnStep,
   type CallModelInput,
   type ConversationContext,
   type ConversationInput,
@@ -33,6 +33,10 @@ import {
  * replayed on a live actor whose actors the test controls, and after every step the live actor, and the
  * graph's own state, must be what the reference model in `conversation.oracle.ts` says. The oracle is
  * written from the README, so a wrong transition in the machine shows up as a difference.
+ *
+ * The verdict on an answer is a step of the machine, taken with the answer: the test's assessment reads
+ * it from the answer's text (`verdict:<verdict>`, or `verdict:throw` for an assessment that fails), so
+ * one model answer is the oracle's answer followed by its verdict.
  */
 
 const MAX_TURNS = 3;
@@ -48,6 +52,25 @@ const input: ConversationInput = {
   startedAt: 1_000,
 };
 
+const VERDICTS: TurnVerdict[] = ['continue', 'retry_with_nudge', 'natural_end', 'refusal', 'repetition'];
+
+/** A model answer for turn `index` whose assessment gives `verdict` (`throw`: the assessment fails). */
+const answer = (index: number, verdict: TurnVerdict | 'throw'): Turn =>
+  turnFor(index, { text: `verdict:${verdict}` });
+
+/** The test's assessment: the verdict the answer's text names. */
+const assess: AssessTurn = ({ text }) => {
+  const verdict = text.slice('verdict:'.length);
+  if (verdict === 'throw') throw { code: 'bug', message: 'the assessment failed' };
+  return { verdict: verdict as TurnVerdict };
+};
+
+/** The oracle's events for the verdict on an answer with this text. */
+function verdictOf(text: string): WorldEvent {
+  const verdict = text.slice('verdict:'.length);
+  return verdict === 'throw' ? { kind: 'judgeFailed' } : { kind: 'verdict', verdict: verdict as TurnVerdict };
+}
+
 const restoredContext = (overrides: Partial<ConversationContext>): ConversationContext => ({
   ...input,
   turns: [],
@@ -59,10 +82,13 @@ const restoredContext = (overrides: Partial<ConversationContext>): ConversationC
 
 /** Conversations adopted from the store at the steps a daemon can die in. */
 const RESTORES: Record<string, ConversationContext> = {
-  'restored while its answer awaited the verdict': restoredContext({
-    turns: [turnFor(0)],
-    pending: turnFor(1),
-  }),
+  // Saved by a daemon of an earlier version, which assessed through an actor: assessed again on restore.
+  ...Object.fromEntries(
+    [...VERDICTS, 'throw' as const].map((verdict) => [
+      `restored while its answer awaited the verdict (${verdict})`,
+      restoredContext({ turns: [turnFor(0)], pending: answer(1, verdict) }),
+    ]),
+  ),
   'restored while calling for its second turn': restoredContext({ turns: [turnFor(0)] }),
   'restored while paused for budget': restoredContext({
     turns: [turnFor(0)],
@@ -96,8 +122,6 @@ const VERDICT: JudgeVerdict = {
 type Snapshot = ReturnType<typeof conversationMachine.transition>;
 type ModelEvent = Parameters<typeof conversationMachine.transition>[1];
 
-const VERDICTS: TurnVerdict[] = ['continue', 'retry_with_nudge', 'natural_end', 'refusal', 'repetition'];
-
 /** The events the world can send in each state: model answers and failures, verdicts, the deadline, cancel. */
 const eventsFor =
   (turnWindows: boolean) =>
@@ -106,10 +130,15 @@ const eventsFor =
     const timeout = !turnWindows || deadlineRuns(phaseOf(snapshot), true);
     const events: ModelEvent[] = timeout ? [{ type: 'TIMEOUT' }, { type: 'CANCEL' }] : [{ type: 'CANCEL' }];
     if (snapshot.matches({ running: 'callingModel' })) {
-      events.push({
-        type: 'xstate.done.actor.callModel',
-        output: turnFor(snapshot.context.turns.length),
-      } as ModelEvent);
+      // The assessor grants one nudged regeneration per conversation (MAX_REPETITION_NUDGES).
+      for (const verdict of [...VERDICTS, 'throw' as const].filter(
+        (v) => v !== 'retry_with_nudge' || snapshot.context.nudges < 1,
+      )) {
+        events.push({
+          type: 'xstate.done.actor.callModel',
+          output: answer(snapshot.context.turns.length, verdict),
+        } as ModelEvent);
+      }
       events.push({
         type: 'xstate.error.actor.callModel',
         error: { code: 'overloaded', message: 'x' },
@@ -120,13 +149,6 @@ const eventsFor =
       } as never);
     }
     if (snapshot.matches('paused')) events.push({ type: 'RESUME', at: 5_000 });
-    if (snapshot.matches({ running: 'assessingQuality' })) {
-      // The assessor grants one nudged regeneration per conversation (MAX_REPETITION_NUDGES).
-      for (const verdict of VERDICTS.filter((v) => v !== 'retry_with_nudge' || snapshot.context.nudges < 1)) {
-        events.push({ type: 'xstate.done.actor.assessTurn', output: { verdict } } as ModelEvent);
-      }
-      events.push({ type: 'xstate.error.actor.assessTurn', error: { code: 'bug', message: 'x' } } as never);
-    }
     if (snapshot.matches('judging')) {
       events.push({ type: 'xstate.done.actor.judge', output: VERDICT } as ModelEvent);
       events.push({
@@ -137,23 +159,22 @@ const eventsFor =
     return events;
   };
 
-/** The world event a machine event stands for, in the oracle's terms. */
-function worldEvent(event: ModelEvent): WorldEvent | null {
+/** The world events a machine event stands for, in the oracle's terms (none for `xstate.init`). */
+function worldEvents(event: ModelEvent): WorldEvent[] {
   const type = event.type as string;
-  if (type === 'TIMEOUT') return { kind: 'deadline' };
-  if (type === 'CANCEL') return { kind: 'cancel' };
-  if (type === 'xstate.done.actor.callModel') return { kind: 'answer' };
+  if (type === 'TIMEOUT') return [{ kind: 'deadline' }];
+  if (type === 'CANCEL') return [{ kind: 'cancel' }];
+  // An answer, and the verdict on it within the same step.
+  if (type === 'xstate.done.actor.callModel')
+    return [{ kind: 'answer' }, verdictOf((event as { output: Turn }).output.text)];
   if (type === 'xstate.error.actor.callModel')
     return (event as never as { error: { code: string } }).error.code === 'budget_exhausted'
-      ? { kind: 'budgetRefused' }
-      : { kind: 'callFailed' };
-  if (type === 'RESUME') return { kind: 'resume' };
-  if (type === 'xstate.done.actor.assessTurn')
-    return { kind: 'verdict', verdict: (event as { output: AssessTurnOutput }).output.verdict };
-  if (type === 'xstate.error.actor.assessTurn') return { kind: 'judgeFailed' };
-  if (type === 'xstate.done.actor.judge') return { kind: 'judgement' };
-  if (type === 'xstate.error.actor.judge') return { kind: 'judgeCallFailed' };
-  return null; // xstate.init
+      ? [{ kind: 'budgetRefused' }]
+      : [{ kind: 'callFailed' }];
+  if (type === 'RESUME') return [{ kind: 'resume' }];
+  if (type === 'xstate.done.actor.judge') return [{ kind: 'judgement' }];
+  if (type === 'xstate.error.actor.judge') return [{ kind: 'judgeCallFailed' }];
+  return []; // xstate.init
 }
 
 function phaseOf(snapshot: Snapshot): Phase {
@@ -181,7 +202,6 @@ const serialize = (s: Snapshot) => JSON.stringify(observed(s));
 
 interface Controls {
   call?: { input: CallModelInput; resolve: (t: Turn) => void; reject: (e: unknown) => void };
-  assess?: { resolve: (o: AssessTurnOutput) => void; reject: (e: unknown) => void };
   /** The deadlines running now (those with a time), in the order they started. */
   armed: Set<{ at: number; fire: () => void }>;
   judge?: { input: JudgeInput; resolve: (v: JudgeVerdict) => void; reject: (e: unknown) => void };
@@ -194,9 +214,6 @@ function liveActor(start: ConversationStart, options: OracleOptions, clock: { no
       callModel: fromPromise<Turn, CallModelInput>(
         ({ input }) => new Promise((resolve, reject) => (controls.call = { input, resolve, reject })),
       ),
-      assessTurn: fromPromise<AssessTurnOutput, AssessTurnInput>(
-        () => new Promise((resolve, reject) => (controls.assess = { resolve, reject })),
-      ),
       deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number | null }>(({ sendBack, input }) => {
         if (input.at === null) return;
         const deadline = { at: input.at, fire: () => sendBack({ type: 'TIMEOUT' }) };
@@ -207,7 +224,10 @@ function liveActor(start: ConversationStart, options: OracleOptions, clock: { no
         ({ input }) => new Promise((resolve, reject) => (controls.judge = { input, resolve, reject })),
       ),
     },
-    actions: { stampTurn: assign({ turnWindow: ({ context }) => turnWindowAt(context, clock.now) }) },
+    actions: {
+      assessTurn: assessTurnStep(assess),
+      stampTurn: assign({ turnWindow: ({ context }) => turnWindowAt(context, clock.now) }),
+    },
     guards: { judgeEnabled: () => options.judge },
   });
   const actor = createActor(machine, { input: start });
@@ -220,10 +240,6 @@ async function apply(actor: AnyActorRef, controls: Controls, event: ModelEvent):
   if (type === 'xstate.done.actor.callModel') controls.call!.resolve((event as { output: Turn }).output);
   else if (type === 'xstate.error.actor.callModel')
     controls.call!.reject((event as never as { error: unknown }).error);
-  else if (type === 'xstate.done.actor.assessTurn')
-    controls.assess!.resolve((event as { output: AssessTurnOutput }).output);
-  else if (type === 'xstate.error.actor.assessTurn')
-    controls.assess!.reject((event as never as { error: unknown }).error);
   else if (type === 'xstate.done.actor.judge')
     controls.judge!.resolve((event as { output: JudgeVerdict }).output);
   else if (type === 'xstate.error.actor.judge')
@@ -236,6 +252,26 @@ async function apply(actor: AnyActorRef, controls: Controls, event: ModelEvent):
   } else actor.send(event);
   // Promise actors settle on the microtask queue.
   await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** What the oracle expects of a restored conversation once started: a pending answer is judged at once. */
+function restored(context: ConversationContext, options: OracleOptions): ExpectedConversation {
+  const expected = restore(
+    {
+      turns: context.turns.length,
+      discarded: context.discarded?.length ?? 0,
+      nudges: context.nudges,
+      nudge: context.nudge,
+      pending: context.pending !== undefined,
+      ...(context.terminationReason ? { reason: context.terminationReason } : {}),
+    },
+    MAX_TURNS,
+    options,
+    context.paused !== undefined,
+  );
+  return expected.phase === 'assessing'
+    ? step(expected, verdictOf(context.pending!.text), MAX_TURNS, options)
+    : expected;
 }
 
 function startsFor(
@@ -255,19 +291,7 @@ function startsFor(
     ...Object.entries(restores).map(([name, context]) => ({
       name,
       input: { restore: { ...context, settings } },
-      expected: restore(
-        {
-          turns: context.turns.length,
-          discarded: context.discarded?.length ?? 0,
-          nudges: context.nudges,
-          nudge: context.nudge,
-          pending: context.pending !== undefined,
-          ...(context.terminationReason ? { reason: context.terminationReason } : {}),
-        },
-        MAX_TURNS,
-        options,
-        context.paused !== undefined,
-      ),
+      expected: restored(context, options),
     })),
   ];
 }
@@ -281,7 +305,10 @@ const MODES: Array<{ name: string; options: OracleOptions; turnWindows: boolean 
 describe.each(MODES)(
   'conversation machine $name, model-based against a reference model',
   ({ options, turnWindows }) => {
-    const machine = conversationMachine.provide({ guards: { judgeEnabled: () => options.judge } });
+    const machine = conversationMachine.provide({
+      actions: { assessTurn: assessTurnStep(assess) },
+      guards: { judgeEnabled: () => options.judge },
+    });
     for (const origin of startsFor(options, turnWindows)) {
       describe(origin.name, () => {
         const paths = getShortestPaths(machine, {
@@ -296,6 +323,15 @@ describe.each(MODES)(
             expect(new Set(paths.map((p) => phaseOf(p.state)))).toEqual(new Set(['judging', 'ended']));
             return;
           }
+          // The verdict is taken with the answer: no path rests while an answer waits for it.
+          expect(paths.some((p) => phaseOf(p.state) === 'assessing')).toBe(false);
+          if (['judging', 'ended', 'failed'].includes(origin.expected.phase)) {
+            // The restored answer's verdict ended it at the start: nothing but its ending (and judgement) is left.
+            const ending =
+              origin.expected.phase === 'judging' ? ['judging', 'ended'] : [origin.expected.phase];
+            expect(new Set(paths.map((p) => phaseOf(p.state)))).toEqual(new Set(ending));
+            return;
+          }
           const reasons = new Set(paths.map((p) => p.state.context.terminationReason).filter(Boolean));
           for (const reason of [
             'cancelled',
@@ -307,7 +343,7 @@ describe.each(MODES)(
           ])
             expect(reasons).toContain(reason);
           const phases = new Set(paths.map((p) => phaseOf(p.state)));
-          for (const phase of ['calling', 'assessing', 'paused', 'ended', 'failed', 'timedOut'])
+          for (const phase of ['calling', 'paused', 'ended', 'failed', 'timedOut'])
             expect(phases).toContain(phase);
           if (options.judge) {
             expect(phases).toContain('judging');
@@ -320,7 +356,7 @@ describe.each(MODES)(
         });
 
         for (const path of paths) {
-          const steps = path.steps.filter((s) => worldEvent(s.event) !== null);
+          const steps = path.steps.filter((s) => worldEvents(s.event).length > 0);
           const name = steps.map((s) => s.event.type.replace('xstate.', '')).join(' > ') || '(start)';
           it(`follows the reference model: ${name}`, async () => {
             const clock = { now: 100_000 };
@@ -343,7 +379,7 @@ describe.each(MODES)(
             checkDeadlines();
             for (const { event, state } of steps) {
               previous = expected.phase;
-              expected = step(expected, worldEvent(event)!, MAX_TURNS, options);
+              for (const world of worldEvents(event)) expected = step(expected, world, MAX_TURNS, options);
               clock.now += 1_000;
               await apply(actor, controls, event);
               expect(observed(actor.getSnapshot())).toEqual(expected);
@@ -391,7 +427,10 @@ describe('conversation machine, paused for budget', () => {
           if (input.at !== null) deadlines.push(input.at);
         }),
       },
-      actions: { pause: assign({ paused: { reason: 'budget' as const, at: 10_000 } }) },
+      actions: {
+        assessTurn: assessTurnStep(assess),
+        pause: assign({ paused: { reason: 'budget' as const, at: 10_000 } }),
+      },
     });
     const actor = createActor(machine, { input: { restore: restoredContext({ turns: [turnFor(0)] }) } });
     actor.start();
@@ -429,6 +468,7 @@ describe('conversation machine, a call in flight at a crash', () => {
         ),
         deadline: fromCallback<{ type: 'TIMEOUT' }, { at: number | null }>(() => {}),
       },
+      actions: { assessTurn: assessTurnStep(assess) },
     });
     return { machine, calls, settle };
   }
@@ -439,9 +479,14 @@ describe('conversation machine, a call in flight at a crash', () => {
     actor.start();
     expect(actor.getSnapshot().context.inFlight).toEqual({ turnIndex: 0, generation: 0 });
     expect(calls[0]?.mayHaveBeenSent).toBeUndefined();
-    settle[0]!.resolve(turnFor(0));
+    settle[0]!.resolve(answer(0, 'retry_with_nudge'));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(actor.getSnapshot().context.pending).toBeDefined();
+    // The answer was judged (a nudged regeneration) and the regeneration is the call in flight now.
+    expect(actor.getSnapshot().context.discarded).toHaveLength(1);
+    expect(actor.getSnapshot().context.inFlight).toEqual({ turnIndex: 0, generation: 1 });
+    settle[1]!.resolve(answer(0, 'natural_end'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(actor.getSnapshot().context.turns).toHaveLength(1);
     expect(actor.getSnapshot().context.inFlight).toBeUndefined();
     actor.stop();
   });
@@ -474,10 +519,10 @@ describe('conversation machine, a call in flight at a crash', () => {
       input: { restore: restoredContext({ turns: [turnFor(0)], inFlight: { turnIndex: 1, generation: 0 } }) },
     });
     actor.start();
-    settle[0]!.resolve(turnFor(1));
+    settle[0]!.resolve(answer(1, 'natural_end'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toHaveLength(1);
-    expect(actor.getSnapshot().context.pending?.index).toBe(1);
+    expect(actor.getSnapshot().context.turns.at(-1)?.index).toBe(1);
     expect(actor.getSnapshot().context.lostCalls).toBeUndefined();
     actor.stop();
   });

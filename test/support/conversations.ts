@@ -6,7 +6,7 @@
  */
 
 import { assign, createActor, fromCallback, toPromise } from 'xstate';
-import { assessTurnActor } from '../../src/actors/assess-turn.js';
+import { assessTurnVerdict } from '../../src/actors/assess-turn.js';
 import { callModelActor } from '../../src/actors/call-model.js';
 import { samplerFor } from '../../src/app/sampler.js';
 import type { Config } from '../../src/config.js';
@@ -15,6 +15,7 @@ import { costConfigFrom } from '../../src/cost/config.js';
 import { MemoryBudgetStore } from '../../src/cost/memory-budget-store.js';
 import type { ConversationRecord, Topic } from '../../src/events.js';
 import {
+  assessTurnStep,
   CONVERSATION_MACHINE_VERSION,
   type ConversationInput,
   conversationMachine,
@@ -54,10 +55,12 @@ export async function runConversation(
         clock: systemClock,
         budget: new CallBudget(new MemoryBudgetStore(), costConfigFrom({}).prices),
       }),
-      assessTurn: assessTurnActor(),
       deadline: fromCallback(() => () => {}),
     },
-    actions: { stampEnd: assign({ endedAt: () => systemClock.now() }) },
+    actions: {
+      assessTurn: assessTurnStep(assessTurnVerdict()),
+      stampEnd: assign({ endedAt: () => systemClock.now() }),
+    },
   });
   const actor = createActor(machine, { input }).start();
   await toPromise(actor);
