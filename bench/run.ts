@@ -4,7 +4,7 @@
  * the small sizes; `--only=throughput,recovery` picks benchmarks.
  *
  *   throughput   orchestration turns/s on Redis and Kafka, embedded, and the LangGraph.js peer
- *   concurrency  10,000 conversations in flight at 500 ms latency: calls/s against the ideal, peak RSS
+ *   concurrency  10,000 conversations in flight at 5 s and 500 ms latency: admission rate, calls/s against the ideal, peak RSS
  *   rate-limit   three daemons sharing the Redis limiter against fake servers enforcing a quota
  *   recovery     time to adopt 100 in-flight conversations after SIGKILL of their daemon
  *   dedup        near-duplicate removal: recall against brute-force Jaccard, records/s on 100,000
