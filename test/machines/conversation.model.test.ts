@@ -188,13 +188,20 @@ function observed(snapshot: Snapshot): ExpectedConversation {
   const { context } = snapshot;
   return {
     phase: phaseOf(snapshot),
+    ...countsOf(context),
+    ...(context.judge ? { judged: context.judge.status } : {}),
+  };
+}
+
+/** A context's counts in the oracle's terms. */
+function countsOf(context: ConversationContext) {
+  return {
     turns: context.turns.length,
     discarded: context.discarded?.length ?? 0,
     nudges: context.nudges,
     nudge: context.nudge,
     pending: context.pending !== undefined,
     ...(context.terminationReason ? { reason: context.terminationReason } : {}),
-    ...(context.judge ? { judged: context.judge.status } : {}),
   };
 }
 
@@ -257,14 +264,7 @@ async function apply(actor: AnyActorRef, controls: Controls, event: ModelEvent):
 /** What the oracle expects of a restored conversation once started: a pending answer is judged at once. */
 function restored(context: ConversationContext, options: OracleOptions): ExpectedConversation {
   const expected = restore(
-    {
-      turns: context.turns.length,
-      discarded: context.discarded?.length ?? 0,
-      nudges: context.nudges,
-      nudge: context.nudge,
-      pending: context.pending !== undefined,
-      ...(context.terminationReason ? { reason: context.terminationReason } : {}),
-    },
+    countsOf(context),
     MAX_TURNS,
     options,
     context.paused !== undefined,

@@ -6,6 +6,7 @@ import { snapshotKeys } from '../../src/services/redis/keys.js';
 import { runScript } from '../../src/services/redis/snapshot-scripts.js';
 import { RedisSnapshotStore } from '../../src/services/redis/snapshot-store.js';
 import { snapshotStoreContract } from '../contracts/snapshot-store.js';
+import { recordCommands } from '../support/redis-commands.js';
 import { deleteKeys, sleep, uniquePrefix } from './redis-support.js';
 
 const redisUrl = inject('redisUrl');
@@ -153,12 +154,7 @@ describe('redis snapshot store', () => {
 
   it('steps of several conversations saved together go as one call; a stale one fails alone and writes nothing', async () => {
     const client = createRedis(redisUrl);
-    const sent: string[] = [];
-    const sendCommand = client.sendCommand.bind(client);
-    client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-      sent.push(command.name);
-      return (sendCommand as (...args: unknown[]) => unknown)(command, ...rest);
-    }) as typeof client.sendCommand;
+    const sent = recordCommands(client);
     const grouped = new RedisSnapshotStore({ redis: client, keyPrefix, finishedTtlMs: 60_000 });
     try {
       const live = (await grouped.acquireLease('gc-live', 'daemon-a', 60_000))!;

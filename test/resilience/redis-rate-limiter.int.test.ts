@@ -4,6 +4,7 @@ import type { RateLimitSettings } from '../../src/resilience/gcra.js';
 import { createRedis } from '../../src/services/redis/client.js';
 import { RedisRateLimiter } from '../../src/services/redis/rate-limiter.js';
 import { rateLimiterContract } from '../contracts/rate-limiter.js';
+import { recordCommands } from '../support/redis-commands.js';
 
 const prefix = `chimera-test-rl-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const clients: Redis[] = [];
@@ -196,12 +197,7 @@ describe('RedisRateLimiter on a real Redis', () => {
 
   it('settles issued beside an acquire ride in its one script call, and their refunds count for it', async () => {
     const client = connect();
-    const sent: string[] = [];
-    const sendCommand = client.sendCommand.bind(client);
-    client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
-      sent.push(command.name);
-      return (sendCommand as (...args: unknown[]) => unknown)(command, ...rest);
-    }) as typeof client.sendCommand;
+    const sent = recordCommands(client);
     const limiter = new RedisRateLimiter(client, {
       key: `coalesce-${Math.random().toString(36).slice(2)}`,
       keyPrefix: prefix,
