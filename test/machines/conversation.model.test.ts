@@ -263,12 +263,7 @@ async function apply(actor: AnyActorRef, controls: Controls, event: ModelEvent):
 
 /** What the oracle expects of a restored conversation once started: a pending answer is judged at once. */
 function restored(context: ConversationContext, options: OracleOptions): ExpectedConversation {
-  const expected = restore(
-    countsOf(context),
-    MAX_TURNS,
-    options,
-    context.paused !== undefined,
-  );
+  const expected = restore(countsOf(context), MAX_TURNS, options, context.paused !== undefined);
   return expected.phase === 'assessing'
     ? step(expected, verdictOf(context.pending!.text), MAX_TURNS, options)
     : expected;
