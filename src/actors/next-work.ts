@@ -249,7 +249,8 @@ export function nextWorkActor(options: NextWorkOptions) {
         options.store.acquireLease(conversationIdFor(delivery.topic.id), options.owner, options.leaseTtlMs),
       ),
     );
-    const existing = await Promise.allSettled(
+    // An unreadable record counts as none, as before batching: the lease's fencing still guards the writes.
+    const existing = await Promise.all(
       leases.map(async (lease, i) =>
         lease.status === 'fulfilled' && lease.value
           ? (await options.store.load(conversationIdFor(deliveries[i]!.topic.id)).catch(() => null)) !== null
@@ -259,10 +260,8 @@ export function nextWorkActor(options: NextWorkOptions) {
     const outcomes = await Promise.allSettled(
       deliveries.map(async (delivery, i) => {
         const lease = leases[i]!;
-        const stored = existing[i]!;
         if (lease.status === 'rejected') throw lease.reason;
-        if (stored.status === 'rejected') throw stored.reason;
-        return startable(delivery, lease.value, stored.value, signal);
+        return startable(delivery, lease.value, existing[i]!, signal);
       }),
     );
     const works: Work[] = [];
