@@ -42,6 +42,8 @@ export interface DataNode {
   url: string;
   running: boolean;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the process hangs with its connections open, as on a host that stopped answering. */
+  freeze(): void;
 }
 
 export interface SentinelSet {
@@ -66,9 +68,9 @@ export interface SentinelSet {
 
 /**
  * A TCP proxy to 127.0.0.1:`target` delaying each chunk by `delayMs` both ways. When either side closes,
- * everything still held is dropped and both sides are closed.
+ * everything still held is dropped and both sides are closed. `close()` closes it and its connections.
  */
-async function delayProxy(target: number, delayMs: number) {
+export async function delayProxy(target: number, delayMs: number) {
   const sockets = new Set<Socket>();
   const server = createServer((inbound) => {
     const outbound = tcpConnect(target, '127.0.0.1');
@@ -125,6 +127,9 @@ function node(port: number, password: string, child: ChildProcess): DataNode {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
       await once(child, 'exit');
+    },
+    freeze() {
+      child.kill('SIGSTOP');
     },
   };
 }

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../logger.js';
 import { parseSentinelUrl } from '../../redis-url.js';
+import { followSwitches } from './follow-switches.js';
 
 /** While Redis is unreachable ioredis reports every reconnect attempt; one line per this interval is enough. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
@@ -23,9 +24,10 @@ function reconnectOnReadOnly(error: Error): 2 | false {
  * in ioredis' offline queue while reconnecting, so a Redis restart delays work instead of failing it.
  *
  * A `redis-sentinel://` URL (`src/redis-url.ts`) opens the master the sentinels name. On a lost connection
- * ioredis asks the sentinels again, so after a failover the client follows the promoted replica; with
- * `failoverDetector` it also drops connections to the old master as soon as a sentinel announces the
- * switch. `duplicate()` copies these options, so blocking and subscriber connections follow it too.
+ * ioredis asks the sentinels again, so after a failover the client follows the promoted replica;
+ * {@link followSwitches} also drops a connection to the old master as soon as a sentinel announces the
+ * switch (ioredis' own `failoverDetector` is off: see there why). `duplicate()` opens another client the
+ * same way, so blocking and subscriber connections follow the master too and report their errors.
  */
 export function createRedis(url: string, options: CreateRedisOptions = {}): Redis {
   const { logger, ...redisOptions } = options;
@@ -45,11 +47,12 @@ export function createRedis(url: string, options: CreateRedisOptions = {}): Redi
         ...(sentinel.sentinelPassword ? { sentinelPassword: sentinel.sentinelPassword } : {}),
         // Every sentinel unreachable: keep asking, like a lost single node.
         sentinelRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
-        failoverDetector: true,
         reconnectOnError: reconnectOnReadOnly,
         ...redisOptions,
       })
     : new Redis(url, { ...defaults, ...redisOptions });
+  if (sentinel) followSwitches(client, sentinel);
+  client.duplicate = (override) => createRedis(url, { ...options, ...override });
   // The `error` event must have a listener or Node would crash; ioredis reconnects on its own.
   let lastLogged = 0;
   client.on('error', (err: Error) => {
