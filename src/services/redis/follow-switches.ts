@@ -13,32 +13,38 @@ const SWITCH_CHANNEL = '+switch-master';
  * ioredis has this built in (`failoverDetector`), but its detector also acts while the client is between
  * connections asking a sentinel where the master is, and that ends the client for good: every command
  * after fails with `Connection is closed.`. Here a client is only told to reconnect when it holds a
- * connection (`connect` or `ready`); one still looking asks the sentinels anyway. The listeners close with
- * the client.
+ * connection (`connect` or `ready`); one still looking asks the sentinels anyway.
  */
 export function followSwitches(client: Redis, target: SentinelTarget): void {
   let lastSwitch = '';
-  const listeners = target.sentinels.map(({ host, port }) => {
-    const listener = new Redis({
-      host,
-      port,
-      ...(target.sentinelPassword ? { password: target.sentinelPassword } : {}),
-      maxRetriesPerRequest: null,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+  let listeners: Redis[] = [];
+  const listen = () =>
+    target.sentinels.map(({ host, port }) => {
+      const listener = new Redis({
+        host,
+        port,
+        ...(target.sentinelPassword ? { password: target.sentinelPassword } : {}),
+        maxRetriesPerRequest: null,
+        retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+      });
+      // A sentinel that is down is retried (and resubscribed) by ioredis; the others still announce.
+      listener.on('error', () => {});
+      listener.subscribe(SWITCH_CHANNEL).catch(() => {});
+      listener.on('message', (channel: string, message: string) => {
+        const [name, ...addresses] = message.split(' ');
+        if (channel !== SWITCH_CHANNEL || name !== target.name) return;
+        // Every sentinel announces the same switch: act on it once.
+        const change = addresses.join(' ');
+        if (change === lastSwitch) return;
+        lastSwitch = change;
+        if (client.status === 'ready' || client.status === 'connect') client.disconnect(true);
+      });
+      return listener;
     });
-    // A sentinel that is down is retried (and resubscribed) by ioredis; the others still announce.
-    listener.on('error', () => {});
-    listener.subscribe(SWITCH_CHANNEL).catch(() => {});
-    listener.on('message', (channel: string, message: string) => {
-      const [name, ...addresses] = message.split(' ');
-      if (channel !== SWITCH_CHANNEL || name !== target.name) return;
-      // Every sentinel announces the same switch: act on it once.
-      const change = addresses.join(' ');
-      if (change === lastSwitch) return;
-      lastSwitch = change;
-      if (client.status === 'ready' || client.status === 'connect') client.disconnect(true);
-    });
-    return listener;
+  // Listening starts with the client's first connection (a lazy client never connected opens nothing) and
+  // ends with the client.
+  client.once('ready', () => {
+    listeners = listen();
   });
   client.once('end', () => {
     for (const listener of listeners) listener.disconnect();
