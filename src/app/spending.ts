@@ -165,6 +165,7 @@ export class Spending {
           capMicros: s.capMicros,
           spentMicros: s.spentMicros,
           reservedMicros: s.reservedMicros,
+          ...(s.lastRefusal ? { refusedMicros: s.lastRefusal.worstCaseMicros } : {}),
         });
         if (this.open) this.resumePaused();
         else this.options.metrics.paused.set(this.pausedHandler?.(false) ?? 0);

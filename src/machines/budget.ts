@@ -7,6 +7,8 @@
  *
  *   open --RESERVE_REFUSED--> exhausted            (a call could not reserve its worst case)
  *   open --SNAPSHOT, spent >= cap--> exhausted      (the cap was lowered below spend, e.g. `budget set`)
+ *   open --SNAPSHOT, headroom < its refusal--> exhausted (another daemon's call was refused and the store
+ *                                                     still says so: none of this one's would fit either)
  *   exhausted --SNAPSHOT / CAP_RAISED, headroom >= the smallest refused worst case (or no cap)--> open
  *
  * Headroom is cap - spent - reserved. Reopening only when the refused call would now fit keeps a raise too
@@ -32,8 +34,11 @@ export interface BudgetContext extends BudgetFigures {
 export type BudgetEvent =
   /** A reservation was refused: the store's figures at that moment and the worst case that did not fit. */
   | ({ type: 'RESERVE_REFUSED'; worstCaseMicros: number } & BudgetFigures)
-  /** What the store says now (polled: another daemon or `chimera budget set` may have changed it). */
-  | ({ type: 'SNAPSHOT' } & BudgetFigures)
+  /**
+   * What the store says now (polled: another daemon or `chimera budget set` may have changed it), with the
+   * worst case of the last reservation it refused since one was last granted, whoever asked.
+   */
+  | ({ type: 'SNAPSHOT'; refusedMicros?: number } & BudgetFigures)
   /** The cap was changed here (configuration reload); figures other than the cap are the last known. */
   | { type: 'CAP_RAISED'; capMicros: number | null };
 
@@ -62,6 +67,11 @@ export const budgetMachine = setup({
       const next = figures(event, context);
       return next.capMicros !== null && next.spentMicros >= next.capMicros;
     },
+    /** The store's last refusal, another daemon's as well, still does not fit the headroom. */
+    refusalStands: ({ event, context }) =>
+      event.type === 'SNAPSHOT' &&
+      (event.refusedMicros ?? 0) > 0 &&
+      headroom(figures(event, context)) < (event.refusedMicros ?? 0),
     /** The refused call would fit now, or there is no cap any more. */
     refusedCallFits: ({ event, context }) => headroom(figures(event, context)) >= context.refusedMicros,
   },
@@ -76,6 +86,10 @@ export const budgetMachine = setup({
       // A refusal of a zero worst case still means the cap is reached; 1 is the least a reopening needs.
       return { refusedMicros: Math.max(1, refused) };
     }),
+    /** The store's refusal stands: reopen when that call would fit. */
+    recordStoredRefusal: assign(({ event }) =>
+      event.type === 'SNAPSHOT' ? { refusedMicros: Math.max(1, event.refusedMicros ?? 1) } : {},
+    ),
     /** Spend alone reached the cap: any call needs at least one micro of headroom. */
     recordCapReached: assign({ refusedMicros: 1 }),
     clearRefusal: assign({ refusedMicros: 0 }),
@@ -101,6 +115,7 @@ export const budgetMachine = setup({
         RESERVE_REFUSED: { target: 'exhausted', actions: ['recordFigures', 'recordRefusal'] },
         SNAPSHOT: [
           { guard: 'spentReachesCap', target: 'exhausted', actions: ['recordFigures', 'recordCapReached'] },
+          { guard: 'refusalStands', target: 'exhausted', actions: ['recordFigures', 'recordStoredRefusal'] },
           { actions: 'recordFigures' },
         ],
         CAP_RAISED: [

@@ -225,6 +225,39 @@ describe('the spending cap across two daemons on one Redis', () => {
     expect(a.parts.spending.capReached || b.parts.spending.capReached).toBe(false);
   });
 
+  it("a call refused on one daemon stops the others' intake within a poll, though spend alone is below the cap", async () => {
+    const names = uniqueNames();
+    cleanups.push(() => deleteKeys(names.prefix));
+    const server = await fakeServer();
+    const a = await daemon(cappedEnv(names, server, 40_000));
+    const b = await daemon(cappedEnv(names, server, 40_000));
+    expect(a.parts.spending.capReached || b.parts.spending.capReached).toBe(false);
+
+    // A third process's call does not fit: refused by the shared budget, which keeps the refusal.
+    const redis = createRedis(inject('redisUrl'));
+    const other = new RedisBudgetStore({ redis, keyPrefix: names.prefix });
+    cleanups.push(async () => {
+      await other.close();
+      await redis.quit();
+    });
+    expect((await other.reserve('too-big', 50_000)).ok).toBe(false);
+    expect((await other.snapshot()).spentMicros).toBe(0);
+
+    await until(
+      () => a.parts.spending.capReached && b.parts.spending.capReached,
+      5_000,
+      'both daemons see the refusal',
+    );
+    expect(a.parts.spending.intakeOpen() || b.parts.spending.intakeOpen()).toBe(false);
+    // Raising the cap so that the refused call fits reopens both.
+    await other.setCap(100_000);
+    await until(
+      () => !a.parts.spending.capReached && !b.parts.spending.capReached,
+      5_000,
+      'both daemons open again once the refused call fits',
+    );
+  });
+
   it('a capped daemon stops (SIGTERM) without waiting for its conversations paused for budget: they stay paused in the store, for the next daemon', async () => {
     const names = uniqueNames();
     cleanups.push(() => deleteKeys(names.prefix));

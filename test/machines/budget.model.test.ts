@@ -41,6 +41,10 @@ function reference(state: Reference, event: BudgetEvent): Reference {
     }
     if (cap !== null && spent >= cap)
       return { ...next, mode: 'exhausted', refused: 1, stops: state.stops + 1 };
+    // Another daemon's refusal, still in the store, that would not fit here either.
+    const storedRefusal = event.type === 'SNAPSHOT' ? (event.refusedMicros ?? 0) : 0;
+    if (storedRefusal > 0 && room < storedRefusal)
+      return { ...next, mode: 'exhausted', refused: storedRefusal, stops: state.stops + 1 };
     return next;
   }
   if (event.type === 'RESERVE_REFUSED') {
@@ -58,6 +62,9 @@ const events: BudgetEvent[] = [
   { type: 'SNAPSHOT', capMicros: 1_500, spentMicros: 800, reservedMicros: 100 },
   { type: 'SNAPSHOT', capMicros: 1_100, spentMicros: 800, reservedMicros: 0 }, // room 300: exactly the refused call
   { type: 'SNAPSHOT', capMicros: null, spentMicros: 900, reservedMicros: 0 },
+  // The store's last refusal (any daemon's): 400 needed, 200 left; then 400 needed, 500 left.
+  { type: 'SNAPSHOT', capMicros: 1_000, spentMicros: 700, reservedMicros: 100, refusedMicros: 400 },
+  { type: 'SNAPSHOT', capMicros: 1_000, spentMicros: 500, reservedMicros: 0, refusedMicros: 400 },
   { type: 'CAP_RAISED', capMicros: 1_200 },
   { type: 'CAP_RAISED', capMicros: 5_000 },
   { type: 'CAP_RAISED', capMicros: null },
@@ -67,7 +74,7 @@ const describeEvent = (e: BudgetEvent) =>
   e.type === 'CAP_RAISED'
     ? `CAP_RAISED(${e.capMicros})`
     : e.type === 'SNAPSHOT'
-      ? `SNAPSHOT(cap ${e.capMicros}, spent ${e.spentMicros}, reserved ${e.reservedMicros})`
+      ? `SNAPSHOT(cap ${e.capMicros}, spent ${e.spentMicros}, reserved ${e.reservedMicros}${e.refusedMicros ? `, refused ${e.refusedMicros}` : ''})`
       : `REFUSED(${e.worstCaseMicros} at ${e.spentMicros}/${e.capMicros})`;
 
 function replay(steps: readonly BudgetEvent[]) {
