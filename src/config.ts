@@ -296,6 +296,8 @@ export const envSchema = z.object({
   INTAKE_MAX_ATTEMPTS: int(1, 100),
   PARKED_MAX_LENGTH: int(100, 10_000_000),
   REDIS_STREAM_MAX_LENGTH: int(100, 100_000_000),
+  REDIS_WAIT_REPLICAS: int(0, 16),
+  REDIS_WAIT_TIMEOUT_MS: int(10, 60_000),
   FINISHED_TTL_SECONDS: int(60, 365 * 86_400),
 
   // Service.
@@ -448,6 +450,12 @@ export interface Config {
    * `REDIS_STREAM_MAX_LENGTH`; trimmed with `XADD MAXLEN ~`, the oldest go first).
    */
   redisStreamMaxLength: number;
+  /**
+   * Replicas that must hold a new conversation's saved step before its topic is acknowledged to its source
+   * (`REDIS_WAIT_REPLICAS`; 0: acknowledged after the first save), and the longest one `WAIT` for them
+   * blocks (`REDIS_WAIT_TIMEOUT_MS`).
+   */
+  redisWait: { replicas: number; timeoutMs: number };
   finishedTtlMs: number;
   /** Spending cap and prices (`MAX_SPEND_USD`, `PRICES_FILE`). */
   cost: CostConfig;
@@ -750,6 +758,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   // Checked even when TESTING=true drops them, so a bad variable is found before it matters.
   const redis = redisFrom(raw);
+  if (!redis && (raw.REDIS_WAIT_REPLICAS ?? 0) > 0) {
+    throw new ConfigError(
+      'REDIS_WAIT_REPLICAS',
+      'set, but no Redis is configured (replicas of what? set REDIS_URL, REDIS_HOST or REDIS_SENTINELS)',
+    );
+  }
   const kafka = kafkaFrom(raw);
   const judge = judgeFrom(raw, providers, configuredProviders);
 
@@ -797,6 +811,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     intakeMaxAttempts: raw.INTAKE_MAX_ATTEMPTS ?? DEFAULTS.INTAKE_MAX_ATTEMPTS,
     parkedMaxLength: raw.PARKED_MAX_LENGTH ?? DEFAULTS.PARKED_MAX_LENGTH,
     redisStreamMaxLength: raw.REDIS_STREAM_MAX_LENGTH ?? DEFAULTS.REDIS_STREAM_MAX_LENGTH,
+    redisWait: {
+      replicas: raw.REDIS_WAIT_REPLICAS ?? DEFAULTS.REDIS_WAIT_REPLICAS,
+      timeoutMs: raw.REDIS_WAIT_TIMEOUT_MS ?? DEFAULTS.REDIS_WAIT_TIMEOUT_MS,
+    },
     finishedTtlMs: (raw.FINISHED_TTL_SECONDS ?? DEFAULTS.FINISHED_TTL_SECONDS) * 1000,
     cost: costConfigFrom({ MAX_SPEND_USD: raw.MAX_SPEND_USD, PRICES_FILE: raw.PRICES_FILE }),
     ...(judge ? { judge } : {}),

@@ -23,6 +23,8 @@ export const DEFAULTS = {
   LEASE_TTL_SECONDS: 15, // renewed every third of it; a dead daemon's conversations are adopted this fast
   INTAKE_MAX_ATTEMPTS: 5, // with the source's doubling pause (1+2+4+8 s), a message is parked after about 15 s of failures
   REDIS_STREAM_MAX_LENGTH: 100_000, // events (and dead letters) kept per stream in Redis-only mode: days of a busy daemon's events, some hundred MB at most
+  REDIS_WAIT_REPLICAS: 0, // replicas that must hold a new conversation's first step before its topic is acknowledged: off
+  REDIS_WAIT_TIMEOUT_MS: 1_000, // the longest one WAIT for them blocks (its own connection)
   PARKED_MAX_LENGTH: 10_000, // parked messages kept (the oldest go first): room for a long outage of the dead-letter topic
   MAX_CONVERSATION_CRASHES: 3, // a bug that crashes a conversation twice on adoption will a third time: fail it then
   FINISHED_TTL_SECONDS: 7 * 86_400, // finished records stay a week for export and inspection

@@ -134,6 +134,22 @@ describe('config', () => {
       expect(error.message).not.toContain('hunter22');
     });
 
+    it('REDIS_WAIT_REPLICAS: off by default, set with Redis, an error naming it without Redis or out of range', () => {
+      expect(loadConfig({ REDIS_HOST: 'cache' }).redisWait).toEqual({ replicas: 0, timeoutMs: 1_000 });
+      expect(
+        loadConfig({ REDIS_HOST: 'cache', REDIS_WAIT_REPLICAS: '2', REDIS_WAIT_TIMEOUT_MS: '250' }).redisWait,
+      ).toEqual({ replicas: 2, timeoutMs: 250 });
+      expect(failure({ REDIS_WAIT_REPLICAS: '1' }).message).toMatch(
+        /^REDIS_WAIT_REPLICAS: set, but no Redis/,
+      );
+      expect(failure({ REDIS_HOST: 'cache', REDIS_WAIT_REPLICAS: '17' }).message).toMatch(
+        /^REDIS_WAIT_REPLICAS: /,
+      );
+      expect(failure({ REDIS_HOST: 'cache', REDIS_WAIT_TIMEOUT_MS: '0' }).message).toMatch(
+        /^REDIS_WAIT_TIMEOUT_MS: /,
+      );
+    });
+
     it('REDIS_PASSWORD applies to a REDIS_URL without a password, and clashes with one that has one', () => {
       expect(loadConfig({ REDIS_URL: 'redis://cache:6379/1', REDIS_PASSWORD: 'p@ss' }).redis?.url).toBe(
         'redis://:p%40ss@cache:6379/1',

@@ -29,6 +29,7 @@ import {
   conversationCrashCounter,
   instrumentService,
   intakeFailureCounter,
+  replicaShortfallCounter,
   type ServiceMetrics,
   tooLargeEventCounter,
 } from './service-metrics.js';
@@ -99,6 +100,7 @@ export interface Composition extends Omit<Ports, 'close'>, Providers {
 export async function compose(config: Readonly<Config>, options: ComposeOptions): Promise<Composition> {
   const { logger, clock, owner, registry } = options;
   const intakeFailures = intakeFailureCounter(registry);
+  const replicaShortfalls = replicaShortfallCounter(registry);
   const ports = await connectPorts(config, {
     logger,
     clock,
@@ -111,6 +113,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
       ...options.portOverrides,
     },
     onIntakeFailure: (source, outcome) => intakeFailures.inc({ source, outcome }),
+    onReplicaShortfall: () => replicaShortfalls.inc(),
     registry,
   });
   const metrics = createMetrics(registry);
@@ -175,6 +178,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     batchMaxWaitMs: config.batch.maxWaitMs,
   });
   const crashes = conversationCrashCounter(registry);
+  const { replicas } = ports;
   const persister = new ConversationPersister({
     store: ports.store,
     clock,
@@ -184,6 +188,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     onCrashed: (outcome) => crashes.inc({ outcome }),
     persistedForm: (snapshot) => conversation.getPersistedSnapshot(snapshot),
     onOutboxEvents: () => relay.poke(),
+    ...(replicas ? { replicated: () => replicas.wait() } : {}),
     onStep: (conversationId) => intents.stepped(conversationId),
     onSaved: (conversationId, context, latest) => {
       if (latest) intents.saved(conversationId, context.inFlight);

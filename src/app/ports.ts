@@ -42,6 +42,7 @@ import { RedisEventBus } from '../services/redis/event-bus.js';
 import { parkedKey } from '../services/redis/keys.js';
 import { RedisLeaderLock } from '../services/redis/leader-lock.js';
 import { RedisParkedMessages } from '../services/redis/parked-messages.js';
+import { ReplicaBarrier } from '../services/redis/replica-barrier.js';
 import { RedisSnapshotStore } from '../services/redis/snapshot-store.js';
 import { RedisTopicClaims } from '../services/redis/topic-claims.js';
 import { RedisTopicQueue } from '../services/redis/topic-queue.js';
@@ -70,6 +71,8 @@ export interface PortsOptions {
   overrides?: Partial<Pick<Ports, 'store' | 'turnCache' | 'budget'>>;
   /** Each failed admission of a topic message, for the metric. */
   onIntakeFailure?: (source: string, outcome: 'retry' | 'parked') => void;
+  /** Each wait for the Redis replicas that ended with fewer than `REDIS_WAIT_REPLICAS`, for the metric. */
+  onReplicaShortfall?: () => void;
 }
 
 export interface Ports {
@@ -89,6 +92,8 @@ export interface Ports {
   /** The spending cap and what was spent: shared through Redis by every daemon, per process otherwise. */
   budget: BudgetStore;
   redis?: Redis;
+  /** Waits for Redis replicas to hold what was written (`REDIS_WAIT_REPLICAS` > 0 only). */
+  replicas?: ReplicaBarrier;
   kafka?: Kafka;
   /** Closes every connection and timer these ports opened. */
   close(): Promise<void>;
@@ -125,6 +130,18 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
     options.overrides?.budget ??
     (redis ? new RedisBudgetStore({ redis, keyPrefix: prefix }) : new MemoryBudgetStore({ clock }));
   closers.push(() => budget.close());
+  const replicas =
+    redis && config.redisWait.replicas > 0
+      ? new ReplicaBarrier({
+          redis,
+          markKey: `${prefix}:replica-mark`,
+          replicas: config.redisWait.replicas,
+          timeoutMs: config.redisWait.timeoutMs,
+          logger,
+          ...(options.onReplicaShortfall ? { onShortfall: options.onReplicaShortfall } : {}),
+        })
+      : undefined;
+  if (replicas) closers.push(() => replicas.close());
   const breakerStates: BreakerStateStore = redis
     ? new RedisBreakerStateStore(redis, prefix)
     : new MemoryBreakerStateStore();
@@ -208,6 +225,7 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
     parked,
     budget,
     redis,
+    ...(replicas ? { replicas } : {}),
     kafka,
     async close() {
       for (const timer of timers) clearInterval(timer);

@@ -59,6 +59,18 @@ export function conversationCrashCounter(registry: Registry): Counter<'outcome'>
  * publish or the claim store threw), by source and what followed (`retry`: given back, the source pauses;
  * `parked`: set aside in the parked stream after `INTAKE_MAX_ATTEMPTS`). Once per registry.
  */
+/** `chimera_redis_replica_wait_shortfalls_total`: waits for the replicas (`REDIS_WAIT_REPLICAS`) that fell short. */
+export function replicaShortfallCounter(registry: Registry): Counter {
+  const name = 'chimera_redis_replica_wait_shortfalls_total';
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter;
+  return new Counter({
+    name,
+    help: 'Waits for REDIS_WAIT_REPLICAS Redis replicas that ended with fewer within REDIS_WAIT_TIMEOUT_MS (topics then wait for a later step)',
+    registers: [registry],
+  });
+}
+
 export function intakeFailureCounter(registry: Registry): Counter<'source' | 'outcome'> {
   const name = 'chimera_intake_failures_total';
   const existing = registry.getSingleMetric(name);

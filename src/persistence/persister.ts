@@ -52,6 +52,15 @@ export interface PersisterOptions {
   maxCrashes?: number;
   /** A conversation's actor crashed: `failed` when that crash failed it, `released` when it is given back. */
   onCrashed?: (outcome: 'released' | 'failed') => void;
+  /**
+   * Resolves true once Redis replicas hold every write answered before the call (`REDIS_WAIT_REPLICAS`,
+   * `src/services/redis/replica-barrier.ts`). With it, a new conversation's topic is acknowledged to its
+   * source only once a saved step of it is on the replicas, so a failover cannot lose the conversation
+   * after its topic was let go; when they fall short, a later step tries again, and the final step
+   * acknowledges regardless.
+   * @default acknowledged after the first save
+   */
+  replicated?: () => Promise<boolean>;
 }
 
 /** How a followed conversation's end is reported (to its shard). */
@@ -109,6 +118,8 @@ export class ConversationPersister {
   /** Conversations with a write waiting for the next `startDue`. */
   private readonly due: Tracker[] = [];
   private readonly finished = new Set<(record: ConversationRecord) => void>();
+  /** Conversations whose topic waits for the replicas to hold a saved step (`replicated`). */
+  private readonly awaitingReplicas = new WeakSet<Ownership>();
 
   constructor(private readonly options: PersisterOptions) {}
 
@@ -232,16 +243,7 @@ export class ConversationPersister {
         if (record.status !== 'active') this.options.leases.drop(ownership);
         await this.options.store.save(ownership.lease, record, pending.events);
         this.options.onSaved?.(ownership.conversationId, pending.snapshot.context, tracker.pending === null);
-        if (ownership.delivery) {
-          const delivery = ownership.delivery;
-          ownership.delivery = undefined;
-          await delivery.ack().catch((err: unknown) => {
-            this.options.logger.warn(
-              { conversationId: ownership.conversationId, err },
-              'topic acknowledgement failed',
-            );
-          });
-        }
+        if (ownership.delivery) await this.acknowledge(ownership, record.status !== 'active');
       } catch (error) {
         this.lose(tracker, error);
       }
@@ -361,6 +363,39 @@ export class ConversationPersister {
     }
     this.options.onOutboxEvents?.();
     this.options.onCrashed?.('failed');
+  }
+
+  /**
+   * Acknowledges the topic a conversation came from, its step being saved: at once, or once the replicas
+   * hold it (`replicated`). That wait runs beside the conversation, which goes on; a step saved while one
+   * is under way is covered by the next save's. A final step waits for it (bounded by its timeout) and
+   * acknowledges whatever it says. A topic given back meanwhile (the lease lost) is not acknowledged.
+   */
+  private async acknowledge(ownership: Ownership, final: boolean): Promise<void> {
+    const delivery = ownership.delivery;
+    if (!delivery) return;
+    const ack = async () => {
+      if (ownership.delivery !== delivery) return;
+      ownership.delivery = undefined;
+      await delivery.ack().catch((err: unknown) => {
+        this.options.logger.warn(
+          { conversationId: ownership.conversationId, err },
+          'topic acknowledgement failed',
+        );
+      });
+    };
+    const { replicated } = this.options;
+    if (!replicated) return ack();
+    if (final) {
+      await replicated();
+      return ack();
+    }
+    if (this.awaitingReplicas.has(ownership)) return;
+    this.awaitingReplicas.add(ownership);
+    void replicated().then(async (held) => {
+      this.awaitingReplicas.delete(ownership);
+      if (held) await ack();
+    });
   }
 
   /** Resolves when every pending write of every conversation has been attempted. */
