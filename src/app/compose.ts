@@ -127,6 +127,8 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
   });
 
   const tooLarge = tooLargeEventCounter(registry);
+  // With REDIS_WAIT_REPLICAS: what the relay publishes and the topics the persister acknowledges wait for it.
+  const { replicas } = ports;
   const relay = new OutboxRelay({
     store: ports.store,
     bus: ports.bus,
@@ -135,6 +137,7 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     clock,
     parked: ports.parked,
     onTooLarge: () => tooLarge.inc(),
+    ...(replicas ? { replicated: () => replicas.wait() } : {}),
   });
   const leases = new LeaseKeeper({ store: ports.store, leaseTtlMs: config.leaseTtlMs, logger });
   const batchers = await buildBatchers(config, {
@@ -178,7 +181,6 @@ export async function compose(config: Readonly<Config>, options: ComposeOptions)
     batchMaxWaitMs: config.batch.maxWaitMs,
   });
   const crashes = conversationCrashCounter(registry);
-  const { replicas } = ports;
   const persister = new ConversationPersister({
     store: ports.store,
     clock,

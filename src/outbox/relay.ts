@@ -52,6 +52,12 @@ export interface OutboxRelayOptions {
   parked?: ParkedMessages;
   /** An event was parked (or dropped) as too large: for the metric. */
   onTooLarge?: () => void;
+  /**
+   * Resolves true once Redis replicas hold every write answered before the call (`REDIS_WAIT_REPLICAS`,
+   * `src/services/redis/replica-barrier.ts`): then nothing is published that a failover could still take
+   * back. @default publish what was read at once
+   */
+  replicated?: () => Promise<boolean>;
 }
 
 /**
@@ -130,8 +136,15 @@ export class OutboxRelay {
    * Resolves to the number of entries taken out of the outbox (delivered or parked).
    */
   async relayOnce(): Promise<number> {
-    const read = await this.options.store.readOutbox(this.batchSize);
+    let read = await this.options.store.readOutbox(this.batchSize);
     if (read.length === 0) return 0;
+    // With replicas to wait for: publish what they hold. When they fall short (a failover under way, or a
+    // replica lagging past the timeout), read again from whichever master answers now, which no longer
+    // has what a lost primary took with it, and publish that.
+    if (this.options.replicated && !(await this.options.replicated())) {
+      read = await this.options.store.readOutbox(this.batchSize);
+      if (read.length === 0) return 0;
+    }
     const entries = this.withinBytes(read);
     try {
       await this.publish(entries);

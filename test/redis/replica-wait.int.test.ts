@@ -1,6 +1,6 @@
 /**
- * `REDIS_WAIT_REPLICAS`: a new conversation's topic is acknowledged to its source only once a replica holds
- * a saved step of it. Against a primary and a replica of the test's own, the replica reading through a
+ * `REDIS_WAIT_REPLICAS`: a new conversation's topic is acknowledged to its source, and an event published,
+ * only once a replica holds what they follow from. Against a primary and a replica of the test's own, the replica reading through a
  * proxy that holds everything 300 ms, so what it holds at any moment is visibly behind the primary.
  */
 import type { Redis } from 'ioredis';
@@ -9,7 +9,7 @@ import { Chimera } from '../../src/chimera.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createRedis } from '../../src/services/redis/client.js';
-import { snapshotKeys } from '../../src/services/redis/keys.js';
+import { eventStreamKey, snapshotKeys } from '../../src/services/redis/keys.js';
 import { ReplicaBarrier } from '../../src/services/redis/replica-barrier.js';
 import { type SentinelSet, startSentinelSet } from '../support/sentinel-set.js';
 
@@ -82,21 +82,28 @@ describe('waiting for the Redis replicas', () => {
       expect(await barrier.wait()).toBe(false);
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
       expect(shortfalls).toBe(1);
+      // Right after a shortfall the next caller is told at once instead of blocking for the timeout again.
+      const again = Date.now();
+      const before = await primary.get('replica-wait:mark');
+      expect(await barrier.wait()).toBe(false);
+      expect(Date.now() - again).toBeLessThan(100);
+      expect(await primary.get('replica-wait:mark')).toBe(before);
+      expect(shortfalls).toBe(1);
     } finally {
       await barrier.close();
     }
   });
 
-  it("with REDIS_WAIT_REPLICAS=1 a daemon acknowledges each topic only once the replica holds its conversation's step", async () => {
+  it('with REDIS_WAIT_REPLICAS=1 a daemon acknowledges a topic, and publishes an event, only once the replica holds them', async () => {
     const prefix = `replica-wait-${Date.now()}`;
     const config = loadConfig({
       REDIS_URL: set.primary.url,
       REDIS_KEY_PREFIX: prefix,
       REDIS_WAIT_REPLICAS: '1',
       REDIS_WAIT_TIMEOUT_MS: '5000',
-      MAX_CONVERSATION_TURNS: '4',
-      MIN_CONVERSATION_TURNS: '4',
-      SIMULATED_LATENCY_MS: '50',
+      MAX_CONVERSATION_TURNS: '6',
+      MIN_CONVERSATION_TURNS: '6',
+      SIMULATED_LATENCY_MS: '100',
     });
     const chimera = await Chimera.create(config, { logger, intake: 'none', pollMs: 10 });
     const running = chimera.start();
@@ -107,20 +114,38 @@ describe('waiting for the Redis replicas', () => {
         ids.push(
           await chimera.startNewConversation({ id: `wait-${i}`, title: `Replica topic ${i}: tidal power` }),
         );
-      // The moment the primary says a topic is acknowledged (its claim completed), the replica must
-      // already hold that conversation's saved step.
-      const seen = new Map<string, boolean>();
-      const deadline = Date.now() + 20_000;
-      while (seen.size < ids.length && Date.now() < deadline) {
+      // Watched together, as it happens: the moment the primary says a topic is acknowledged (its claim
+      // completed), the replica must already hold that conversation's saved step; and the relay publishes
+      // nothing the replica does not hold: when a conversation's start (and later its end) is in the events
+      // stream (Redis streams here: no Kafka), the replica already has it saved (ended).
+      const acked = new Map<string, boolean>();
+      const onReplica = new Map<string, boolean>();
+      const deadline = Date.now() + 30_000;
+      while ((acked.size < ids.length || onReplica.size < 2 * ids.length) && Date.now() < deadline) {
         for (const [i, id] of ids.entries()) {
-          if (seen.has(id)) continue;
+          if (acked.has(id)) continue;
           if ((await primary.get(`${prefix}:topic:wait-${i}`)) !== 'done') continue;
-          seen.set(id, (await replica.hexists(keys.conversation(id), 'data')) === 1);
+          acked.set(id, (await replica.hexists(keys.conversation(id), 'data')) === 1);
+        }
+        const entries = await primary.xrange(eventStreamKey(prefix, 'events'), '-', '+');
+        for (const [, fields] of entries) {
+          const event = JSON.parse(fields[fields.indexOf('value') + 1]!) as {
+            type: string;
+            conversationId: string;
+          };
+          const seenAs = `${event.type} ${event.conversationId}`;
+          if (onReplica.has(seenAs)) continue;
+          if (event.type !== 'conversation.started' && event.type !== 'conversation.ended') continue;
+          const status = await replica.hget(keys.conversation(event.conversationId), 'status');
+          onReplica.set(seenAs, event.type === 'conversation.started' ? status !== null : status === 'ended');
         }
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      expect([...seen.keys()].sort()).toEqual([...ids].sort());
-      expect([...seen.values()]).toEqual(ids.map(() => true));
+      expect([...acked.keys()].sort()).toEqual([...ids].sort());
+      expect([...acked.values()]).toEqual(ids.map(() => true));
+      const expected = ids.flatMap((id) => [`conversation.started ${id}`, `conversation.ended ${id}`]);
+      expect([...onReplica.keys()].sort()).toEqual(expected.sort());
+      expect([...onReplica.values()]).toEqual(expected.map(() => true));
       const metrics = await chimera.parts.registry
         .getSingleMetric('chimera_redis_replica_wait_shortfalls_total')!
         .get();

@@ -3,6 +3,12 @@ import type { Logger } from '../../logger.js';
 
 /** One warning per this interval while replicas fall short; the counter has every one. */
 const WARN_INTERVAL_MS = 10_000;
+/**
+ * After a wait fell short, later ones answer false at once for this long instead of blocking for the
+ * timeout again: with no replica left (after a failover, until one is attached) every caller would
+ * otherwise wait the full timeout each time.
+ */
+export const SHORTFALL_BACKOFF_MS = 5_000;
 
 export interface ReplicaBarrierOptions {
   /** The process's client; the barrier opens a connection of its own from it (`WAIT` blocks its connection). */
@@ -31,6 +37,7 @@ export class ReplicaBarrier {
   private current: Promise<boolean> | null = null;
   private next: Promise<boolean> | null = null;
   private lastWarned = 0;
+  private shortUntil = 0;
 
   constructor(private readonly options: ReplicaBarrierOptions) {
     this.connection = options.redis.duplicate();
@@ -38,9 +45,11 @@ export class ReplicaBarrier {
 
   /**
    * Resolves true once `replicas` replicas hold every write answered before this call, false when fewer
-   * did within the timeout or Redis could not be asked. Never rejects.
+   * did within the timeout or Redis could not be asked, or at once within {@link SHORTFALL_BACKOFF_MS} of
+   * the last time they fell short. Never rejects.
    */
   wait(): Promise<boolean> {
+    if (Date.now() < this.shortUntil) return Promise.resolve(false);
     if (!this.current) {
       this.current = this.round();
       return this.current;
@@ -73,11 +82,12 @@ export class ReplicaBarrier {
     if (acked >= replicas) return true;
     this.options.onShortfall?.();
     const now = Date.now();
+    this.shortUntil = now + SHORTFALL_BACKOFF_MS;
     if (now - this.lastWarned >= WARN_INTERVAL_MS) {
       this.lastWarned = now;
       this.options.logger.warn(
         { replicas, acked, timeoutMs, ...(error ? { err: error } : {}) },
-        'fewer Redis replicas than REDIS_WAIT_REPLICAS hold the latest writes; topics are acknowledged after a later step',
+        'fewer Redis replicas than REDIS_WAIT_REPLICAS hold the latest writes; topics are acknowledged after a later step and events published without waiting',
       );
     }
     return false;
