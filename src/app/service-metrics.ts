@@ -38,20 +38,29 @@ export function collectProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
 }
 
+/** The counter `name` of `registry`, made on the first call (every metric exists once per registry). */
+function counterOnce<L extends string = never>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
 /**
  * `chimera_conversation_crashes_total{outcome}`: conversation actors that crashed, by what followed
  * (`released`: given back to be adopted again; `failed`: saved as failed, reason `crashed`). Once per registry.
  */
 export function conversationCrashCounter(registry: Registry): Counter<'outcome'> {
-  const name = 'chimera_conversation_crashes_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<'outcome'>;
-  return new Counter({
-    name,
-    help: 'Conversation actors that crashed, by outcome (released to be adopted again, or failed)',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
+  return counterOnce(
+    registry,
+    'chimera_conversation_crashes_total',
+    'Conversation actors that crashed, by outcome (released to be adopted again, or failed)',
+    ['outcome'],
+  );
 }
 
 /**
@@ -59,28 +68,25 @@ export function conversationCrashCounter(registry: Registry): Counter<'outcome'>
  * publish or the claim store threw), by source and what followed (`retry`: given back, the source pauses;
  * `parked`: set aside in the parked stream after `INTAKE_MAX_ATTEMPTS`). Once per registry.
  */
-/** `chimera_redis_replica_wait_shortfalls_total`: waits for the replicas (`REDIS_WAIT_REPLICAS`) that fell short. */
-export function replicaShortfallCounter(registry: Registry): Counter {
-  const name = 'chimera_redis_replica_wait_shortfalls_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter;
-  return new Counter({
-    name,
-    help: 'Waits for REDIS_WAIT_REPLICAS Redis replicas that ended with fewer within REDIS_WAIT_TIMEOUT_MS (topics then wait for a later step)',
-    registers: [registry],
-  });
+export function intakeFailureCounter(registry: Registry): Counter<'source' | 'outcome'> {
+  return counterOnce(
+    registry,
+    'chimera_intake_failures_total',
+    'Topic messages whose admission failed, by source and outcome (retry or parked)',
+    ['source', 'outcome'],
+  );
 }
 
-export function intakeFailureCounter(registry: Registry): Counter<'source' | 'outcome'> {
-  const name = 'chimera_intake_failures_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<'source' | 'outcome'>;
-  return new Counter({
-    name,
-    help: 'Topic messages whose admission failed, by source and outcome (retry or parked)',
-    labelNames: ['source', 'outcome'],
-    registers: [registry],
-  });
+/**
+ * `chimera_redis_replica_wait_shortfalls_total`: waits for `REDIS_WAIT_REPLICAS` replicas that ended with
+ * fewer within `REDIS_WAIT_TIMEOUT_MS`. Once per registry.
+ */
+export function replicaShortfallCounter(registry: Registry): Counter {
+  return counterOnce(
+    registry,
+    'chimera_redis_replica_wait_shortfalls_total',
+    'Waits for REDIS_WAIT_REPLICAS Redis replicas that ended with fewer within REDIS_WAIT_TIMEOUT_MS (topics wait for a later step, events are published without waiting)',
+  );
 }
 
 /**
@@ -88,14 +94,11 @@ export function intakeFailureCounter(registry: Registry): Counter<'source' | 'ou
  * stream instead of blocking the outbox. Once per registry.
  */
 export function tooLargeEventCounter(registry: Registry): Counter {
-  const name = 'chimera_outbox_events_too_large_total';
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter;
-  return new Counter({
-    name,
-    help: 'Events the bus refused as too large, parked instead of delivered',
-    registers: [registry],
-  });
+  return counterOnce(
+    registry,
+    'chimera_outbox_events_too_large_total',
+    'Events the bus refused as too large, parked instead of delivered',
+  );
 }
 
 /**

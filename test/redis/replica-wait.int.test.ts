@@ -36,17 +36,23 @@ afterAll(async () => {
   await set?.stop();
 });
 
+/** A barrier on the primary asking for `replicas`, and how many of its waits fell short so far. */
+function openBarrier(replicas: number, timeoutMs: number) {
+  let shortfalls = 0;
+  const barrier = new ReplicaBarrier({
+    redis: primary,
+    markKey: 'replica-wait:mark',
+    replicas,
+    timeoutMs,
+    logger,
+    onShortfall: () => shortfalls++,
+  });
+  return { barrier, shortfalls: () => shortfalls };
+}
+
 describe('waiting for the Redis replicas', () => {
   it('the barrier returns once the replica holds what was written before it; callers meanwhile share rounds', async () => {
-    let shortfalls = 0;
-    const barrier = new ReplicaBarrier({
-      redis: primary,
-      markKey: 'replica-wait:mark',
-      replicas: 1,
-      timeoutMs: 5_000,
-      logger,
-      onShortfall: () => shortfalls++,
-    });
+    const { barrier, shortfalls } = openBarrier(1, 5_000);
     try {
       await primary.set('replica-wait:a', '1');
       // The replica is behind: without waiting it does not have the write yet.
@@ -61,34 +67,26 @@ describe('waiting for the Redis replicas', () => {
       expect(await replica.get('replica-wait:b')).toBe('1');
       // Ten callers, at most two rounds: the one under way and the one they share after it.
       expect(Number(await primary.get('replica-wait:mark')) - before).toBeLessThanOrEqual(2);
-      expect(shortfalls).toBe(0);
+      expect(shortfalls()).toBe(0);
     } finally {
       await barrier.close();
     }
   });
 
   it('asking for more replicas than there are ends after the timeout, false, and is counted', async () => {
-    let shortfalls = 0;
-    const barrier = new ReplicaBarrier({
-      redis: primary,
-      markKey: 'replica-wait:mark',
-      replicas: 2,
-      timeoutMs: 200,
-      logger,
-      onShortfall: () => shortfalls++,
-    });
+    const { barrier, shortfalls } = openBarrier(2, 200);
     try {
       const started = Date.now();
       expect(await barrier.wait()).toBe(false);
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-      expect(shortfalls).toBe(1);
+      expect(shortfalls()).toBe(1);
       // Right after a shortfall the next caller is told at once instead of blocking for the timeout again.
       const again = Date.now();
       const before = await primary.get('replica-wait:mark');
       expect(await barrier.wait()).toBe(false);
       expect(Date.now() - again).toBeLessThan(100);
       expect(await primary.get('replica-wait:mark')).toBe(before);
-      expect(shortfalls).toBe(1);
+      expect(shortfalls()).toBe(1);
     } finally {
       await barrier.close();
     }
