@@ -138,6 +138,7 @@ export async function connectPorts(config: Readonly<Config>, options: PortsOptio
           replicas: config.redisWait.replicas,
           timeoutMs: config.redisWait.timeoutMs,
           logger,
+          clock,
           ...(options.onReplicaShortfall ? { onShortfall: options.onReplicaShortfall } : {}),
         })
       : undefined;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../logger.js';
+import { type Clock, systemClock } from '../ports.js';
 
 /** One warning per this interval while replicas fall short; the counter has every one. */
 const WARN_INTERVAL_MS = 10_000;
@@ -20,13 +21,16 @@ export interface ReplicaBarrierOptions {
   /** The longest a `WAIT` blocks (`REDIS_WAIT_TIMEOUT_MS`). */
   timeoutMs: number;
   logger: Logger;
+  /** For the backoff after a shortfall and the warnings' interval. @default the system clock */
+  clock?: Clock;
   /** Counts the waits that ended with fewer replicas than asked for. @default none */
   onShortfall?: () => void;
 }
 
 /**
  * Waits until Redis replicas hold every write this process had seen answered before the call, so that what
- * comes next (acknowledging a topic to its source) cannot outlive those writes in a failover. Redis' `WAIT`
+ * comes next (acknowledging a topic to its source, publishing events) cannot outlive those writes in a
+ * failover. Redis' `WAIT`
  * counts the writes of the connection it runs on, so the barrier makes a write of its own (a counter
  * bumped on its own connection: that write is replicated after everything Redis had answered before it)
  * and then waits for it. Callers arriving while a wait is under way share the next one: one round trip
@@ -38,9 +42,11 @@ export class ReplicaBarrier {
   private next: Promise<boolean> | null = null;
   private lastWarned = 0;
   private shortUntil = 0;
+  private readonly clock: Clock;
 
   constructor(private readonly options: ReplicaBarrierOptions) {
     this.connection = options.redis.duplicate();
+    this.clock = options.clock ?? systemClock;
   }
 
   /**
@@ -49,7 +55,7 @@ export class ReplicaBarrier {
    * the last time they fell short. Never rejects.
    */
   wait(): Promise<boolean> {
-    if (Date.now() < this.shortUntil) return Promise.resolve(false);
+    if (this.clock.now() < this.shortUntil) return Promise.resolve(false);
     if (!this.current) {
       this.current = this.round();
       return this.current;
@@ -81,7 +87,7 @@ export class ReplicaBarrier {
     }
     if (acked >= replicas) return true;
     this.options.onShortfall?.();
-    const now = Date.now();
+    const now = this.clock.now();
     this.shortUntil = now + SHORTFALL_BACKOFF_MS;
     if (now - this.lastWarned >= WARN_INTERVAL_MS) {
       this.lastWarned = now;
